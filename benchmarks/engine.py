@@ -1,0 +1,139 @@
+"""Answers per second through engine + store on a file database, next to raw aiosqlite commits.
+
+Prints, for one contact answering alone and for 200 contacts interleaved, the answers/s that
+went through `Engine.handle` (parse, decide, render the next question, commit), the rate of
+bare single-row aiosqlite INSERT + COMMIT on the same kind of database in the same run, and
+their ratio. Every answer is committed before its reply is returned. Target: ratio >= 0.7 and
+>= 1,000 answers/s.
+
+    python benchmarks/engine.py [--questions 40] [--rounds 50] [--contacts 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import aiosqlite
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.campaign_file import CampaignSpec, load_campaign_text  # noqa: E402
+from bot.channels.base import CONSOLE, Incoming  # noqa: E402
+from bot.engine import Engine  # noqa: E402
+from bot.store import PRAGMAS, Store  # noqa: E402
+
+TYPES = [("integer", "1.250 người"), ("money", "1,5 tỷ"), ("percent", "99,5 %"),
+         ("text", "Đã triển khai đầy đủ, kịp thời")]
+
+
+def campaign_text(questions: int, units: int) -> str:
+    """Return a campaign with `questions` questions of mixed types and `units` units."""
+    lines = [
+        "title: Đo tốc độ", "request: Công văn số 1/SNV-TĐKT ngày 01/10/2023 của Sở Nội vụ",
+        "agency: {parent: UBND TỈNH QUẢNG NGÃI, name: SỞ NỘI VỤ, code: SNV, place: Quảng Ngãi}",
+        "deadline: 2030-10-31 17:00", "questionnaire:", "  sections:", "    - title: I. Số liệu",
+        "      questions:",
+    ]
+    for i in range(questions):
+        kind = TYPES[i % len(TYPES)][0]
+        lines.append(f'        - {{id: q{i}, type: {kind}, ask: "Câu hỏi số {i}"}}')
+    lines.append("units:")
+    lines += [f"  - {{code: U{u}, name: Đơn vị {u}}}" for u in range(units)]
+    return "\n".join(lines) + "\n"
+
+
+def typed(index: int) -> str:
+    """Return a valid typed answer for question `index`."""
+    return TYPES[index % len(TYPES)][1]
+
+
+async def answer(engine: Engine, chat: str, text: str, campaign: int) -> None:
+    """Send one answer and check it was accepted."""
+    replies = await engine.handle(Incoming("bench", chat, text=text), CONSOLE, campaign)
+    if "Đã lưu" not in replies[0].text:
+        raise SystemExit(f"answer refused: {replies[0].text[:200]}")
+
+
+async def one_contact(folder: Path, spec: CampaignSpec, rounds: int, questions: int) -> float:
+    """Return answers/s for one contact answering `rounds` rounds of `questions` questions."""
+    store = await Store.open(folder / "one.sqlite3")
+    engine = Engine(store)
+    campaigns = [(await store.create_campaign(spec, datetime.now(UTC)))[0] for _ in range(rounds)]
+    await engine.bind("bench", "solo", "U0")
+    for campaign in campaigns:
+        await engine.handle(Incoming("bench", "solo"), CONSOLE, campaign)
+    started = time.perf_counter()
+    for campaign in campaigns:
+        for i in range(questions):
+            await answer(engine, "solo", typed(i), campaign)
+    elapsed = time.perf_counter() - started
+    await store.close()
+    return rounds * questions / elapsed
+
+
+async def interleaved(folder: Path, spec: CampaignSpec, contacts: int, questions: int) -> float:
+    """Return answers/s for `contacts` contacts of distinct units taking turns."""
+    store = await Store.open(folder / "many.sqlite3")
+    engine = Engine(store)
+    campaign, _ = await store.create_campaign(spec, datetime.now(UTC))
+    for c in range(contacts):
+        await engine.bind("bench", f"c{c}", f"U{c}")
+        await engine.handle(Incoming("bench", f"c{c}"), CONSOLE, campaign)
+    started = time.perf_counter()
+    for i in range(questions):
+        for c in range(contacts):
+            await answer(engine, f"c{c}", typed(i), campaign)
+    elapsed = time.perf_counter() - started
+    await store.close()
+    return contacts * questions / elapsed
+
+
+async def raw_commits(folder: Path, count: int) -> float:
+    """Return single-row INSERT + COMMIT per second with plain aiosqlite and the same pragmas."""
+    db = await aiosqlite.connect(folder / f"raw-{time.monotonic_ns()}.sqlite3")
+    for pragma in PRAGMAS:
+        await db.execute(pragma)
+    await db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, value TEXT NOT NULL)")
+    await db.commit()
+    started = time.perf_counter()
+    for i in range(count):
+        await db.execute("INSERT INTO t (value) VALUES (?)", (f"answer {i}",))
+        await db.commit()
+    elapsed = time.perf_counter() - started
+    await db.close()
+    return count / elapsed
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--questions", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=50)
+    parser.add_argument("--contacts", type=int, default=200)
+    args = parser.parse_args()
+    tz = ZoneInfo("Asia/Ho_Chi_Minh")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        spec = load_campaign_text("bench.yaml", campaign_text(args.questions, args.contacts), tz)
+        raw_before = await raw_commits(folder, 5000)
+        solo = await one_contact(folder, spec, args.rounds, args.questions)
+        many = await interleaved(folder, spec, args.contacts, args.questions)
+        raw_after = await raw_commits(folder, 5000)
+    raw = (raw_before + raw_after) / 2
+    print(f"raw aiosqlite INSERT+COMMIT: {raw:8.0f} commits/s "
+          f"(before {raw_before:.0f}, after {raw_after:.0f})")
+    print(f"engine+store, 1 contact:     {solo:8.0f} answers/s  ratio {solo / raw:.2f} "
+          f"({args.rounds * args.questions} answers)")
+    print(f"engine+store, {args.contacts} contacts:  {many:8.0f} answers/s  ratio {many / raw:.2f} "
+          f"({args.contacts * args.questions} answers, interleaved)")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,102 @@
+"""What crosses the channel seam: Incoming messages, Outgoing replies, a channel's Capabilities.
+
+Ids are opaque strings everywhere, so Telegram's integers, Zalo's strings and the terminal's
+names all fit. Nothing here knows a platform.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.texts import Format
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a channel can carry; the engine falls back when something is missing."""
+
+    buttons: bool
+    documents: bool
+    max_length: int
+    format: Format
+
+
+CONSOLE = Capabilities(buttons=False, documents=False, max_length=100_000, format="plain")
+TELEGRAM = Capabilities(buttons=True, documents=True, max_length=4096, format="html")
+ZALO_BOT = Capabilities(buttons=False, documents=False, max_length=2000, format="plain")
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file a person sent, already kept by the channel."""
+
+    name: str
+    mime: str
+    size: int
+    file_id: str
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One thing a person did: typed text, pressed a button or sent a file."""
+
+    channel: str
+    chat_id: str
+    user_id: str | None = None
+    text: str | None = None
+    button: str | None = None
+    attachment: Attachment | None = None
+    message_id: str | None = None  # deduplication key; None when the channel has none
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Button:
+    """An inline button: what it shows and what it sends back."""
+
+    label: str
+    data: str
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One reply to one chat: text, optional button rows, optional document."""
+
+    chat_id: str
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    document: Path | None = None
+    channel: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class ChannelError(Exception):
+    """A channel could not deliver a message."""
+
+
+class ContactUnreachable(ChannelError):
+    """The person blocked the bot or the chat no longer exists."""
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Split a message into parts of at most `limit` characters at paragraph, then line, breaks."""
+    if len(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = _cut_point(rest, limit)
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip("\n")
+    if rest.strip():
+        parts.append(rest)
+    return parts
+
+
+def _cut_point(text: str, limit: int) -> int:
+    for separator in ("\n\n", "\n", " "):
+        cut = text.rfind(separator, 0, limit + 1)
+        if cut > limit // 2:
+            return cut
+    return limit

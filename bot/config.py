@@ -1,0 +1,83 @@
+"""Settings from the environment or a `.env` file; every key with its default and help.
+
+`.env.example` lists the same keys (a test keeps them in step).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+
+KEYS: dict[str, tuple[str, str]] = {
+    "TELEGRAM_BOT_TOKEN": ("", "Bot token from @BotFather; needed only by `reportbot run`."),
+    "TELEGRAM_API_BASE_URL": (
+        "",
+        "Optional Bot API server (self-hosted or a local emulator), e.g. http://127.0.0.1:8081/bot",
+    ),
+    "TELEGRAM_BOT_USERNAME": (
+        "", "Bot username for invite links made while the bot is not running."
+    ),
+    "REPORTBOT_DB": ("reportbot.sqlite3", "SQLite database file."),
+    "REPORTBOT_ADMINS": ("", "Comma-separated Telegram user ids of the coordinators."),
+    "REPORTBOT_TZ": ("Asia/Ho_Chi_Minh", "Time zone of deadlines and reminders."),
+    "REPORTBOT_DATA_DIR": ("reportbot-data", "Folder for received files and generated outputs."),
+}
+
+
+class ConfigError(ValueError):
+    """A setting has a value that cannot be used."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Frozen settings of one process."""
+
+    telegram_bot_token: str
+    telegram_api_base_url: str
+    telegram_bot_username: str
+    db: Path
+    admins: frozenset[str]
+    tz: ZoneInfo
+    data_dir: Path
+
+    def __repr__(self) -> str:
+        return f"Settings(db={self.db}, tz={self.tz.key}, admins={len(self.admins)})"
+
+
+def load(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
+) -> Settings:
+    """Read settings: the process environment wins over `.env`, which wins over defaults."""
+    values = {key: default for key, (default, _help) in KEYS.items()}
+    if env_file is not None and env_file.is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if k in KEYS and v})
+    source = os.environ if environ is None else environ
+    values.update({k: v for k, v in source.items() if k in KEYS and v})
+    return Settings(
+        telegram_bot_token=values["TELEGRAM_BOT_TOKEN"].strip(),
+        telegram_api_base_url=values["TELEGRAM_API_BASE_URL"].strip().rstrip("/"),
+        telegram_bot_username=values["TELEGRAM_BOT_USERNAME"].strip().lstrip("@"),
+        db=Path(values["REPORTBOT_DB"]),
+        admins=frozenset(a.strip() for a in values["REPORTBOT_ADMINS"].split(",") if a.strip()),
+        tz=_zone(values["REPORTBOT_TZ"]),
+        data_dir=Path(values["REPORTBOT_DATA_DIR"]),
+    )
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ConfigError(f"REPORTBOT_TZ: unknown time zone {name!r}") from error
+
+
+def invite_url(settings: Settings, token: str) -> str | None:
+    """Return the Telegram deep link for an invite token, when the bot's username is known."""
+    if not settings.telegram_bot_username:
+        return None
+    return f"https://t.me/{settings.telegram_bot_username}?start={token}"

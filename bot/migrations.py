@@ -1,0 +1,100 @@
+"""Named, ordered schema migrations. Never edit a shipped one: append a new one.
+
+`PRAGMA user_version` holds how many have been applied.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "0001_initial",
+        """
+        CREATE TABLE units (
+            code TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            grp TEXT
+        );
+        CREATE TABLE campaigns (
+            id INTEGER PRIMARY KEY,
+            title TEXT NOT NULL,
+            spec_json TEXT NOT NULL,
+            spec_hash TEXT NOT NULL,
+            deadline TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'closed')),
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE campaign_units (
+            campaign_id INTEGER NOT NULL REFERENCES campaigns(id),
+            unit_code TEXT NOT NULL REFERENCES units(code),
+            position INTEGER NOT NULL,
+            invite_hash TEXT NOT NULL UNIQUE,
+            status TEXT NOT NULL DEFAULT 'not_started' CHECK (status IN
+                ('not_started', 'in_progress', 'submitted', 'edited', 'returned')),
+            submitted_at TEXT,
+            updated_at TEXT,
+            PRIMARY KEY (campaign_id, unit_code)
+        );
+        CREATE TABLE contacts (
+            id INTEGER PRIMARY KEY,
+            channel TEXT NOT NULL,
+            chat_id TEXT NOT NULL,
+            user_id TEXT,
+            name TEXT,
+            unit_code TEXT REFERENCES units(code),
+            reachable INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL,
+            UNIQUE (channel, chat_id)
+        );
+        CREATE INDEX contacts_unit ON contacts(unit_code);
+        CREATE TABLE answers (
+            campaign_id INTEGER NOT NULL,
+            unit_code TEXT NOT NULL,
+            question_id TEXT NOT NULL,
+            value_json TEXT NOT NULL,
+            raw TEXT,
+            contact_id INTEGER REFERENCES contacts(id),
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (campaign_id, unit_code, question_id),
+            FOREIGN KEY (campaign_id, unit_code) REFERENCES campaign_units(campaign_id, unit_code)
+        ) WITHOUT ROWID;
+        CREATE TABLE answer_history (
+            id INTEGER PRIMARY KEY,
+            campaign_id INTEGER NOT NULL,
+            unit_code TEXT NOT NULL,
+            question_id TEXT NOT NULL,
+            value_json TEXT,
+            raw TEXT,
+            contact_id INTEGER REFERENCES contacts(id),
+            at TEXT NOT NULL,
+            FOREIGN KEY (campaign_id, unit_code) REFERENCES campaign_units(campaign_id, unit_code)
+        );
+        CREATE INDEX answer_history_sheet ON answer_history(campaign_id, unit_code, question_id);
+        CREATE TABLE unit_events (
+            id INTEGER PRIMARY KEY,
+            campaign_id INTEGER NOT NULL,
+            unit_code TEXT NOT NULL,
+            status TEXT NOT NULL,
+            contact_id INTEGER REFERENCES contacts(id),
+            at TEXT NOT NULL,
+            FOREIGN KEY (campaign_id, unit_code) REFERENCES campaign_units(campaign_id, unit_code)
+        );
+        CREATE TABLE sessions (
+            contact_id INTEGER NOT NULL REFERENCES contacts(id),
+            campaign_id INTEGER NOT NULL REFERENCES campaigns(id),
+            mode TEXT NOT NULL,
+            cursor TEXT,
+            return_mode TEXT,
+            return_to TEXT,
+            draft_json TEXT,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (contact_id, campaign_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE processed_updates (
+            channel TEXT NOT NULL,
+            update_id TEXT NOT NULL,
+            at TEXT NOT NULL,
+            PRIMARY KEY (channel, update_id)
+        ) WITHOUT ROWID;
+        """,
+    ),
+]

@@ -1,0 +1,106 @@
+"""Plain values shared by the store and the engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from bot.campaign_file import CampaignSpec
+
+UnitStatus = Literal["not_started", "in_progress", "submitted", "edited", "returned"]
+Mode = Literal["asking", "review", "edit_pick", "editing", "submitted"]
+REPORTED: frozenset[str] = frozenset({"submitted", "edited"})
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A chat bound (or not yet) to a unit."""
+
+    id: int
+    channel: str
+    chat_id: str
+    user_id: str | None
+    unit_code: str | None
+    reachable: bool = True
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """A round as stored."""
+
+    id: int
+    spec: CampaignSpec
+    status: Literal["open", "closed"]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Session:
+    """Where a contact is in one round's questionnaire."""
+
+    mode: Mode = "asking"
+    cursor: str | None = None
+    return_mode: Mode | None = None
+    return_to: str | None = None
+    draft: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ContactState:
+    """Everything the engine needs to decide one step, read in one transaction."""
+
+    contact: Contact
+    campaign: Campaign | None
+    unit_name: str | None
+    unit_status: UnitStatus | None
+    answers: dict[str, Any]
+    session: Session | None
+    duplicate: bool = False
+
+
+@dataclass
+class Changes:
+    """What one step writes, applied atomically by the store."""
+
+    answers: dict[str, tuple[Any, str | None]] = field(default_factory=dict)
+    session: Session | None = None
+    unit_status: UnitStatus | None = None
+
+    def is_empty(self) -> bool:
+        """Return whether nothing is to be written."""
+        return not self.answers and self.session is None and self.unit_status is None
+
+
+@dataclass(frozen=True)
+class UnitProgress:
+    """One unit's line in a status table."""
+
+    code: str
+    name: str
+    status: UnitStatus
+    answered: int
+    total: int
+    contacts: int
+    submitted_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One unit's answers in a round."""
+
+    code: str
+    name: str
+    group: str | None
+    status: UnitStatus
+    answers: dict[str, Any]
+    submitted_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Invite:
+    """A unit's invite token, shown once when a round is created."""
+
+    code: str
+    name: str
+    token: str

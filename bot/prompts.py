@@ -1,0 +1,158 @@
+"""What the engine shows: questions with progress and buttons, the answer sheet, edit lists.
+
+Texts come from the catalogue (templates/messages/engine.yaml); this module only builds their
+context and the button rows, falling back to numbered lines when a channel has no buttons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from bot import texts
+from bot.campaign_file import CampaignSpec
+from bot.channels.base import Button, Capabilities
+from bot.display import format_value
+from bot.questionnaire import Question, is_empty
+
+Rows = tuple[tuple[Button, ...], ...]
+
+
+class Prompter:
+    """Renders the engine's messages for one round and one channel."""
+
+    def __init__(self, caps: Capabilities, spec: CampaignSpec, unit_name: str) -> None:
+        self.caps = caps
+        self.spec = spec
+        self.unit_name = unit_name
+        self.questionnaire = spec.questionnaire
+
+    @staticmethod
+    def say(caps: Capabilities, key: str, **context: Any) -> str:
+        """Render one catalogue message in the channel's format."""
+        return texts.render(key, caps.format, **context)
+
+    def render(self, key: str, **context: Any) -> str:
+        """Render a message with the round's common context."""
+        return self.say(self.caps, key, title=self.spec.title, unit=self.unit_name,
+                        buttons=self.caps.buttons, **context)
+
+    def welcome(self, total: int, returning: bool) -> str:
+        """Greet the contact with the round, the deadline and the number of questions."""
+        return self.render("engine.welcome", deadline=self.spec.deadline, total=total,
+                           returning=returning)
+
+    def question(self, question: Question, answers: Mapping[str, Any],
+                 draft: Mapping[str, Any]) -> tuple[str, Rows]:
+        """Return the question's text and its buttons."""
+        visible = self.questionnaire.visible(answers)
+        number = next(i for i, q in enumerate(visible) if q.id == question.id) + 1
+        has_answer = question.id in answers
+        current = format_value(question, answers[question.id]) if has_answer else None
+        text = self.render(
+            "engine.question", number=number, first=number == 1, total=len(visible), q=question,
+            section=self.questionnaire.section_of(question.id).title,
+            hint=question.help or texts.render("hint." + question.type),
+            current=current, items=self._items(question, answers.get(question.id)),
+            choices=self._choices(question), picked=_picked(draft),
+        )
+        return text, self.buttons(question, draft)
+
+    def _items(self, question: Question, value: Any) -> list[str]:
+        if not question.is_list or not value:
+            return []
+        return [format_value(question, [item]) for item in value]
+
+    def _choices(self, question: Question) -> list[str]:
+        if question.type == "yesno":
+            return [texts.render("word.yes"), texts.render("word.no")]
+        return list(question.options)
+
+    def buttons(self, question: Question, draft: Mapping[str, Any]) -> Rows:
+        """Return the button rows of a question; none when the channel has no buttons."""
+        if not self.caps.buttons:
+            return ()
+        qid = question.id
+        rows: list[tuple[Button, ...]] = []
+        if question.type == "yesno":
+            rows.append((Button(texts.render("word.yes"), f"{qid}:y"),
+                         Button(texts.render("word.no"), f"{qid}:n")))
+        elif question.type == "choice":
+            rows += [(Button(label, f"{qid}:{i}"),) for i, label in enumerate(question.options, 1)]
+        elif question.type == "multichoice":
+            picked = _picked(draft)
+            rows += [(Button(_tick(label, i in picked), f"{qid}:t{i}"),)
+                     for i, label in enumerate(question.options, 1)]
+        if question.type == "multichoice" or question.is_list:
+            rows.append((Button(texts.render("button.done"), f"{qid}:done"),))
+        controls = [Button(texts.render("button.back"), f"{qid}:back")]
+        if not question.required:
+            controls.append(Button(texts.render("button.skip"), f"{qid}:skip"))
+        rows.append(tuple(controls))
+        return tuple(rows)
+
+    def toggle(self, question: Question, draft: Mapping[str, Any], index: str) -> dict[str, Any]:
+        """Return the draft with one multichoice option switched on or off."""
+        picked = set(_picked(draft))
+        if index.isdigit() and 1 <= int(index) <= len(question.options):
+            picked ^= {int(index)}
+        return {**draft, "selected": sorted(picked)}
+
+    def button_text(self, question: Question, action: str, draft: Mapping[str, Any]) -> str:
+        """Return what typing would have done the same as pressing a button."""
+        if action == "back":
+            return "quay lại"
+        if action == "skip":
+            return "bỏ qua"
+        if action == "done" and question.type == "multichoice":
+            return ", ".join(str(i) for i in _picked(draft))
+        if action == "done":
+            return "xong"
+        if question.type == "yesno":
+            return "có" if action == "y" else "không"
+        return action
+
+    def review(self, answers: Mapping[str, Any], submitted: bool) -> str:
+        """Return the answer sheet grouped by section, marking what is missing."""
+        visible = self.questionnaire.visible(answers)
+        numbers = {q.id: i for i, q in enumerate(visible, 1)}
+        sections = []
+        for section in self.questionnaire.sections:
+            rows = [self._row(q, numbers[q.id], answers) for q in section.questions
+                    if q.id in numbers]
+            if rows:
+                sections.append({"title": section.title, "rows": rows})
+        missing = self.questionnaire.missing_required(answers)
+        return self.render("engine.review", sections=sections, missing=len(missing),
+                           submitted=submitted)
+
+    def _row(self, question: Question, number: int, answers: Mapping[str, Any]) -> dict[str, Any]:
+        answered = question.id in answers
+        return {
+            "number": number,
+            "ask": question.ask,
+            "value": format_value(question, answers[question.id]) if answered else None,
+            "required": question.required,
+            "missing": question.required and is_empty(answers.get(question.id)),
+        }
+
+    def edit_list(self, answers: Mapping[str, Any]) -> str:
+        """Return the numbered list of questions to pick one to edit."""
+        visible = self.questionnaire.visible(answers)
+        rows = [self._row(q, i, answers) for i, q in enumerate(visible, 1)]
+        return self.render("engine.edit_list", rows=rows)
+
+    def missing(self, questions: list[Question], answers: Mapping[str, Any]) -> str:
+        """Return the refusal to submit, naming the required questions without an answer."""
+        visible = self.questionnaire.visible(answers)
+        numbers = {q.id: i for i, q in enumerate(visible, 1)}
+        rows = [{"number": numbers[q.id], "ask": q.ask} for q in questions]
+        return self.render("engine.submit_missing", rows=rows)
+
+
+def _picked(draft: Mapping[str, Any]) -> list[int]:
+    return [int(i) for i in draft.get("selected", [])]
+
+
+def _tick(label: str, on: bool) -> str:
+    return f"✅ {label}" if on else label

@@ -1,0 +1,405 @@
+"""The only SQL: rounds, units, contacts, answers and sessions in SQLite through aiosqlite.
+
+Every write is one transaction. A conversation step runs as one unit of work in the
+connection's own thread (`step`): read the contact's state, let the engine decide, write the
+changes, commit — a single hop, so every answer is committed before its reply exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import aiosqlite
+
+from bot.campaign_file import CampaignSpec
+from bot.migrations import MIGRATIONS
+from bot.model import (
+    Campaign,
+    Changes,
+    Contact,
+    ContactState,
+    Invite,
+    Session,
+    Sheet,
+    UnitStatus,
+)
+
+T = TypeVar("T")
+PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",  # WAL + NORMAL: a commit survives a killed process
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=10000",
+)
+
+
+def hash_token(token: str) -> str:
+    """Return the stored form of an invite token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    """Return a fresh invite token: 128 random bits, URL-safe (a valid Telegram start parameter)."""
+    return secrets.token_urlsafe(16)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _dt(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+@dataclass(frozen=True)
+class CampaignSummary:
+    """One line of `campaign list`."""
+
+    id: int
+    title: str
+    status: str
+    deadline: datetime
+    units: int
+    reported: int
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One stored change of one answer."""
+
+    question_id: str
+    value: Any
+    raw: str | None
+    contact_id: int | None
+    at: datetime
+
+
+class Store:
+    """An open database; use `await Store.open(path)` and `await store.close()`."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+        self._specs: dict[int, CampaignSpec] = {}
+
+    @classmethod
+    async def open(cls, path: str | Path) -> Store:
+        """Open (creating and migrating if needed) the database at `path`."""
+        db = await aiosqlite.connect(str(path), isolation_level=None)
+        store = cls(db)
+        await store._run(_configure)
+        await store._run(_migrate)
+        return store
+
+    async def close(self) -> None:
+        """Close the connection."""
+        await self._db.close()
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        # aiosqlite runs each call in its own thread; `_execute` queues one callable there, so a
+        # whole transaction costs one thread hop instead of one per statement.
+        return cast(T, await self._db._execute(fn, self._db._conn))  # type: ignore[no-untyped-call]
+
+    async def transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn(conn)` inside BEGIN IMMEDIATE … COMMIT in the connection's thread."""
+        return await self._run(lambda conn: _in_transaction(conn, fn))
+
+    # rounds -------------------------------------------------------------------------------
+
+    async def create_campaign(self, spec: CampaignSpec, now: datetime) -> tuple[int, list[Invite]]:
+        """Store a round and its units; return its id and one fresh invite token per unit."""
+        invites = [Invite(u.code, u.name, new_token()) for u in spec.units]
+        spec_json = json.dumps(spec.to_dict(), ensure_ascii=False, sort_keys=True)
+
+        def write(conn: sqlite3.Connection) -> int:
+            cur = conn.execute(
+                "INSERT INTO campaigns (title, spec_json, spec_hash, deadline, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (spec.title, spec_json, hashlib.sha256(spec_json.encode()).hexdigest(),
+                 _iso(spec.deadline), _iso(now)),
+            )
+            campaign_id = cast(int, cur.lastrowid)
+            for position, (unit, invite) in enumerate(zip(spec.units, invites, strict=True)):
+                conn.execute(
+                    "INSERT INTO units (code, name, grp) VALUES (?, ?, ?) ON CONFLICT(code)"
+                    " DO UPDATE SET name = excluded.name, grp = excluded.grp",
+                    (unit.code, unit.name, unit.group),
+                )
+                conn.execute(
+                    "INSERT INTO campaign_units (campaign_id, unit_code, position, invite_hash,"
+                    " updated_at) VALUES (?, ?, ?, ?, ?)",
+                    (campaign_id, unit.code, position, hash_token(invite.token), _iso(now)),
+                )
+            return campaign_id
+
+        return await self.transaction(write), invites
+
+    async def campaign(self, campaign_id: int) -> Campaign | None:
+        """Return a round by id, or None."""
+        return await self._run(lambda conn: self._campaign(conn, campaign_id))
+
+    def _campaign(self, conn: sqlite3.Connection, campaign_id: int) -> Campaign | None:
+        row = conn.execute(
+            "SELECT spec_json, status, created_at FROM campaigns WHERE id = ?", (campaign_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        spec = self._specs.get(campaign_id)
+        if spec is None:
+            spec = self._specs[campaign_id] = CampaignSpec.from_dict(json.loads(row[0]))
+        return Campaign(campaign_id, spec, row[1], cast(datetime, _dt(row[2])))
+
+    async def campaigns(self) -> list[CampaignSummary]:
+        """Return every round, newest first, with its unit and reported counts."""
+        rows = await self._db.execute_fetchall(
+            "SELECT c.id, c.title, c.status, c.deadline, COUNT(cu.unit_code),"
+            " SUM(cu.status IN ('submitted', 'edited')) FROM campaigns c"
+            " LEFT JOIN campaign_units cu ON cu.campaign_id = c.id GROUP BY c.id ORDER BY c.id DESC"
+        )
+        return [
+            CampaignSummary(r[0], r[1], r[2], cast(datetime, _dt(r[3])), r[4], r[5] or 0)
+            for r in rows
+        ]
+
+    async def sheets(self, campaign_id: int) -> list[Sheet]:
+        """Return every unit's answers in a round, in the campaign file's unit order."""
+        return await self._run(lambda conn: _sheets(conn, campaign_id))
+
+    async def contact_counts(self, campaign_id: int) -> dict[str, int]:
+        """Return how many reachable contacts each unit of a round has."""
+        rows = await self._db.execute_fetchall(
+            "SELECT cu.unit_code, COUNT(c.id) FROM campaign_units cu LEFT JOIN contacts c"
+            " ON c.unit_code = cu.unit_code AND c.reachable WHERE cu.campaign_id = ?"
+            " GROUP BY cu.unit_code",
+            (campaign_id,),
+        )
+        return {r[0]: r[1] for r in rows}
+
+    async def set_campaign_status(self, campaign_id: int, status: str) -> None:
+        """Open or close a round."""
+        await self.transaction(lambda conn: conn.execute(
+            "UPDATE campaigns SET status = ? WHERE id = ?", (status, campaign_id)))
+
+    async def history(self, campaign_id: int, unit_code: str) -> list[HistoryEntry]:
+        """Return every stored change of a unit's answers, oldest first."""
+        rows = await self._db.execute_fetchall(
+            "SELECT question_id, value_json, raw, contact_id, at FROM answer_history"
+            " WHERE campaign_id = ? AND unit_code = ? ORDER BY id",
+            (campaign_id, unit_code),
+        )
+        return [HistoryEntry(r[0], json.loads(r[1]), r[2], r[3], cast(datetime, _dt(r[4])))
+                for r in rows]
+
+    # contacts -----------------------------------------------------------------------------
+
+    async def find_invite(self, token: str) -> tuple[int, str] | None:
+        """Return (campaign id, unit code) for an invite token, or None."""
+        rows = await self._db.execute_fetchall(
+            "SELECT campaign_id, unit_code FROM campaign_units WHERE invite_hash = ?",
+            (hash_token(token),),
+        )
+        found = list(rows)
+        return None if not found else (found[0][0], found[0][1])
+
+    async def bind(self, channel: str, chat_id: str, user_id: str | None, unit_code: str,
+                   now: datetime) -> Contact:
+        """Bind a chat to a unit (creating the contact if new) and mark it reachable."""
+
+        def write(conn: sqlite3.Connection) -> Contact:
+            contact = _contact(conn, channel, chat_id, user_id, now)
+            conn.execute(
+                "UPDATE contacts SET unit_code = ?, reachable = 1 WHERE id = ?",
+                (unit_code, contact.id),
+            )
+            return Contact(contact.id, channel, chat_id, user_id, unit_code)
+
+        return await self.transaction(write)
+
+    # conversation -------------------------------------------------------------------------
+
+    async def step(
+        self,
+        channel: str,
+        chat_id: str,
+        user_id: str | None,
+        update_key: str | None,
+        decide: Callable[[ContactState], tuple[Changes, T]],
+        now: datetime,
+        campaign_id: int | None = None,
+    ) -> T:
+        """Load a contact's state, apply what `decide` returns, commit; all in one transaction."""
+
+        def unit_of_work(conn: sqlite3.Connection) -> T:
+            duplicate = update_key is not None and not _mark_processed(
+                conn, channel, update_key, now
+            )
+            state = self._state(conn, channel, chat_id, user_id, now, campaign_id, duplicate)
+            changes, result = decide(state)
+            if not duplicate and not changes.is_empty():
+                _apply(conn, state, changes, now)
+            return result
+
+        return await self.transaction(unit_of_work)
+
+    def _state(self, conn: sqlite3.Connection, channel: str, chat_id: str, user_id: str | None,
+               now: datetime, campaign_id: int | None, duplicate: bool) -> ContactState:
+        contact = _contact(conn, channel, chat_id, user_id, now)
+        if campaign_id is None and contact.unit_code is not None:
+            campaign_id = _current_campaign(conn, contact.unit_code)
+        campaign = None if campaign_id is None else self._campaign(conn, campaign_id)
+        if campaign is None or contact.unit_code is None:
+            return ContactState(contact, campaign, None, None, {}, None, duplicate)
+        unit = conn.execute(
+            "SELECT u.name, cu.status FROM campaign_units cu JOIN units u ON u.code = cu.unit_code"
+            " WHERE cu.campaign_id = ? AND cu.unit_code = ?",
+            (campaign.id, contact.unit_code),
+        ).fetchone()
+        if unit is None:
+            return ContactState(contact, campaign, None, None, {}, None, duplicate)
+        answers = _answers(conn, campaign.id, contact.unit_code)
+        session = _session(conn, contact.id, campaign.id)
+        return ContactState(contact, campaign, unit[0], unit[1], answers, session, duplicate)
+
+
+def _configure(conn: sqlite3.Connection) -> None:
+    for pragma in PRAGMAS:
+        conn.execute(pragma)
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    for number, (_name, script) in enumerate(MIGRATIONS[version:], start=version + 1):
+        conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+
+
+def _in_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = fn(conn)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return result
+
+
+def _mark_processed(conn: sqlite3.Connection, channel: str, key: str, now: datetime) -> bool:
+    cur = conn.execute(
+        "INSERT OR IGNORE INTO processed_updates (channel, update_id, at) VALUES (?, ?, ?)",
+        (channel, key, _iso(now)),
+    )
+    return cur.rowcount == 1
+
+
+def _contact(conn: sqlite3.Connection, channel: str, chat_id: str, user_id: str | None,
+             now: datetime) -> Contact:
+    row = conn.execute(
+        "SELECT id, user_id, unit_code, reachable FROM contacts WHERE channel = ? AND chat_id = ?",
+        (channel, chat_id),
+    ).fetchone()
+    if row is None:
+        cur = conn.execute(
+            "INSERT INTO contacts (channel, chat_id, user_id, created_at) VALUES (?, ?, ?, ?)",
+            (channel, chat_id, user_id, _iso(now)),
+        )
+        return Contact(cast(int, cur.lastrowid), channel, chat_id, user_id, None)
+    return Contact(row[0], channel, chat_id, row[1], row[2], bool(row[3]))
+
+
+def _current_campaign(conn: sqlite3.Connection, unit_code: str) -> int | None:
+    row = conn.execute(
+        "SELECT c.id FROM campaigns c JOIN campaign_units cu ON cu.campaign_id = c.id"
+        " WHERE cu.unit_code = ? ORDER BY c.status = 'open' DESC, c.id DESC LIMIT 1",
+        (unit_code,),
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
+def _answers(conn: sqlite3.Connection, campaign_id: int, unit_code: str) -> dict[str, Any]:
+    rows = conn.execute(
+        "SELECT question_id, value_json FROM answers WHERE campaign_id = ? AND unit_code = ?",
+        (campaign_id, unit_code),
+    )
+    return {qid: json.loads(value) for qid, value in rows}
+
+
+def _session(conn: sqlite3.Connection, contact_id: int, campaign_id: int) -> Session | None:
+    row = conn.execute(
+        "SELECT mode, cursor, return_mode, return_to, draft_json FROM sessions"
+        " WHERE contact_id = ? AND campaign_id = ?",
+        (contact_id, campaign_id),
+    ).fetchone()
+    if row is None:
+        return None
+    return Session(row[0], row[1], row[2], row[3], json.loads(row[4] or "{}"))
+
+
+def _apply(conn: sqlite3.Connection, state: ContactState, changes: Changes, now: datetime) -> None:
+    assert state.campaign is not None and state.contact.unit_code is not None
+    sheet = (state.campaign.id, state.contact.unit_code)
+    at = _iso(now)
+    for qid, (value, raw) in changes.answers.items():
+        value_json = json.dumps(value, ensure_ascii=False)
+        conn.execute(
+            "INSERT INTO answers (campaign_id, unit_code, question_id, value_json, raw, contact_id,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
+            " value_json = excluded.value_json, raw = excluded.raw,"
+            " contact_id = excluded.contact_id, updated_at = excluded.updated_at",
+            (*sheet, qid, value_json, raw, state.contact.id, at),
+        )
+        conn.execute(
+            "INSERT INTO answer_history (campaign_id, unit_code, question_id, value_json, raw,"
+            " contact_id, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (*sheet, qid, value_json, raw, state.contact.id, at),
+        )
+    if changes.session is not None:
+        _save_session(conn, state.contact.id, state.campaign.id, changes.session, at)
+    if changes.unit_status is not None and changes.unit_status != state.unit_status:
+        _set_status(conn, sheet, changes.unit_status, state.contact.id, at)
+
+
+def _save_session(conn: sqlite3.Connection, contact_id: int, campaign_id: int, session: Session,
+                  at: str) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO sessions (contact_id, campaign_id, mode, cursor, return_mode,"
+        " return_to, draft_json, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (contact_id, campaign_id, session.mode, session.cursor, session.return_mode,
+         session.return_to, json.dumps(session.draft, ensure_ascii=False), at),
+    )
+
+
+def _set_status(conn: sqlite3.Connection, sheet: tuple[int, str], status: UnitStatus,
+                contact_id: int | None, at: str) -> None:
+    conn.execute(
+        "UPDATE campaign_units SET status = ?, updated_at = ?,"
+        " submitted_at = CASE WHEN ? = 'submitted' THEN ? ELSE submitted_at END"
+        " WHERE campaign_id = ? AND unit_code = ?",
+        (status, at, status, at, *sheet),
+    )
+    conn.execute(
+        "INSERT INTO unit_events (campaign_id, unit_code, status, contact_id, at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (*sheet, status, contact_id, at),
+    )
+
+
+def _sheets(conn: sqlite3.Connection, campaign_id: int) -> list[Sheet]:
+    units = conn.execute(
+        "SELECT u.code, u.name, u.grp, cu.status, cu.submitted_at FROM campaign_units cu"
+        " JOIN units u ON u.code = cu.unit_code WHERE cu.campaign_id = ? ORDER BY cu.position",
+        (campaign_id,),
+    ).fetchall()
+    answers: dict[str, dict[str, Any]] = {u[0]: {} for u in units}
+    for code, qid, value in conn.execute(
+        "SELECT unit_code, question_id, value_json FROM answers WHERE campaign_id = ?",
+        (campaign_id,),
+    ):
+        answers[code][qid] = json.loads(value)
+    return [Sheet(u[0], u[1], u[2], u[3], answers[u[0]], _dt(u[4])) for u in units]

@@ -1,0 +1,118 @@
+"""Every text a person reads: a catalogue of Jinja2 templates in templates/messages/*.yaml.
+
+Each YAML file maps a dotted key (``error.not_a_number``) to a Jinja2 template string. Keys are
+unique across files. A template is rendered for one output format:
+
+- ``plain``: no escaping; ``|b`` and ``|i`` leave the text as it is (terminal, Zalo Bot).
+- ``html``: autoescape on (Telegram HTML); ``|b`` and ``|i`` wrap the escaped text in <b>/<i>.
+
+Filters available in every template: ``b``, ``i``, ``vn_int`` (1.525.000), ``vn_dec`` (87,75),
+``vn_date`` (ISO date to 04/10/2021). Undefined variables raise (StrictUndefined).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from jinja2 import Environment, StrictUndefined, Template
+from markupsafe import Markup, escape
+
+Format = Literal["plain", "html"]
+
+
+def templates_dir() -> Path:
+    """Return the templates folder: the checkout's, else the installed package's."""
+    checkout = Path(__file__).resolve().parent.parent / "templates"
+    if (checkout / "messages").is_dir():
+        return checkout
+    return Path(str(resources.files("bot.templates")))
+
+
+def vn_int(value: Any) -> str:
+    """Format a whole number with "." grouping: 1525000000 -> 1.525.000.000."""
+    return f"{int(value):,}".replace(",", ".")
+
+
+def vn_dec(value: Any, places: int | None = None) -> str:
+    """Format a decimal with "," as decimal mark and "." grouping: 87.75 -> 87,75."""
+    number = Decimal(str(value))
+    if places is not None:
+        number = number.quantize(Decimal(1).scaleb(-places))
+    text = format(number.normalize() if places is None else number, "f")
+    whole, _, frac = text.partition(".")
+    sign = "-" if whole.startswith("-") else ""
+    grouped = vn_int(whole.lstrip("-") or "0")
+    return f"{sign}{grouped},{frac}" if frac else f"{sign}{grouped}"
+
+
+def vn_date(value: Any) -> str:
+    """Format an ISO date (or date) as dd/mm/yyyy."""
+    day = value if isinstance(value, date) else date.fromisoformat(str(value))
+    return day.strftime("%d/%m/%Y")
+
+
+def _wrap(tag: str, fmt: Format) -> Callable[[Any], Any]:
+    if fmt == "plain":
+        return lambda value: value
+    return lambda value: Markup(f"<{tag}>{escape(value)}</{tag}>")
+
+
+def _environment(fmt: Format) -> Environment:
+    env = Environment(
+        autoescape=fmt == "html",
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters.update(
+        b=_wrap("b", fmt), i=_wrap("i", fmt), vn_int=vn_int, vn_dec=vn_dec, vn_date=vn_date
+    )
+    return env
+
+
+class Catalogue:
+    """The message templates of one folder, compiled lazily per format."""
+
+    def __init__(self, directory: Path) -> None:
+        self.sources = _load_sources(directory / "messages")
+        self._envs = {fmt: _environment(fmt) for fmt in ("plain", "html")}
+        self._compiled: dict[tuple[str, str], Template] = {}
+
+    def render(self, key: str, fmt: Format = "plain", /, **context: Any) -> str:
+        """Render one message, NFC-normalised, without surrounding blank lines."""
+        template = self._compiled.get((fmt, key))
+        if template is None:
+            template = self._envs[fmt].from_string(self.sources[key])
+            self._compiled[(fmt, key)] = template
+        return unicodedata.normalize("NFC", template.render(**context)).strip()
+
+
+def _load_sources(folder: Path) -> dict[str, str]:
+    sources: dict[str, str] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for key, text in data.items():
+            if key in sources:
+                raise ValueError(f"{path.name}: message key {key!r} is defined twice")
+            sources[key] = str(text)
+    return sources
+
+
+@cache
+def catalogue() -> Catalogue:
+    """Return the catalogue of the shipped templates."""
+    return Catalogue(templates_dir())
+
+
+def render(key: str, fmt: Format = "plain", /, **context: Any) -> str:
+    """Render a message of the shipped catalogue."""
+    return catalogue().render(key, fmt, **context)

@@ -1,0 +1,215 @@
+"""The units taking part in a campaign: read from a CSV or XLSX table, or from campaign YAML rows.
+
+Pure functions over bytes: the caller reads the file and passes its content and its name. Problems
+are not raised here but handed to a ``report(code, file, line, field, **params)`` callback, so the
+campaign loader can gather every problem of every file before it fails. In a table the line is the
+row number in that file and the field is the column name (``code``); in YAML the caller gives the
+row's field prefix (``units[3]``).
+
+A table has a header row naming its columns ``code``, ``name`` and optionally ``group`` (any case,
+any order). A CSV file is UTF-8 (a BOM is allowed) separated by ``,``, ``;`` or a tab: whichever of
+them the header line holds most, since Excel in a Vietnamese locale writes ``;``. Blank rows are
+skipped. An XLSX file is read from its first sheet; numbers in cells become text
+(``101.0`` → ``101``).
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import openpyxl
+
+COLUMNS = ("code", "name", "group")
+CODE_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+# Problem codes this module reports, with their params (see templates/messages/campaign_file.yaml).
+PARAMS: dict[str, tuple[str, ...]] = {
+    "bad_encoding": (),
+    "empty_file": (),
+    "bad_xlsx": ("error",),
+    "missing_columns": ("missing", "found"),
+    "unknown_column": ("column", "suggestion", "allowed"),
+    "duplicate_column": ("column",),
+    "empty_value": (),
+    "bad_unit_code": ("value",),
+    "duplicate_unit": ("code", "first_line"),
+    "no_units": (),
+}
+
+
+class Report(Protocol):
+    """Record one problem found in a file."""
+
+    def __call__(
+        self, code: str, file: str, line: int | None, field: str, /, **params: object
+    ) -> None:
+        """Record one problem (see PARAMS for the params of each code)."""
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A reporting unit: a department, a district, a school."""
+
+    code: str
+    name: str
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    """One unit as written, before its code and name are checked."""
+
+    line: int | None
+    where: str  # field prefix: "units[3]" in YAML, "" in a table
+    code: str
+    name: str
+    group: str | None = None
+
+
+def clean(text: str) -> str:
+    """Return text NFC-normalised and stripped."""
+    return unicodedata.normalize("NFC", text).strip()
+
+
+def suggest(word: str, choices: Iterable[str]) -> str | None:
+    """Return the choice closest to a misspelt word, if one is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def field_at(where: str, key: str) -> str:
+    """Return the dotted field path of a key under a prefix."""
+    return f"{where}.{key}" if where else key
+
+
+def decode_utf8(data: bytes, file: str, report: Report) -> str | None:
+    """Return the text of UTF-8 bytes (BOM dropped), or report the line that is not UTF-8."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        report("bad_encoding", file, data[: exc.start].count(b"\n") + 1, "")
+        return None
+
+
+def parse_csv(data: bytes, file: str, report: Report) -> list[UnitRow]:
+    """Return the rows of a units CSV file."""
+    text = decode_utf8(data, file, report)
+    if text is None:
+        return []
+    return _table_rows(_csv_lines(text), file, report)
+
+
+def parse_xlsx(data: bytes, file: str, report: Report) -> list[UnitRow]:
+    """Return the rows of the first sheet of a units XLSX workbook."""
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        try:
+            sheet = workbook.worksheets[0]
+            lines = [
+                (number, [_cell_text(v) for v in values])
+                for number, values in enumerate(sheet.iter_rows(values_only=True), 1)
+            ]
+        finally:
+            workbook.close()
+    except Exception as exc:  # a broken upload may fail anywhere inside openpyxl
+        report("bad_xlsx", file, None, "", error=str(exc) or type(exc).__name__)
+        return []
+    return _table_rows(lines, file, report)
+
+
+def build_units(rows: Sequence[UnitRow], file: str, line: int | None, where: str,
+                report: Report) -> list[Unit]:
+    """Check codes and names of the rows and return the units; line and where locate "none"."""
+    if not rows:
+        report("no_units", file, line, where)
+    first: dict[str, int | None] = {}
+    units = []
+    for row in rows:
+        _check_row(row, first, file, report)
+        units.append(Unit(row.code, row.name, row.group or None))
+    return units
+
+
+def _check_row(row: UnitRow, first: dict[str, int | None], file: str, report: Report) -> None:
+    """Report a bad or repeated code and an empty name; remember the code's line."""
+    code_field = field_at(row.where, "code")
+    if not row.code:
+        report("empty_value", file, row.line, code_field)
+    elif not CODE_RE.match(row.code):
+        report("bad_unit_code", file, row.line, code_field, value=row.code)
+    elif row.code in first:
+        report("duplicate_unit", file, row.line, code_field, code=row.code,
+               first_line=first[row.code])
+    else:
+        first[row.code] = row.line
+    if not row.name:
+        report("empty_value", file, row.line, field_at(row.where, "name"))
+
+
+def _csv_lines(text: str) -> Iterator[tuple[int, list[str]]]:
+    """Yield each CSV record with the line it starts on."""
+    head = next((line for line in text.splitlines() if line.strip()), "")
+    delimiter = max(",;\t", key=head.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    start = 1
+    for record in reader:
+        yield start, record
+        start = reader.line_num + 1
+
+
+def _cell_text(value: object) -> str:
+    """Return an XLSX cell value as text."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _table_rows(lines: Iterable[tuple[int, list[str]]], file: str, report: Report) -> list[UnitRow]:
+    """Return the unit rows of a table whose first non-blank row is the header."""
+    content = ((n, [clean(c) for c in cells]) for n, cells in lines)
+    filled = [(n, cells) for n, cells in content if any(cells)]
+    if not filled:
+        report("empty_file", file, None, "")
+        return []
+    header_line, header = filled[0]
+    columns = _columns(header, header_line, file, report)
+    if columns is None:
+        return []
+    return [_table_row(n, cells, columns) for n, cells in filled[1:]]
+
+
+def _columns(header: list[str], line: int, file: str, report: Report) -> dict[str, int] | None:
+    """Return the position of each known column, or None if code or name is missing."""
+    names = [h.casefold() for h in header]
+    columns: dict[str, int] = {}
+    for position, name in enumerate(names):
+        if name in columns:
+            report("duplicate_column", file, line, "", column=header[position])
+        elif name in COLUMNS:
+            columns[name] = position
+        elif name:
+            report("unknown_column", file, line, "", column=header[position],
+                   suggestion=suggest(name, COLUMNS), allowed=", ".join(COLUMNS))
+    missing = [c for c in ("code", "name") if c not in columns]
+    if missing:
+        report("missing_columns", file, line, "", missing=", ".join(missing),
+               found=", ".join(h for h in header if h))
+        return None
+    return columns
+
+
+def _table_row(line: int, cells: list[str], columns: dict[str, int]) -> UnitRow:
+    """Return one table row as a UnitRow."""
+    def cell(name: str) -> str:
+        position = columns.get(name)
+        return cells[position] if position is not None and position < len(cells) else ""
+
+    return UnitRow(line, "", cell("code"), cell("name"), cell("group") or None)

@@ -1,0 +1,823 @@
+"""Loading and checking campaign, questionnaire and units files (bot/campaign_file.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import textwrap
+import unicodedata
+from datetime import date, datetime, time
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import openpyxl
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot import campaign_file, texts, units_file
+from bot.campaign_file import (
+    PARAMS,
+    Agency,
+    CampaignFileError,
+    CampaignSpec,
+    Problem,
+    ReminderPolicy,
+    Unit,
+    check_file,
+    load_campaign,
+    load_campaign_text,
+    load_questionnaire,
+)
+from bot.questionnaire import Condition, Questionnaire
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+FIXTURES = Path(__file__).parent / "fixtures" / "campaigns"
+
+CAMPAIGN = """\
+title: Báo cáo số liệu
+request: Công văn số 1/SNV
+agency: {parent: UBND TỈNH QUẢNG NGÃI, name: SỞ NỘI VỤ, code: SNV, place: Quảng Ngãi}
+deadline: 2023-10-31 17:00
+questionnaire: questionnaire.yaml
+units: units.csv
+"""
+QUESTIONNAIRE = """\
+sections:
+  - title: I. Số liệu
+    questions:
+      - id: co_ke_hoach
+        type: yesno
+        ask: Có kế hoạch không?
+      - id: hinh_thuc
+        type: choice
+        ask: Hình thức?
+        options: [Hội nghị, Bản tin]
+"""
+UNITS = "code,name\nSXD,Sở Xây dựng\nSYT,Sở Y tế\n"
+
+
+def with_question(text: str) -> str:
+    """Return the base questionnaire with one more question, written from line 11."""
+    return QUESTIONNAIRE + textwrap.indent(textwrap.dedent(text), " " * 6)
+
+
+def write(tmp_path: Path, campaign: str = CAMPAIGN, questionnaire: str = QUESTIONNAIRE,
+          units: str | bytes = UNITS, units_name: str = "units.csv") -> Path:
+    """Write a campaign with its questionnaire and units; return the campaign's path."""
+    (tmp_path / "questionnaire.yaml").write_text(questionnaire, encoding="utf-8")
+    data = units if isinstance(units, bytes) else units.encode("utf-8")
+    (tmp_path / units_name).write_bytes(data)
+    path = tmp_path / "campaign.yaml"
+    path.write_text(campaign, encoding="utf-8")
+    return path
+
+
+def problems(path: Path) -> list[Problem]:
+    """Return the problems of a campaign file, checking each renders with the right params."""
+    with pytest.raises(CampaignFileError) as info:
+        load_campaign(path, TZ)
+    return checked(info.value)
+
+
+def checked(error: CampaignFileError) -> list[Problem]:
+    """Return the problems of an error after checking their params and messages."""
+    for problem in error.problems:
+        assert set(problem.params) == set(PARAMS[problem.code]), problem
+        assert problem.message() in str(error)
+    return error.problems
+
+
+def one(found: list[Problem]) -> Problem:
+    """Return the single problem found."""
+    assert len(found) == 1, [p.message() for p in found]
+    return found[0]
+
+
+def where(problem: Problem) -> tuple[str, int | None, str, str]:
+    """Return the location and code of a problem."""
+    return problem.file, problem.line, problem.field, problem.code
+
+
+# --- good files -------------------------------------------------------------------------------
+
+
+def test_good_campaign_with_files_loads() -> None:
+    spec = load_campaign(FIXTURES / "good" / "campaign.yaml", TZ)
+    assert spec.title == "Tổng kết phong trào thi đua phòng, chống dịch COVID-19"
+    assert spec.agency == Agency("UBND TỈNH QUẢNG NGÃI", "SỞ NỘI VỤ", "SNV", "Quảng Ngãi")
+    assert spec.deadline == datetime(2023, 10, 31, 17, 0, tzinfo=TZ)
+    assert spec.deadline.utcoffset() is not None
+    assert spec.deadline.tzinfo is TZ
+    assert spec.period == (date(2021, 9, 10), date(2023, 10, 15))
+    assert spec.source == "campaign.yaml"
+    assert spec.template == (FIXTURES / "good" / "report.docx").resolve()
+    assert [len(s.questions) for s in spec.questionnaire.sections] == [1, 3, 3]
+    assert spec.units == (
+        Unit("SXD", "Sở Xây dựng", "Sở, ban, ngành"),
+        Unit("SYT", "Sở Y tế", "Sở, ban, ngành"),
+        Unit("BS", "UBND huyện Bình Sơn", "Huyện"),
+    )
+
+
+def test_good_questionnaire_builds_questions() -> None:
+    questionnaire = load_campaign(FIXTURES / "good" / "campaign.yaml", TZ).questionnaire
+    documents = questionnaire.get("van_ban")
+    assert documents.when == Condition("co_ke_hoach", (True,))
+    assert documents.section == 1
+    people = questionnaire.get("so_nguoi")
+    assert people.when == Condition("hinh_thuc", ("Hội nghị", "Bản tin"))
+    assert people.min == Decimal(0) and people.max is None and people.unit == "người"
+    assert people.aggregate == "sum"
+    channels = questionnaire.get("hinh_thuc")
+    assert channels.options == ("Hội nghị", "Bản tin", "Mạng xã hội")
+    assert channels.other and not channels.required
+    assert questionnaire.get("ty_le").aggregate == "min"
+    assert questionnaire.get("thuan_loi").max_length == 2000
+
+
+def test_reminders_override_and_default() -> None:
+    spec = load_campaign(FIXTURES / "good" / "campaign.yaml", TZ)
+    assert spec.reminders == ReminderPolicy(before_days=(3, 1), at=time(9, 30), quiet_hours=None)
+    inline = load_campaign(FIXTURES / "inline.yaml", TZ)
+    assert inline.reminders == ReminderPolicy()
+
+
+def test_inline_campaign_loads() -> None:
+    spec = load_campaign(FIXTURES / "inline.yaml", TZ)
+    assert spec.deadline == datetime(2023, 11, 10, 17, 0, tzinfo=TZ)  # a date alone: 17:00
+    assert spec.period is None and spec.template is None
+    assert [q.id for q in spec.questionnaire.questions] == ["so_nguoi", "ghi_chu"]
+    assert spec.units == (Unit("SXD", "Sở Xây dựng"), Unit("001", "UBND huyện Bình Sơn", "Huyện"))
+
+
+def test_campaign_text_loads_self_contained_campaign() -> None:
+    text = (FIXTURES / "inline.yaml").read_text(encoding="utf-8")
+    spec = load_campaign_text("dot-moi.yaml", text, TZ)
+    assert spec.source == "dot-moi.yaml"
+    assert dataclasses.replace(spec, source="inline.yaml") == load_campaign(
+        FIXTURES / "inline.yaml", TZ)
+
+
+def test_units_from_xlsx(tmp_path: Path) -> None:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    for row in (["Code", "Name", "Group"], [101, "Phòng Nội vụ", None], [None, None, None],
+                ["SXD", " Sở Xây dựng ", "Sở"]):
+        sheet.append(row)
+    workbook.save(tmp_path / "units.xlsx")
+    path = write(tmp_path, CAMPAIGN.replace("units.csv", "units.xlsx"))
+    spec = load_campaign(path, TZ)
+    assert spec.units == (Unit("101", "Phòng Nội vụ"), Unit("SXD", "Sở Xây dựng", "Sở"))
+
+
+def test_units_csv_with_semicolons(tmp_path: Path) -> None:
+    path = write(tmp_path, units="code;name;group\nSXD;Sở Xây dựng;Sở, ban, ngành\n")
+    assert load_campaign(path, TZ).units == (Unit("SXD", "Sở Xây dựng", "Sở, ban, ngành"),)
+
+
+def test_strings_are_nfc_and_stripped(tmp_path: Path) -> None:
+    decomposed = unicodedata.normalize("NFD", "Báo cáo số liệu")
+    path = write(tmp_path, CAMPAIGN.replace("title: Báo cáo số liệu", f"title: '  {decomposed} '"))
+    assert load_campaign(path, TZ).title == "Báo cáo số liệu"
+
+
+def test_deadline_forms(tmp_path: Path) -> None:
+    for written, expected in (
+        ("2023-10-31 17:00:00", datetime(2023, 10, 31, 17, 0, tzinfo=TZ)),
+        ("'31/10/2023 16:30'", datetime(2023, 10, 31, 16, 30, tzinfo=TZ)),
+        ("2023-10-31T10:00:00+00:00", datetime(2023, 10, 31, 17, 0, tzinfo=TZ)),
+    ):
+        path = write(tmp_path, CAMPAIGN.replace("2023-10-31 17:00", written))
+        deadline = load_campaign(path, TZ).deadline
+        assert deadline == expected and deadline.tzinfo is TZ
+
+
+def test_round_trip_through_json() -> None:
+    for name in ("good/campaign.yaml", "inline.yaml"):
+        spec = load_campaign(FIXTURES / name, TZ)
+        again = CampaignSpec.from_dict(json.loads(json.dumps(spec.to_dict())))
+        assert again == spec
+        assert again.deadline.tzinfo == TZ
+    data = load_campaign(FIXTURES / "good" / "campaign.yaml", TZ).to_dict()
+    assert data["deadline"] == "2023-10-31T17:00:00+07:00"
+    assert data["timezone"] == "Asia/Ho_Chi_Minh"
+
+
+def test_load_questionnaire_alone() -> None:
+    questionnaire = load_questionnaire(FIXTURES / "good" / "questionnaire.yaml")
+    assert isinstance(questionnaire, Questionnaire)
+    assert len(questionnaire.questions) == 7
+
+
+def test_check_file_decides_by_content() -> None:
+    assert isinstance(check_file(FIXTURES / "good" / "questionnaire.yaml", TZ), Questionnaire)
+    assert isinstance(check_file(FIXTURES / "good" / "campaign.yaml", TZ), CampaignSpec)
+    with pytest.raises(CampaignFileError):
+        check_file(FIXTURES / "broken" / "campaign.yaml", TZ)
+
+
+def test_default_campaign_loads() -> None:
+    default = texts.templates_dir() / "default" / "campaign.yaml"
+    if not default.exists():
+        pytest.skip("the default campaign is not written yet")
+    spec = load_campaign(default, TZ)
+    assert spec.units and spec.questionnaire.questions
+
+
+# --- problems: reading files ------------------------------------------------------------------
+
+
+def test_missing_campaign_file(tmp_path: Path) -> None:
+    with pytest.raises(CampaignFileError) as info:
+        load_campaign(tmp_path / "nothing.yaml", TZ)
+    problem = one(checked(info.value))
+    assert where(problem) == ("nothing.yaml", None, "", "file_missing")
+    assert str(info.value).startswith("nothing.yaml: không tìm thấy tệp")
+
+
+def test_missing_questionnaire_file(tmp_path: Path) -> None:
+    path = write(tmp_path, CAMPAIGN.replace("questionnaire.yaml", "cau-hoi.yaml"))
+    problem = one(problems(path))
+    assert where(problem) == ("campaign.yaml", 5, "questionnaire", "file_missing")
+    assert problem.message().startswith("campaign.yaml:5: questionnaire: không tìm thấy tệp")
+    assert "cau-hoi.yaml" in problem.message()
+
+
+def test_missing_units_file(tmp_path: Path) -> None:
+    path = write(tmp_path, CAMPAIGN.replace("units.csv", "don-vi.csv"))
+    assert where(one(problems(path))) == ("campaign.yaml", 6, "units", "file_missing")
+
+
+def test_missing_template(tmp_path: Path) -> None:
+    path = write(tmp_path, CAMPAIGN + "template: mau.docx\n")
+    assert where(one(problems(path))) == ("campaign.yaml", 7, "template", "file_missing")
+
+
+def test_unreadable_file(tmp_path: Path) -> None:
+    path = write(tmp_path, CAMPAIGN.replace("questionnaire.yaml", "folder.yaml"))
+    (tmp_path / "folder.yaml").mkdir()
+    assert where(one(problems(path))) == ("campaign.yaml", 5, "questionnaire", "file_unreadable")
+
+
+def test_yaml_syntax_error(tmp_path: Path) -> None:
+    broken = QUESTIONNAIRE.replace("        ask: Có kế hoạch không?", "       ask: [Có kế hoạch")
+    problem = one(problems(write(tmp_path, questionnaire=broken)))
+    assert (problem.file, problem.code) == ("questionnaire.yaml", "yaml_syntax")
+    assert problem.line == 6
+    assert problem.message().startswith("questionnaire.yaml:6: lỗi cú pháp YAML")
+
+
+def test_bad_encoding(tmp_path: Path) -> None:
+    data = "code,name\nSXD,Sở Xây dựng\nSYT,Sở Y tế\n".encode("cp1258", errors="replace")
+    path = write(tmp_path, units=data)
+    assert where(one(problems(path))) == ("units.csv", 2, "", "bad_encoding")
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "# chưa viết gì\n")
+    assert where(one(problems(path))) == ("campaign.yaml", None, "", "empty_file")
+
+
+def test_xlsx_that_is_not_a_workbook(tmp_path: Path) -> None:
+    path = write(tmp_path, CAMPAIGN.replace("units.csv", "units.xlsx"), units=b"not a zip",
+                 units_name="units.xlsx")
+    assert where(one(problems(path))) == ("units.xlsx", None, "", "bad_xlsx")
+
+
+def test_bad_extension(tmp_path: Path) -> None:
+    path = write(tmp_path, CAMPAIGN.replace("units.csv", "units.txt"))
+    problem = one(problems(path))
+    assert where(problem) == ("campaign.yaml", 6, "units", "bad_extension")
+    assert ".csv, .xlsx" in problem.message()
+
+
+def test_path_not_allowed_in_chat_attachment() -> None:
+    with pytest.raises(CampaignFileError) as info:
+        load_campaign_text("dot.yaml", CAMPAIGN.replace("units.csv", "[]"), TZ)
+    found = checked(info.value)
+    assert [where(p) for p in found] == [
+        ("dot.yaml", 5, "questionnaire", "path_not_allowed"),
+        ("dot.yaml", 6, "units", "no_units"),
+    ]
+
+
+# --- problems: keys and values ----------------------------------------------------------------
+
+
+def test_unknown_key_with_suggestion(tmp_path: Path) -> None:
+    path = write(tmp_path, CAMPAIGN + "remiders:\n  at: '08:00'\n")
+    problem = one(problems(path))
+    assert where(problem) == ("campaign.yaml", 7, "remiders", "unknown_key")
+    assert problem.params["suggestion"] == "reminders"
+    assert '(có phải "reminders"?)' in problem.message()
+
+
+def test_unknown_key_in_question(tmp_path: Path) -> None:
+    path = write(tmp_path, questionnaire=with_question("""\
+        - id: so_nguoi
+          type: integer
+          ask: Số người?
+          mn: 0
+        """))
+    problem = one(problems(path))
+    assert where(problem) == ("questionnaire.yaml", 14, "sections[1].questions[3].mn",
+                              "unknown_key")
+    assert problem.params["suggestion"] == "min"
+
+
+def test_unknown_key_in_when_and_agency(tmp_path: Path) -> None:
+    campaign = CAMPAIGN.replace("place: Quảng Ngãi", "place: Quảng Ngãi, phone: 1")
+    path = write(tmp_path, campaign, with_question("""\
+        - id: ghi_chu
+          type: text
+          ask: Ghi chú?
+          when: {id: co_ke_hoach, equal: true}
+        """))
+    found = problems(path)
+    assert [where(p) for p in found] == [
+        ("campaign.yaml", 3, "agency.phone", "unknown_key"),
+        ("questionnaire.yaml", 14, "sections[1].questions[3].when.equal", "unknown_key"),
+        ("questionnaire.yaml", 14, "sections[1].questions[3].when", "when_keys"),
+    ]
+    assert found[0].params["suggestion"] is None
+    assert found[1].params["suggestion"] == "equals"
+
+
+def test_duplicate_key(tmp_path: Path) -> None:
+    path = write(tmp_path, CAMPAIGN + "title: Báo cáo khác\n")
+    problem = one(problems(path))
+    assert where(problem) == ("campaign.yaml", 7, "title", "duplicate_key")
+    assert problem.params["first_line"] == 1
+
+
+def test_missing_key(tmp_path: Path) -> None:
+    path = write(tmp_path, CAMPAIGN.replace(", place: Quảng Ngãi", ""))
+    problem = one(problems(path))
+    assert where(problem) == ("campaign.yaml", 3, "agency", "missing_key")
+    assert problem.params == {"key": "place"}
+
+
+def test_missing_top_level_key(tmp_path: Path) -> None:
+    path = write(tmp_path, CAMPAIGN.replace("request: Công văn số 1/SNV\n", ""))
+    assert where(one(problems(path))) == ("campaign.yaml", 1, "", "missing_key")
+
+
+def test_wrong_type(tmp_path: Path) -> None:
+    path = write(tmp_path, CAMPAIGN.replace(
+        "agency: {parent: UBND TỈNH QUẢNG NGÃI, name: SỞ NỘI VỤ, code: SNV, place: Quảng Ngãi}",
+        "agency: SỞ NỘI VỤ"))
+    problem = one(problems(path))
+    assert where(problem) == ("campaign.yaml", 3, "agency", "wrong_type")
+    assert problem.params == {"expected": "mapping"}
+
+
+def test_empty_value(tmp_path: Path) -> None:
+    path = write(tmp_path, CAMPAIGN.replace("title: Báo cáo số liệu", "title: ''"))
+    assert where(one(problems(path))) == ("campaign.yaml", 1, "title", "empty_value")
+
+
+def test_too_small(tmp_path: Path) -> None:
+    path = write(tmp_path, CAMPAIGN + "reminders:\n  after_deadline_every_days: 0\n")
+    problem = one(problems(path))
+    assert where(problem) == ("campaign.yaml", 8, "reminders.after_deadline_every_days",
+                              "too_small")
+    assert problem.params == {"value": 0, "min": 1}
+
+
+def test_before_days_must_be_whole_days(tmp_path: Path) -> None:
+    path = write(tmp_path, CAMPAIGN + "reminders:\n  before_days: [3, -1, x]\n")
+    assert [where(p)[1:] for p in problems(path)] == [
+        (8, "reminders.before_days[2]", "too_small"),
+        (8, "reminders.before_days[3]", "wrong_type"),
+    ]
+
+
+# --- problems: campaign -----------------------------------------------------------------------
+
+
+def test_bad_deadline(tmp_path: Path) -> None:
+    path = write(tmp_path, CAMPAIGN.replace("2023-10-31 17:00", "cuối tháng 10"))
+    problem = one(problems(path))
+    assert where(problem) == ("campaign.yaml", 4, "deadline", "bad_deadline")
+    assert "cuối tháng 10" in problem.message()
+
+
+def test_bad_date(tmp_path: Path) -> None:
+    path = write(tmp_path, CAMPAIGN + "period: {from: 2023-02-30, to: 2023-10-15}\n")
+    problem = one(problems(path))
+    assert where(problem) == ("campaign.yaml", 7, "period.from", "bad_date")
+    assert problem.params == {"value": "2023-02-30"}
+
+
+def test_bad_period(tmp_path: Path) -> None:
+    path = write(tmp_path, CAMPAIGN + "period:\n  from: 2023-10-15\n  to: 2021-09-10\n")
+    problem = one(problems(path))
+    assert where(problem) == ("campaign.yaml", 8, "period", "bad_period")
+    assert "15/10/2023" in problem.message() and "10/09/2021" in problem.message()
+
+
+def test_bad_time(tmp_path: Path) -> None:
+    path = write(tmp_path, CAMPAIGN + "reminders:\n  at: 8h sáng\n")
+    assert where(one(problems(path))) == ("campaign.yaml", 8, "reminders.at", "bad_time")
+
+
+def test_at_written_without_quotes(tmp_path: Path) -> None:
+    path = write(tmp_path, CAMPAIGN + "reminders:\n  at: 17:00\n  quiet_hours: 21:00-6:00\n")
+    reminders = load_campaign(path, TZ).reminders
+    assert reminders.at == time(17, 0) and reminders.quiet_hours == (time(21, 0), time(6, 0))
+
+
+def test_bad_quiet_hours(tmp_path: Path) -> None:
+    path = write(tmp_path, CAMPAIGN + "reminders:\n  quiet_hours: 20:00 đến 07:00\n")
+    problem = one(problems(path))
+    assert where(problem) == ("campaign.yaml", 8, "reminders.quiet_hours", "bad_quiet_hours")
+    assert "20:00 đến 07:00" in problem.message()
+
+
+# --- problems: questionnaire ------------------------------------------------------------------
+
+
+def test_bad_type_with_suggestion(tmp_path: Path) -> None:
+    path = write(tmp_path, questionnaire=with_question("""\
+        - id: kinh_phi
+          type: moneyy
+          ask: Kinh phí?
+        """))
+    problem = one(problems(path))
+    assert where(problem) == ("questionnaire.yaml", 12, "sections[1].questions[3].type",
+                              "bad_type")
+    message = problem.message()
+    assert message.startswith('questionnaire.yaml:12: sections[1].questions[3].type: kiểu "moneyy"')
+    assert "text, longtext, integer" in message and '(có phải "money"?)' in message
+
+
+def test_bad_id(tmp_path: Path) -> None:
+    path = write(tmp_path, questionnaire=with_question("- {id: So-nguoi, type: integer, ask: A}\n"))
+    problem = one(problems(path))
+    assert where(problem) == ("questionnaire.yaml", 11, "sections[1].questions[3].id", "bad_id")
+
+
+def test_duplicate_id(tmp_path: Path) -> None:
+    path = write(tmp_path, questionnaire=with_question("- {id: co_ke_hoach, type: text, ask: A}\n"))
+    problem = one(problems(path))
+    assert where(problem) == ("questionnaire.yaml", 11, "sections[1].questions[3].id",
+                              "duplicate_id")
+    assert problem.params == {"id": "co_ke_hoach", "first_line": 4}
+    assert "dòng 4" in problem.message()
+
+
+def test_empty_sections(tmp_path: Path) -> None:
+    path = write(tmp_path, questionnaire="sections: []\n")
+    assert where(one(problems(path))) == ("questionnaire.yaml", 1, "sections", "empty_list")
+
+
+def test_options_on_non_choice_question(tmp_path: Path) -> None:
+    path = write(tmp_path, questionnaire=with_question("""\
+        - id: so_nguoi
+          type: integer
+          ask: Số người?
+          options: [1, 2]
+        """))
+    problem = one(problems(path))
+    assert where(problem) == ("questionnaire.yaml", 14, "sections[1].questions[3].options",
+                              "not_for_type")
+    assert problem.params == {"key": "options", "type": "integer"}
+
+
+def test_min_on_text_and_max_length_on_integer(tmp_path: Path) -> None:
+    path = write(tmp_path, questionnaire=with_question("""\
+        - {id: a, type: text, ask: A, min: 1}
+        - {id: b, type: integer, ask: B, max_length: 10}
+        - {id: c, type: yesno, ask: C, other: true}
+        """))
+    assert [(p.line, p.params) for p in problems(path)] == [
+        (11, {"key": "min", "type": "text"}),
+        (12, {"key": "max_length", "type": "integer"}),
+        (13, {"key": "other", "type": "yesno"}),
+    ]
+
+
+def test_choice_without_options(tmp_path: Path) -> None:
+    path = write(tmp_path, questionnaire=with_question("""\
+        - id: xep_loai
+          type: multichoice
+          ask: Xếp loại?
+        """))
+    problem = one(problems(path))
+    assert where(problem) == ("questionnaire.yaml", 12, "sections[1].questions[3].type",
+                              "options_required")
+
+
+def test_too_few_and_duplicate_options(tmp_path: Path) -> None:
+    path = write(tmp_path, questionnaire=with_question("""\
+        - {id: a, type: choice, ask: A, options: [Có]}
+        - {id: b, type: choice, ask: B, options: [Có, co, ""]}
+        """))
+    assert [where(p)[1:] for p in problems(path)] == [
+        (11, "sections[1].questions[3].options", "too_few_options"),
+        (12, "sections[1].questions[4].options[2]", "duplicate_option"),
+        (12, "sections[1].questions[4].options[3]", "empty_value"),
+    ]
+
+
+def test_min_above_max(tmp_path: Path) -> None:
+    path = write(tmp_path, questionnaire=with_question("""\
+        - id: so_nguoi
+          type: integer
+          ask: Số người?
+          min: 10
+          max: 5
+        """))
+    problem = one(problems(path))
+    assert where(problem) == ("questionnaire.yaml", 14, "sections[1].questions[3].min",
+                              "min_above_max")
+    assert problem.params == {"min": "10", "max": "5"}
+
+
+def test_percent_bounds(tmp_path: Path) -> None:
+    path = write(tmp_path, questionnaire=with_question(
+        "- {id: a, type: percent, ask: A, max: 120}\n"))
+    problem = one(problems(path))
+    assert where(problem) == ("questionnaire.yaml", 11, "sections[1].questions[3].max",
+                              "percent_bounds")
+
+
+def test_bad_aggregate(tmp_path: Path) -> None:
+    path = write(tmp_path, questionnaire=with_question(
+        "- {id: a, type: integer, ask: A, aggregate: summ}\n"))
+    problem = one(problems(path))
+    assert where(problem) == ("questionnaire.yaml", 11, "sections[1].questions[3].aggregate",
+                              "bad_aggregate")
+    assert problem.params["suggestion"] == "sum"
+
+
+def test_aggregate_for_type(tmp_path: Path) -> None:
+    path = write(tmp_path, questionnaire=with_question("""\
+        - {id: a, type: text, ask: A, aggregate: sum}
+        - {id: b, type: date, ask: B, aggregate: max}
+        - {id: c, type: yesno, ask: C, aggregate: min}
+        """))
+    assert [(p.line, p.code, p.params) for p in problems(path)] == [
+        (11, "aggregate_for_type", {"value": "sum", "type": "text"}),
+        (13, "aggregate_for_type", {"value": "min", "type": "yesno"}),
+    ]
+
+
+def test_when_missing_id(tmp_path: Path) -> None:
+    path = write(tmp_path, questionnaire=with_question("""\
+        - id: ghi_chu
+          type: text
+          ask: Ghi chú?
+          when: {id: co_ke_hoachh, equals: true}
+        """))
+    problem = one(problems(path))
+    assert where(problem) == ("questionnaire.yaml", 14, "sections[1].questions[3].when.id",
+                              "when_unknown_id")
+    assert problem.params == {"id": "co_ke_hoachh", "suggestion": "co_ke_hoach"}
+
+
+def test_when_later_question(tmp_path: Path) -> None:
+    path = write(tmp_path, questionnaire=with_question("""\
+        - id: ghi_chu
+          type: text
+          ask: Ghi chú?
+          when:
+            id: sau_cung
+            equals: true
+        - {id: sau_cung, type: yesno, ask: Có không}
+        """))
+    problem = one(problems(path))
+    assert where(problem) == ("questionnaire.yaml", 15, "sections[1].questions[3].when.id",
+                              "when_later")
+
+
+def test_when_self(tmp_path: Path) -> None:
+    path = write(tmp_path, questionnaire=with_question(
+        "- {id: a, type: yesno, ask: A, when: {id: a, equals: true}}\n"))
+    problem = one(problems(path))
+    assert where(problem) == ("questionnaire.yaml", 11, "sections[1].questions[3].when.id",
+                              "when_self")
+
+
+def test_when_needs_exactly_one_of_equals_and_in(tmp_path: Path) -> None:
+    path = write(tmp_path, questionnaire=with_question("""\
+        - id: ghi_chu
+          type: text
+          ask: Ghi chú?
+          when: {id: co_ke_hoach, equals: true, in: [true]}
+        """))
+    problem = one(problems(path))
+    assert where(problem) == ("questionnaire.yaml", 14, "sections[1].questions[3].when",
+                              "when_keys")
+
+
+def test_when_bad_value(tmp_path: Path) -> None:
+    path = write(tmp_path, questionnaire=with_question("""\
+        - {id: a, type: text, ask: A, when: {id: co_ke_hoach, equals: có}}
+        - {id: b, type: text, ask: B, when: {id: hinh_thuc, in: [Bản tin, Hội thảo]}}
+        - {id: c, type: integer, ask: C}
+        - {id: d, type: text, ask: D, when: {id: c, equals: nhiều}}
+        """))
+    found = problems(path)
+    assert [where(p)[1:] for p in found] == [
+        (11, "sections[1].questions[3].when.equals", "when_bad_value"),
+        (12, "sections[1].questions[4].when.in[2]", "when_bad_value"),
+        (14, "sections[1].questions[6].when.equals", "when_bad_value"),
+    ]
+    assert [p.params["expected"] for p in found] == ["bool", "option", "number"]
+    assert "Hội nghị, Bản tin" in found[1].message()
+
+
+def test_when_values_become_condition_values(tmp_path: Path) -> None:
+    path = write(tmp_path, questionnaire=with_question("""\
+        - {id: c, type: number, ask: C}
+        - {id: d, type: date, ask: D}
+        - {id: e, type: text, ask: E, when: {id: c, in: [1, 2.5]}}
+        - {id: f, type: text, ask: F, when: {id: d, equals: 2023-10-04}}
+        - {id: g, type: text, ask: G, when: {id: hinh_thuc, equals: bản tin}}
+        """))
+    questionnaire = load_campaign(path, TZ).questionnaire
+    assert questionnaire.get("e").when == Condition("c", (1, 2.5))
+    assert questionnaire.get("f").when == Condition("d", ("2023-10-04",))
+    assert questionnaire.get("g").when == Condition("hinh_thuc", ("Bản tin",))
+
+
+# --- problems: units --------------------------------------------------------------------------
+
+
+def test_duplicate_unit_code_in_csv(tmp_path: Path) -> None:
+    path = write(tmp_path, units="code,name\nSXD,Sở Xây dựng\nSYT,Sở Y tế\nSXD,Sở Xây dựng 2\n")
+    problem = one(problems(path))
+    assert where(problem) == ("units.csv", 4, "code", "duplicate_unit")
+    assert problem.params == {"code": "SXD", "first_line": 2}
+    assert problem.message().startswith('units.csv:4: code: mã đơn vị "SXD" trùng')
+
+
+def test_duplicate_unit_code_inline(tmp_path: Path) -> None:
+    campaign = CAMPAIGN.replace("units: units.csv", "units:\n  - {code: A, name: Một}\n"
+                                "  - {code: A, name: Hai}\n")
+    problem = one(problems(write(tmp_path, campaign)))
+    assert where(problem) == ("campaign.yaml", 8, "units[2].code", "duplicate_unit")
+    assert problem.params["first_line"] == 7
+
+
+def test_csv_missing_name_column(tmp_path: Path) -> None:
+    path = write(tmp_path, units="code,ten\nSXD,Sở Xây dựng\n")
+    found = problems(path)
+    assert [where(p) for p in found] == [
+        ("units.csv", 1, "", "unknown_column"),
+        ("units.csv", 1, "", "missing_columns"),
+    ]
+    assert found[1].params == {"missing": "name", "found": "code, ten"}
+
+
+def test_unknown_and_duplicate_column(tmp_path: Path) -> None:
+    path = write(tmp_path, units="code,name,grop,name\nSXD,Sở Xây dựng,Sở,x\n")
+    found = problems(path)
+    assert [(p.code, p.params.get("suggestion")) for p in found] == [
+        ("unknown_column", "group"), ("duplicate_column", None)]
+
+
+def test_bad_unit_code_and_empty_name(tmp_path: Path) -> None:
+    path = write(tmp_path, units="code,name\nS X D,Sở Xây dựng\nSYT,\n")
+    assert [where(p) for p in problems(path)] == [
+        ("units.csv", 2, "code", "bad_unit_code"),
+        ("units.csv", 3, "name", "empty_value"),
+    ]
+
+
+def test_no_units(tmp_path: Path) -> None:
+    path = write(tmp_path, units="code,name\n")
+    assert where(one(problems(path))) == ("units.csv", None, "", "no_units")
+
+
+def test_empty_units_file(tmp_path: Path) -> None:
+    path = write(tmp_path, units="\n\n")
+    assert where(one(problems(path))) == ("units.csv", None, "", "empty_file")
+
+
+def test_unknown_key_in_inline_unit(tmp_path: Path) -> None:
+    campaign = CAMPAIGN.replace("units: units.csv", "units:\n  - {code: A, name: Một, nhom: X}\n")
+    problem = one(problems(write(tmp_path, campaign)))
+    assert where(problem) == ("campaign.yaml", 7, "units[1].nhom", "unknown_key")
+
+
+# --- several problems, never another exception -----------------------------------------------
+
+
+def test_several_problems_at_once() -> None:
+    with pytest.raises(CampaignFileError) as info:
+        load_campaign(FIXTURES / "broken" / "campaign.yaml", TZ)
+    found = checked(info.value)
+    assert [where(p) for p in found] == [
+        ("campaign.yaml", 3, "agency", "missing_key"),
+        ("campaign.yaml", 4, "deadline", "bad_deadline"),
+        ("campaign.yaml", 5, "remiders", "unknown_key"),
+        ("questionnaire.yaml", 7, "sections[1].questions[1].min", "min_above_max"),
+        ("questionnaire.yaml", 9, "sections[1].questions[2].id", "duplicate_id"),
+        ("questionnaire.yaml", 15, "sections[2].questions[1].type", "bad_type"),
+        ("units.csv", 3, "name", "empty_value"),
+        ("units.csv", 4, "code", "duplicate_unit"),
+    ]
+    lines = str(info.value).splitlines()
+    assert len(lines) == len(found)
+    assert lines[5].startswith(
+        'questionnaire.yaml:15: sections[2].questions[1].type: kiểu "moneyy"')
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300))
+def test_any_text_gives_a_campaign_or_problems(text: str) -> None:
+    try:
+        load_campaign_text("x.yaml", text, TZ)
+    except CampaignFileError as error:
+        checked(error)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=200))
+def test_any_units_bytes_give_units_or_problems(data: bytes) -> None:
+    found: list[str] = []
+
+    def report(code: str, file: str, line: int | None, field: str, /, **params: object) -> None:
+        assert set(params) == set(PARAMS[code])
+        found.append(code)
+
+    units_file.parse_csv(data, "u.csv", report)
+    units_file.parse_xlsx(data, "u.xlsx", report)
+    assert found
+
+
+def test_yaml_aliases_do_not_blow_up() -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+        for p, c in zip("abcdefgh", "bcdefghi", strict=True))
+    with pytest.raises(CampaignFileError) as info:
+        load_campaign_text("bomb.yaml", bomb, TZ)
+    assert {p.code for p in info.value.problems} == {"unknown_key", "missing_key"}
+
+
+# --- the message catalogue --------------------------------------------------------------------
+
+SAMPLES: dict[str, object] = {
+    "path": "cau-hoi.yaml", "error": "mapping values are not allowed here", "expected": "list",
+    "key": "min", "suggestion": "max", "allowed": "a, b", "first_line": 3, "value": "x",
+    "min": 1, "start": "2023-10-15", "end": "2021-09-10", "id": "q1", "type": "text",
+    "count": 1, "max": 0, "options": "Có, Không", "column": "nhom", "missing": "name",
+    "found": "code", "code": "SXD",
+}
+
+
+def test_every_code_has_a_message() -> None:
+    keys = {k for k in texts.catalogue().sources if k.startswith("campaign_file.")}
+    assert keys == {f"campaign_file.{code}" for code in PARAMS} | {"campaign_file.summary"}
+
+
+def test_every_code_used_in_the_source_is_listed() -> None:
+    used: set[str] = set()
+    for module in (campaign_file, units_file):
+        source = Path(str(module.__file__)).read_text(encoding="utf-8")
+        used |= set(re.findall(r'(?:add|report|sink)\(\s*"([a-z_]+)"', source))
+    assert used == set(PARAMS)
+
+
+@pytest.mark.parametrize("code", sorted(PARAMS))
+def test_every_message_renders(code: str) -> None:
+    params = {name: SAMPLES[name] for name in PARAMS[code]}
+    for fmt in ("plain", "html"):
+        text = texts.render(f"campaign_file.{code}", fmt, **params)
+        assert text and "{" not in text and unicodedata.is_normalized("NFC", text)
+    if "suggestion" in params:
+        assert texts.render(f"campaign_file.{code}", "plain", **{**params, "suggestion": None})
+
+
+@pytest.mark.parametrize("expected", ["mapping", "list", "text", "integer", "number", "bool",
+                                      "path_or_mapping", "path_or_list", "path"])
+def test_wrong_type_messages_differ(expected: str) -> None:
+    assert texts.render("campaign_file.wrong_type", expected=expected).startswith("cần ")
+
+
+def test_summary_message() -> None:
+    assert texts.render("campaign_file.summary", sections=4, questions=24, units=8) == (
+        "Hợp lệ: 4 phần, 24 câu hỏi, 8 đơn vị.")
+    assert texts.render("campaign_file.summary", sections=4, questions=24, units=None) == (
+        "Hợp lệ: 4 phần, 24 câu hỏi.")
+
+
+def test_catalogue_source_is_nfc() -> None:
+    path = texts.templates_dir() / "messages" / "campaign_file.yaml"
+    source = path.read_text(encoding="utf-8")
+    assert unicodedata.is_normalized("NFC", source)
+    assert all(isinstance(v, str) for v in yaml.safe_load(source).values())
+
+
+def test_problem_message_without_line_or_field() -> None:
+    problem = Problem("units.csv", None, "", "no_units", {})
+    assert problem.message() == "units.csv: cần ít nhất một đơn vị"
+    html = Problem("a<b>.yaml", 2, "title", "bad_date", {"value": "<1>"}).message("html")
+    assert html.startswith("a&lt;b&gt;.yaml:2: title: ngày \"&lt;1&gt;\"")

@@ -1,0 +1,143 @@
+"""The command line as a new user runs it: real subprocesses in a scratch folder."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from tests.conftest import SMALL_CAMPAIGN
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT = ROOT / "templates" / "default" / "campaign.yaml"
+
+
+def reportbot(cwd: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """Run the installed `reportbot` command (falling back to the module) in `cwd`."""
+    script = Path(sys.executable).parent / "reportbot"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "bot.cli"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REPORTBOT_", "TELEGRAM_"))}
+    env["REPORTBOT_DB"] = str(cwd / "rb.sqlite3")
+    result = subprocess.run([*command, *args], cwd=cwd, input=stdin, capture_output=True,
+                            text=True, timeout=120, env=env)
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> Path:
+    path = tmp_path / "small.yaml"
+    path.write_text(SMALL_CAMPAIGN, encoding="utf-8")
+    return path
+
+
+def create(tmp_path: Path, file: Path) -> dict[str, object]:
+    result = reportbot(tmp_path, "campaign", "create", str(file), "--json")
+    assert result.returncode == 0, result.stderr
+    created: dict[str, object] = json.loads(result.stdout)
+    return created
+
+
+def test_check_accepts_the_default_campaign(tmp_path: Path) -> None:
+    result = reportbot(tmp_path, "check", str(DEFAULT))
+    assert result.returncode == 0
+    assert "hợp lệ" in result.stdout and "8 đơn vị" in result.stdout
+
+
+def test_check_names_file_line_and_field_of_a_broken_questionnaire(tmp_path: Path) -> None:
+    (tmp_path / "units.csv").write_text("code,name\nSXD,Sở Xây dựng\n", encoding="utf-8")
+    (tmp_path / "questionnaire.yaml").write_text(
+        "sections:\n  - title: I. Chung\n    questions:\n      - id: tien\n        type: moneyy\n"
+        "        ask: Số tiền?\n", encoding="utf-8")
+    campaign = SMALL_CAMPAIGN.split("questionnaire:")[0]
+    (tmp_path / "c.yaml").write_text(
+        campaign + "questionnaire: questionnaire.yaml\nunits: units.csv\n", encoding="utf-8")
+    result = reportbot(tmp_path, "check", "c.yaml")
+    assert result.returncode == 1
+    assert "questionnaire.yaml:5:" in result.stderr and "moneyy" in result.stderr
+    assert "money" in result.stderr  # the suggestion
+
+
+def test_create_json_lists_one_invite_per_unit(tmp_path: Path) -> None:
+    created = create(tmp_path, DEFAULT)
+    units = created["units"]
+    assert isinstance(units, list) and len(units) == 8
+    assert {"code", "name", "invite_url", "token"} <= set(units[0])
+    assert units[0]["code"] == "SXD" and units[0]["invite_url"] is None
+    listed = reportbot(tmp_path, "campaign", "list")
+    assert f"{created['campaign']}  [đang mở]  0/8" in listed.stdout
+
+
+def test_scripted_chat_with_mistakes_then_resume_in_a_new_process(tmp_path: Path,
+                                                                 small: Path) -> None:
+    campaign = str(create(tmp_path, small)["campaign"])
+    first = reportbot(tmp_path, "chat", campaign, "--unit", "SXD",
+                      stdin="khoảng một nghìn\n1.250 người\nquay lại\n1.300\nkhông\nbỏ qua\n")
+    assert first.returncode == 0, first.stderr
+    out = first.stdout
+    assert "Chưa đọc được" in out or "không phải" in out.lower() or "Hãy nhập" in out
+    assert "Trả lời hiện tại: 1.250 người" in out
+    assert "Câu 3/7 · I. Thông tin chung" in out  # "không" hid the documents question
+    assert "Câu 4/7 · II. Kết quả" in out
+    second = reportbot(tmp_path, "chat", campaign, "--unit", "SXD", stdin="99,5%\n")
+    assert "trở lại" in second.stdout and "Câu 4/7" in second.stdout
+    assert "Câu 5/7" in second.stdout
+    status = json.loads(reportbot(tmp_path, "status", campaign, "--json").stdout)
+    sxd = next(u for u in status["units"] if u["code"] == "SXD")
+    assert sxd == {"code": "SXD", "name": "Sở Xây dựng", "status": "in_progress",
+                   "answered": 4, "total": 7, "contacts": 1}
+
+
+def test_submit_and_export(tmp_path: Path, small: Path) -> None:
+    campaign = str(create(tmp_path, small)["campaign"])
+    script = ("12\ncó\nQĐ 15/QĐ-SXD ngày 05/01/2022 về việc khen thưởng\nxong\n=1+2\n"
+              "100%\n1 tỷ 200 triệu\n1, Tọa đàm\n1\n/submit\n")
+    chat = reportbot(tmp_path, "chat", campaign, "--unit", "SXD", stdin=script)
+    assert "Đã gửi báo cáo" in chat.stdout, chat.stdout
+    result = reportbot(tmp_path, "export", campaign, "--out", "out")
+    assert result.returncode == 0, result.stderr
+    with (tmp_path / "out" / "du-lieu.csv").open(encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
+    sxd = rows[0]
+    assert sxd["unit_code"] == "SXD" and sxd["status"] == "submitted"
+    assert sxd["so_nguoi"] == "12" and sxd["tien"] == "1200000000" and sxd["ty_le"] == "100"
+    assert sxd["co_vb"] == "có" and sxd["hinh_thuc"] == "Hội nghị | Tọa đàm"
+    assert sxd["van_ban"].startswith("Quyết định số 15/QĐ-SXD ngày 05/01/2022")
+    assert sxd["ghi_chu"] == "'=1+2"
+    assert rows[1]["status"] == "not_started" and rows[1]["tien"] == ""
+    book = openpyxl.load_workbook(tmp_path / "out" / "du-lieu.xlsx")
+    data = book.worksheets[0]
+    header = [c.value for c in data[1]]
+    values = dict(zip(header, [c.value for c in data[2]], strict=True))
+    assert values["tien"] == 1_200_000_000 and values["so_nguoi"] == 12
+    assert values["ghi_chu"] == "=1+2"
+    assert data.cell(2, header.index("ghi_chu") + 1).data_type == "s"
+    assert data.freeze_panes == "D2"
+    assert "van_ban" in book.sheetnames
+
+
+def test_unknown_campaign_is_a_clear_error(tmp_path: Path) -> None:
+    result = reportbot(tmp_path, "status", "42")
+    assert result.returncode == 1 and "Không có đợt báo cáo số 42" in result.stderr
+
+
+def test_demo_runs_offline_and_prints_where_outputs_are(tmp_path: Path) -> None:
+    result = reportbot(tmp_path, "demo", "--out", "demo")
+    assert result.returncode == 0, result.stderr
+    assert "SXD | Sở Xây dựng | đã gửi" in result.stdout
+    assert "UBNDHBS | Ủy ban nhân dân huyện Bình Sơn | đang trả lời" in result.stdout
+    assert "Đã gửi 3/8 đơn vị" in result.stdout
+    assert (tmp_path / "demo" / "du-lieu.xlsx").is_file()
+    transcript = (tmp_path / "demo" / "hoi-thoai" / "SXD.txt").read_text(encoding="utf-8")
+    assert "692/KH-SXD" in transcript and "Đã gửi báo cáo" in transcript
+    with (tmp_path / "demo" / "du-lieu.csv").open(encoding="utf-8-sig") as handle:
+        sxd = next(csv.DictReader(handle))
+    assert sxd["ty_le_tiem"] == "100" and sxd["ung_ho_tien"] == "10000000"
+    assert "1795/SXD-CCGD" in sxd["van_ban_chuyen_nganh"]
+    assert "2440/SXD-CCGD" in sxd["van_ban_chuyen_nganh"]

@@ -1,0 +1,104 @@
+"""The store: schema and pragmas, invites, and durability across a killed process."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from bot.store import Store, hash_token
+from tests.conftest import SMALL_CAMPAIGN
+
+
+async def test_new_database_is_migrated_with_wal_and_foreign_keys(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "a.sqlite3")
+    await store.close()
+    conn = sqlite3.connect(tmp_path / "a.sqlite3")
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA user_version").fetchone()[0] >= 1
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"campaigns", "campaign_units", "answers", "answer_history", "sessions",
+            "processed_updates", "contacts"} <= tables
+
+
+async def test_reopening_keeps_data_and_does_not_migrate_twice(tmp_path: Path, spec) -> None:
+    from datetime import UTC, datetime
+
+    store = await Store.open(tmp_path / "a.sqlite3")
+    campaign_id, _ = await store.create_campaign(spec, datetime(2023, 10, 1, tzinfo=UTC))
+    await store.close()
+    store = await Store.open(tmp_path / "a.sqlite3")
+    assert [c.id for c in await store.campaigns()] == [campaign_id]
+    await store.close()
+
+
+async def test_invite_tokens_are_random_and_stored_only_hashed(tmp_path: Path, spec) -> None:
+    from datetime import UTC, datetime
+
+    store = await Store.open(tmp_path / "a.sqlite3")
+    _, invites = await store.create_campaign(spec, datetime(2023, 10, 1, tzinfo=UTC))
+    await store.close()
+    assert len({i.token for i in invites}) == len(invites) == 2
+    assert all(len(i.token) >= 22 for i in invites)  # 16 random bytes, URL-safe
+    dump = "\n".join(sqlite3.connect(tmp_path / "a.sqlite3").iterdump())
+    assert not any(i.token in dump for i in invites)
+    assert all(hash_token(i.token) in dump for i in invites)
+
+
+async def test_foreign_keys_are_enforced(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "a.sqlite3")
+    try:
+        await store.transaction(lambda conn: conn.execute(
+            "INSERT INTO campaign_units (campaign_id, unit_code, position, invite_hash)"
+            " VALUES (999, 'NONE', 0, 'x')"))
+    except sqlite3.IntegrityError:
+        pass
+    else:
+        raise AssertionError("a row pointing to no campaign was accepted")
+    finally:
+        await store.close()
+
+
+KILLED_AFTER_CONFIRM = textwrap.dedent(
+    """
+    import asyncio, os, signal, sys
+    from zoneinfo import ZoneInfo
+    from bot.campaign_file import load_campaign_text
+    from bot.channels.base import CONSOLE, Incoming
+    from bot.engine import Engine
+    from bot.store import Store
+
+    async def main():
+        store = await Store.open(sys.argv[1])
+        spec = load_campaign_text("small.yaml", sys.stdin.read(), ZoneInfo("Asia/Ho_Chi_Minh"))
+        from datetime import UTC, datetime
+        campaign_id, _ = await store.create_campaign(spec, datetime.now(UTC))
+        engine = Engine(store)
+        await engine.bind("test", "c1", "SXD")
+        await engine.handle(Incoming("test", "c1"), CONSOLE, campaign_id)
+        replies = await engine.handle(Incoming("test", "c1", text="1.250"), CONSOLE, campaign_id)
+        print("CONFIRMED" if "Đã lưu" in replies[0].text else "REFUSED", flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    asyncio.run(main())
+    """
+)
+
+
+def test_answer_survives_a_kill_right_after_the_confirmation(tmp_path: Path) -> None:
+    db = tmp_path / "killed.sqlite3"
+    proc = subprocess.run(
+        [sys.executable, "-c", KILLED_AFTER_CONFIRM, str(db)],
+        input=SMALL_CAMPAIGN, capture_output=True, text=True, timeout=60,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert proc.stdout.strip() == "CONFIRMED"
+    conn = sqlite3.connect(db)
+    rows = conn.execute("SELECT question_id, value_json FROM answers").fetchall()
+    assert rows == [("so_nguoi", "1250")]
+    assert conn.execute("SELECT status FROM campaign_units WHERE unit_code = 'SXD'").fetchone() == (
+        "in_progress",)
