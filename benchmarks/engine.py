@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import statistics
 import sys
 import tempfile
 import time
@@ -98,7 +99,7 @@ async def interleaved(folder: Path, spec: CampaignSpec, contacts: int, questions
 
 async def raw_commits(folder: Path, count: int) -> float:
     """Return single-row INSERT + COMMIT per second with plain aiosqlite and the same pragmas."""
-    db = await aiosqlite.connect(folder / f"raw-{time.monotonic_ns()}.sqlite3")
+    db = await aiosqlite.connect(folder / "raw.sqlite3")
     for pragma in PRAGMAS:
         await db.execute(pragma)
     await db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, value TEXT NOT NULL)")
@@ -117,22 +118,29 @@ async def main() -> None:
     parser.add_argument("--questions", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=50)
     parser.add_argument("--contacts", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=5, help="alternating runs; medians shown")
     args = parser.parse_args()
     tz = ZoneInfo("Asia/Ho_Chi_Minh")
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        spec = load_campaign_text("bench.yaml", campaign_text(args.questions, args.contacts), tz)
-        raw_before = await raw_commits(folder, 5000)
-        solo = await one_contact(folder, spec, args.rounds, args.questions)
-        many = await interleaved(folder, spec, args.contacts, args.questions)
-        raw_after = await raw_commits(folder, 5000)
-    raw = (raw_before + raw_after) / 2
-    print(f"raw aiosqlite INSERT+COMMIT: {raw:8.0f} commits/s "
-          f"(before {raw_before:.0f}, after {raw_after:.0f})")
-    print(f"engine+store, 1 contact:     {solo:8.0f} answers/s  ratio {solo / raw:.2f} "
-          f"({args.rounds * args.questions} answers)")
-    print(f"engine+store, {args.contacts} contacts:  {many:8.0f} answers/s  ratio {many / raw:.2f} "
-          f"({args.contacts * args.questions} answers, interleaved)")
+    spec = load_campaign_text("bench.yaml", campaign_text(args.questions, args.contacts), tz)
+    runs: dict[str, list[float]] = {"raw": [], "solo": [], "many": []}
+    for _ in range(args.repeat):  # alternate so that machine noise hits all three alike
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            runs["raw"].append(await raw_commits(folder, 3000))
+            runs["solo"].append(await one_contact(folder, spec, args.rounds, args.questions))
+            runs["many"].append(await interleaved(folder, spec, args.contacts, args.questions))
+    raw, solo, many = (statistics.median(runs[k]) for k in ("raw", "solo", "many"))
+    print(f"medians of {args.repeat} alternating runs on a file database (WAL, synchronous=NORMAL)")
+    print(f"raw aiosqlite INSERT+COMMIT:  {raw:6.0f} commits/s   runs {_list(runs['raw'])}")
+    print(f"engine+store, 1 contact:      {solo:6.0f} answers/s   ratio {solo / raw:.2f}   "
+          f"runs {_list(runs['solo'])} ({args.rounds * args.questions} answers each)")
+    print(f"engine+store, {args.contacts} contacts:  {many:6.0f} answers/s   "
+          f"ratio {many / raw:.2f}   runs {_list(runs['many'])} "
+          f"({args.contacts * args.questions} answers each, interleaved)")
+
+
+def _list(values: list[float]) -> str:
+    return "[" + ", ".join(f"{v:.0f}" for v in values) + "]"
 
 
 if __name__ == "__main__":

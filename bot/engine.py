@@ -125,7 +125,7 @@ class Turn:
 
     def set_session(self, **fields: Any) -> None:
         """Move the contact's cursor or mode; written with the rest of the step."""
-        self.session = replace(self.session, **fields)
+        self.session = Session(**{**self.session.__dict__, **fields})
         self.changes.session = self.session
 
     @property
@@ -227,7 +227,7 @@ class Turn:
             self.press(question, self.incoming.button)
             return
         text = self.incoming.text or ""
-        word = parsing.fold(text)
+        word = parsing.fold(text) if len(text) <= 16 else ""  # keywords are short
         if word in BACK:
             self.back(question)
         elif word in SKIP:
@@ -306,8 +306,8 @@ class Turn:
             self.return_from_edit()
             return
         visible = self.questionnaire.visible(self.answers)
-        index = next(i for i, q in enumerate(visible) if q.id == question.id)
-        if index == 0:
+        index = self.questionnaire.number(question.id, self.answers) - 1
+        if index <= 0:
             self.say("engine.first_question")
             self.ask(question)
             return
@@ -354,9 +354,7 @@ class Turn:
     def advance(self, after: str | None) -> None:
         """Ask the next unanswered visible question, or show the sheet when none is left."""
         visible = self.questionnaire.visible(self.answers)
-        start = 0
-        if after is not None:
-            start = next((i + 1 for i, q in enumerate(visible) if q.id == after), 0)
+        start = 0 if after is None else self.questionnaire.number(after, self.answers)
         pending = [q for q in visible[start:] + visible[:start] if q.id not in self.answers]
         if pending:
             self.set_session(mode="asking", cursor=pending[0].id, draft={})

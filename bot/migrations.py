@@ -68,7 +68,17 @@ MIGRATIONS: list[tuple[str, str]] = [
             at TEXT NOT NULL,
             FOREIGN KEY (campaign_id, unit_code) REFERENCES campaign_units(campaign_id, unit_code)
         );
-        CREATE INDEX answer_history_sheet ON answer_history(campaign_id, unit_code, question_id);
+        -- Every answer write is kept in the history, whoever writes it.
+        CREATE TRIGGER answers_inserted AFTER INSERT ON answers BEGIN
+            INSERT INTO answer_history (campaign_id, unit_code, question_id, value_json, raw,
+                contact_id, at) VALUES (NEW.campaign_id, NEW.unit_code, NEW.question_id,
+                NEW.value_json, NEW.raw, NEW.contact_id, NEW.updated_at);
+        END;
+        CREATE TRIGGER answers_updated AFTER UPDATE ON answers BEGIN
+            INSERT INTO answer_history (campaign_id, unit_code, question_id, value_json, raw,
+                contact_id, at) VALUES (NEW.campaign_id, NEW.unit_code, NEW.question_id,
+                NEW.value_json, NEW.raw, NEW.contact_id, NEW.updated_at);
+        END;
         CREATE TABLE unit_events (
             id INTEGER PRIMARY KEY,
             campaign_id INTEGER NOT NULL,

@@ -41,10 +41,15 @@ _DIGIT_RE = re.compile(r"[0-9]")
 _SECOND_NUMBER_RE = re.compile(r"(?<![^\W\d_])[0-9]")  # a digit glued to a letter is a unit: m2
 
 
+_COMBINING = {cp: None for cp in range(0x10000) if unicodedata.combining(chr(cp))}
+
+
 def fold(text: str) -> str:
     """Return text lower-cased, without diacritics (đ→d) and with single spaces, for matching."""
     lowered = unicodedata.normalize("NFC", text).lower().replace("đ", "d")
-    bare = "".join(c for c in unicodedata.normalize("NFD", lowered) if not unicodedata.combining(c))
+    bare = unicodedata.normalize("NFD", lowered).translate(_COMBINING)
+    if not bare.isascii():  # combining marks outside the Basic Multilingual Plane
+        bare = "".join(c for c in bare if not unicodedata.combining(c))
     return " ".join(bare.split())
 
 

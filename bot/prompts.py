@@ -7,6 +7,7 @@ context and the button rows, falling back to numbered lines when a channel has n
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from bot import texts
@@ -46,27 +47,20 @@ class Prompter:
                  draft: Mapping[str, Any]) -> tuple[str, Rows]:
         """Return the question's text and its buttons."""
         visible = self.questionnaire.visible(answers)
-        number = next(i for i, q in enumerate(visible) if q.id == question.id) + 1
+        number = self.questionnaire.number(question.id, answers)
         has_answer = question.id in answers
         current = format_value(question, answers[question.id]) if has_answer else None
-        text = self.render(
-            "engine.question", number=number, first=number == 1, total=len(visible), q=question,
-            section=self.questionnaire.section_of(question.id).title,
-            hint=question.help or texts.render("hint." + question.type),
-            current=current, items=self._items(question, answers.get(question.id)),
-            choices=self._choices(question), picked=_picked(draft),
-        )
-        return text, self.buttons(question, draft)
+        section = self.questionnaire.section_of(question.id).title
+        key = (self.caps, question, section, number, len(visible), current,
+               tuple(self._items(question, answers.get(question.id))), tuple(_picked(draft)))
+        return _question_text(*key), self.buttons(question, draft)
 
-    def _items(self, question: Question, value: Any) -> list[str]:
+    @staticmethod
+    def _items(question: Question, value: Any) -> list[str]:
         if not question.is_list or not value:
             return []
         return [format_value(question, [item]) for item in value]
 
-    def _choices(self, question: Question) -> list[str]:
-        if question.type == "yesno":
-            return [texts.render("word.yes"), texts.render("word.no")]
-        return list(question.options)
 
     def buttons(self, question: Question, draft: Mapping[str, Any]) -> Rows:
         """Return the button rows of a question; none when the channel has no buttons."""
@@ -148,6 +142,22 @@ class Prompter:
         numbers = {q.id: i for i, q in enumerate(visible, 1)}
         rows = [{"number": numbers[q.id], "ask": q.ask} for q in questions]
         return self.render("engine.submit_missing", rows=rows)
+
+
+@lru_cache(maxsize=4096)
+def _question_text(caps: Capabilities, question: Question, section: str, number: int, total: int,
+                   current: str | None, items: tuple[str, ...], picked: tuple[int, ...]) -> str:
+    """Render a question prompt; a pure function of its arguments, so the same prompt that
+    many units reach is rendered once."""
+    if question.type == "yesno":
+        choices = [texts.render("word.yes"), texts.render("word.no")]
+    else:
+        choices = list(question.options)
+    return Prompter.say(
+        caps, "engine.question", q=question, section=section, number=number, total=total,
+        first=number == 1, current=current, items=items, picked=picked, choices=choices,
+        buttons=caps.buttons, hint=question.help or texts.render("hint." + question.type),
+    )
 
 
 def _picked(draft: Mapping[str, Any]) -> list[int]:

@@ -155,15 +155,20 @@ class Questionnaire:
     """The ordered sections and questions of a round."""
 
     sections: tuple[Section, ...]
-    _index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    questions: tuple[Question, ...] = field(init=False, compare=False, repr=False)
+    _index: dict[str, int] = field(init=False, compare=False, repr=False)
+    _parents: tuple[str, ...] = field(init=False, compare=False, repr=False)
+    _visible: dict[str, tuple[tuple[Question, ...], dict[str, int]]] = field(
+        init=False, compare=False, repr=False
+    )
 
     def __post_init__(self) -> None:
-        self._index.update({q.id: i for i, q in enumerate(self.questions)})
-
-    @property
-    def questions(self) -> tuple[Question, ...]:
-        """Return every question in order."""
-        return tuple(q for s in self.sections for q in s.questions)
+        questions = tuple(q for s in self.sections for q in s.questions)
+        object.__setattr__(self, "questions", questions)
+        object.__setattr__(self, "_index", {q.id: i for i, q in enumerate(questions)})
+        parents = sorted({q.when.id for q in questions if q.when is not None})
+        object.__setattr__(self, "_parents", tuple(parents))
+        object.__setattr__(self, "_visible", {})
 
     def get(self, qid: str) -> Question:
         """Return the question with this id (KeyError if unknown)."""
@@ -186,9 +191,24 @@ class Questionnaire:
             return False
         return question.when.matches(answers.get(question.when.id))
 
-    def visible(self, answers: Mapping[str, Value]) -> list[Question]:
+    def visible(self, answers: Mapping[str, Value]) -> tuple[Question, ...]:
         """Return the questions shown for these answers, in order."""
-        return [q for q in self.questions if self.is_visible(q, answers)]
+        return self._shown(answers)[0]
+
+    def number(self, qid: str, answers: Mapping[str, Value]) -> int:
+        """Return the 1-based number of a question among those shown (0 if hidden)."""
+        return self._shown(answers)[1].get(qid, -1) + 1
+
+    def _shown(self, answers: Mapping[str, Value]) -> tuple[tuple[Question, ...], dict[str, int]]:
+        # Only the answers that conditions look at matter, so they key a small memo.
+        key = repr([answers.get(p) for p in self._parents])
+        shown = self._visible.get(key)
+        if shown is None:
+            questions = tuple(q for q in self.questions if self.is_visible(q, answers))
+            shown = (questions, {q.id: i for i, q in enumerate(questions)})
+            if len(self._visible) < 1024:
+                self._visible[key] = shown
+        return shown
 
     def missing_required(self, answered: Mapping[str, Value]) -> list[Question]:
         """Return visible required questions without an answer."""

@@ -19,6 +19,7 @@ from typing import Any, TypeVar, cast
 
 import aiosqlite
 
+from bot.cache import Snapshot, StateCache
 from bot.campaign_file import CampaignSpec
 from bot.migrations import MIGRATIONS
 from bot.model import (
@@ -33,6 +34,7 @@ from bot.model import (
 )
 
 T = TypeVar("T")
+_STALE = object()  # a cached decision that must be made again from the database
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",  # WAL + NORMAL: a commit survives a killed process
@@ -88,6 +90,7 @@ class Store:
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
         self._specs: dict[int, CampaignSpec] = {}
+        self._cache = StateCache()
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:
@@ -137,6 +140,7 @@ class Store:
                     " updated_at) VALUES (?, ?, ?, ?, ?)",
                     (campaign_id, unit.code, position, hash_token(invite.token), _iso(now)),
                 )
+            self._cache.clear()  # units may now have a newer current round
             return campaign_id
 
         return await self.transaction(write), invites
@@ -146,15 +150,25 @@ class Store:
         return await self._run(lambda conn: self._campaign(conn, campaign_id))
 
     def _campaign(self, conn: sqlite3.Connection, campaign_id: int) -> Campaign | None:
+        spec = self._spec(conn, campaign_id)
         row = conn.execute(
-            "SELECT spec_json, status, created_at FROM campaigns WHERE id = ?", (campaign_id,)
+            "SELECT status, created_at FROM campaigns WHERE id = ?", (campaign_id,)
         ).fetchone()
-        if row is None:
+        if spec is None or row is None:
             return None
+        return Campaign(campaign_id, spec, row[0], cast(datetime, _dt(row[1])))
+
+    def _spec(self, conn: sqlite3.Connection, campaign_id: int) -> CampaignSpec | None:
+        # A round's campaign file never changes once created, so it is parsed once.
         spec = self._specs.get(campaign_id)
         if spec is None:
+            row = conn.execute(
+                "SELECT spec_json FROM campaigns WHERE id = ?", (campaign_id,)
+            ).fetchone()
+            if row is None:
+                return None
             spec = self._specs[campaign_id] = CampaignSpec.from_dict(json.loads(row[0]))
-        return Campaign(campaign_id, spec, row[1], cast(datetime, _dt(row[2])))
+        return spec
 
     async def campaigns(self) -> list[CampaignSummary]:
         """Return every round, newest first, with its unit and reported counts."""
@@ -184,8 +198,11 @@ class Store:
 
     async def set_campaign_status(self, campaign_id: int, status: str) -> None:
         """Open or close a round."""
-        await self.transaction(lambda conn: conn.execute(
-            "UPDATE campaigns SET status = ? WHERE id = ?", (status, campaign_id)))
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute("UPDATE campaigns SET status = ? WHERE id = ?", (status, campaign_id))
+            self._cache.clear()
+
+        await self.transaction(write)
 
     async def history(self, campaign_id: int, unit_code: str) -> list[HistoryEntry]:
         """Return every stored change of a unit's answers, oldest first."""
@@ -213,6 +230,7 @@ class Store:
         """Bind a chat to a unit (creating the contact if new) and mark it reachable."""
 
         def write(conn: sqlite3.Connection) -> Contact:
+            self._cache.clear()
             contact = _contact(conn, channel, chat_id, user_id, now)
             conn.execute(
                 "UPDATE contacts SET unit_code = ?, reachable = 1 WHERE id = ?",
@@ -234,38 +252,95 @@ class Store:
         now: datetime,
         campaign_id: int | None = None,
     ) -> T:
-        """Load a contact's state, apply what `decide` returns, commit; all in one transaction."""
+        """Decide one step from the contact's state and commit its changes in one transaction.
 
-        def unit_of_work(conn: sqlite3.Connection) -> T:
-            duplicate = update_key is not None and not _mark_processed(
-                conn, channel, update_key, now
+        When the state is cached, `decide` runs here and the transaction only checks that the
+        cache is still current before writing; otherwise (or if it was not) the state is read
+        and decided inside the transaction.
+        """
+        try:
+            snap = self._cache.snapshot(channel, chat_id, campaign_id)
+            if snap is not None:
+                decided = decide(snap.state)
+                outcome = await self.transaction(
+                    lambda conn: self._commit_decided(conn, snap, decided, channel, update_key, now)
+                )
+                if outcome is not _STALE:
+                    return cast(T, outcome)
+            return await self.transaction(
+                lambda conn: self._read_and_decide(conn, channel, chat_id, user_id, update_key,
+                                                   decide, now, campaign_id)
             )
-            state = self._state(conn, channel, chat_id, user_id, now, campaign_id, duplicate)
-            changes, result = decide(state)
-            if not duplicate and not changes.is_empty():
-                _apply(conn, state, changes, now)
-            return result
+        except BaseException:
+            self._cache.clear()  # a rolled-back step may have updated the cache
+            raise
 
-        return await self.transaction(unit_of_work)
+    def _commit_decided(self, conn: sqlite3.Connection, snap: Snapshot,
+                        decided: tuple[Changes, Any], channel: str, update_key: str | None,
+                        now: datetime) -> Any:
+        if not self._cache_is_fresh(conn) or not self._cache.is_current(snap):
+            return _STALE
+        if update_key is not None and not _mark_processed(conn, channel, update_key, now):
+            return _STALE  # a redelivered update: decide again, knowing it is a duplicate
+        changes, result = decided
+        if not changes.is_empty():
+            _apply(conn, snap.state, changes, now)
+            self._cache.apply(snap.state, changes)
+        return result
+
+    def _read_and_decide(self, conn: sqlite3.Connection, channel: str, chat_id: str,
+                         user_id: str | None, update_key: str | None,
+                         decide: Callable[[ContactState], tuple[Changes, T]], now: datetime,
+                         campaign_id: int | None) -> T:
+        duplicate = update_key is not None and not _mark_processed(conn, channel, update_key, now)
+        state = self._state(conn, channel, chat_id, user_id, now, campaign_id, duplicate)
+        changes, result = decide(state)
+        if not duplicate and not changes.is_empty():
+            _apply(conn, state, changes, now)
+            self._cache.apply(state, changes)
+        return result
+
+    def _cache_is_fresh(self, conn: sqlite3.Connection) -> bool:
+        # A commit by any other connection (another process) changes `data_version`: then
+        # nothing cached can be trusted.
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        if version == self._cache.data_version:
+            return True
+        self._cache.clear()
+        self._cache.data_version = version
+        return False
 
     def _state(self, conn: sqlite3.Connection, channel: str, chat_id: str, user_id: str | None,
                now: datetime, campaign_id: int | None, duplicate: bool) -> ContactState:
-        contact = _contact(conn, channel, chat_id, user_id, now)
+        self._cache_is_fresh(conn)
+        contact = self._cache.contacts.get((channel, chat_id))
+        if contact is None:
+            contact = _contact(conn, channel, chat_id, user_id, now)
+            self._cache.contacts[(channel, chat_id)] = contact
         if campaign_id is None and contact.unit_code is not None:
             campaign_id = _current_campaign(conn, contact.unit_code)
-        campaign = None if campaign_id is None else self._campaign(conn, campaign_id)
-        if campaign is None or contact.unit_code is None:
-            return ContactState(contact, campaign, None, None, {}, None, duplicate)
-        unit = conn.execute(
-            "SELECT u.name, cu.status FROM campaign_units cu JOIN units u ON u.code = cu.unit_code"
-            " WHERE cu.campaign_id = ? AND cu.unit_code = ?",
-            (campaign.id, contact.unit_code),
+            if campaign_id is not None:
+                self._cache.current[contact.unit_code] = campaign_id
+        spec = None if campaign_id is None else self._spec(conn, campaign_id)
+        if campaign_id is None or spec is None:
+            return ContactState(contact, None, None, None, {}, None, duplicate)
+        row = conn.execute(
+            "SELECT c.status, c.created_at, u.name, cu.status, s.mode, s.cursor,"
+            " s.return_mode, s.return_to, s.draft_json FROM campaigns c"
+            " LEFT JOIN campaign_units cu ON cu.campaign_id = c.id AND cu.unit_code = ?"
+            " LEFT JOIN units u ON u.code = cu.unit_code"
+            " LEFT JOIN sessions s ON s.campaign_id = c.id AND s.contact_id = ? WHERE c.id = ?",
+            (contact.unit_code, contact.id, campaign_id),
         ).fetchone()
-        if unit is None:
+        campaign = Campaign(campaign_id, spec, row[0], cast(datetime, _dt(row[1])))
+        if contact.unit_code is None or row[3] is None:
             return ContactState(contact, campaign, None, None, {}, None, duplicate)
-        answers = _answers(conn, campaign.id, contact.unit_code)
-        session = _session(conn, contact.id, campaign.id)
-        return ContactState(contact, campaign, unit[0], unit[1], answers, session, duplicate)
+        answers = _answers(conn, campaign_id, contact.unit_code)
+        session = None if row[4] is None else Session(
+            row[4], row[5], row[6], row[7], json.loads(row[8] or "{}"))
+        state = ContactState(contact, campaign, row[2], row[3], answers, session, duplicate)
+        self._cache.keep(state)
+        return state
 
 
 def _configure(conn: sqlite3.Connection) -> None:
@@ -330,34 +405,17 @@ def _answers(conn: sqlite3.Connection, campaign_id: int, unit_code: str) -> dict
     return {qid: json.loads(value) for qid, value in rows}
 
 
-def _session(conn: sqlite3.Connection, contact_id: int, campaign_id: int) -> Session | None:
-    row = conn.execute(
-        "SELECT mode, cursor, return_mode, return_to, draft_json FROM sessions"
-        " WHERE contact_id = ? AND campaign_id = ?",
-        (contact_id, campaign_id),
-    ).fetchone()
-    if row is None:
-        return None
-    return Session(row[0], row[1], row[2], row[3], json.loads(row[4] or "{}"))
-
-
 def _apply(conn: sqlite3.Connection, state: ContactState, changes: Changes, now: datetime) -> None:
     assert state.campaign is not None and state.contact.unit_code is not None
     sheet = (state.campaign.id, state.contact.unit_code)
     at = _iso(now)
     for qid, (value, raw) in changes.answers.items():
-        value_json = json.dumps(value, ensure_ascii=False)
-        conn.execute(
+        conn.execute(  # the answers_* triggers keep the history and bump the sheet's version
             "INSERT INTO answers (campaign_id, unit_code, question_id, value_json, raw, contact_id,"
             " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
             " value_json = excluded.value_json, raw = excluded.raw,"
             " contact_id = excluded.contact_id, updated_at = excluded.updated_at",
-            (*sheet, qid, value_json, raw, state.contact.id, at),
-        )
-        conn.execute(
-            "INSERT INTO answer_history (campaign_id, unit_code, question_id, value_json, raw,"
-            " contact_id, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (*sheet, qid, value_json, raw, state.contact.id, at),
+            (*sheet, qid, json.dumps(value, ensure_ascii=False), raw, state.contact.id, at),
         )
     if changes.session is not None:
         _save_session(conn, state.contact.id, state.campaign.id, changes.session, at)
@@ -368,8 +426,11 @@ def _apply(conn: sqlite3.Connection, state: ContactState, changes: Changes, now:
 def _save_session(conn: sqlite3.Connection, contact_id: int, campaign_id: int, session: Session,
                   at: str) -> None:
     conn.execute(
-        "INSERT OR REPLACE INTO sessions (contact_id, campaign_id, mode, cursor, return_mode,"
-        " return_to, draft_json, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO sessions (contact_id, campaign_id, mode, cursor, return_mode, return_to,"
+        " draft_json, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
+        " mode = excluded.mode, cursor = excluded.cursor, return_mode = excluded.return_mode,"
+        " return_to = excluded.return_to, draft_json = excluded.draft_json,"
+        " updated_at = excluded.updated_at",
         (contact_id, campaign_id, session.mode, session.cursor, session.return_mode,
          session.return_to, json.dumps(session.draft, ensure_ascii=False), at),
     )

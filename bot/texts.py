@@ -86,14 +86,20 @@ class Catalogue:
         self.sources = _load_sources(directory / "messages")
         self._envs = {fmt: _environment(fmt) for fmt in ("plain", "html")}
         self._compiled: dict[tuple[str, str], Template] = {}
+        self._static: dict[tuple[str, str], str] = {}
 
     def render(self, key: str, fmt: Format = "plain", /, **context: Any) -> str:
         """Render one message, NFC-normalised, without surrounding blank lines."""
+        if not context and (fmt, key) in self._static:
+            return self._static[(fmt, key)]
         template = self._compiled.get((fmt, key))
         if template is None:
             template = self._envs[fmt].from_string(self.sources[key])
             self._compiled[(fmt, key)] = template
-        return unicodedata.normalize("NFC", template.render(**context)).strip()
+        text = unicodedata.normalize("NFC", template.render(**context)).strip()
+        if not context:
+            self._static[(fmt, key)] = text
+        return text
 
 
 def _load_sources(folder: Path) -> dict[str, str]:

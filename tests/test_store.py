@@ -102,3 +102,31 @@ def test_answer_survives_a_kill_right_after_the_confirmation(tmp_path: Path) -> 
     assert rows == [("so_nguoi", "1250")]
     assert conn.execute("SELECT status FROM campaign_units WHERE unit_code = 'SXD'").fetchone() == (
         "in_progress",)
+
+
+async def test_a_write_by_another_process_is_seen_by_the_next_step(tmp_path: Path, spec) -> None:
+    from datetime import UTC, datetime
+
+    from bot.channels.base import CONSOLE, Incoming
+    from bot.engine import Engine
+
+    bot_store = await Store.open(tmp_path / "shared.sqlite3")
+    cli_store = await Store.open(tmp_path / "shared.sqlite3")  # a second connection
+    try:
+        campaign_id, _ = await bot_store.create_campaign(spec, datetime(2023, 10, 1, tzinfo=UTC))
+        bot = Engine(bot_store)
+        await bot.bind("test", "c1", "SXD")
+        await bot.handle(Incoming("test", "c1"), CONSOLE, campaign_id)
+        await bot.handle(Incoming("test", "c1", text="12"), CONSOLE, campaign_id)  # cached now
+        cli = Engine(cli_store)
+        await cli.bind("test", "c2", "SXD")
+        await cli.handle(Incoming("test", "c2"), CONSOLE, campaign_id)
+        await cli.handle(Incoming("test", "c2", text="không"), CONSOLE, campaign_id)
+        replies = await bot.handle(Incoming("test", "c1", text="/review"), CONSOLE, campaign_id)
+        assert "Không" in replies[0].text  # the other connection's answer, not a stale copy
+        await cli_store.set_campaign_status(campaign_id, "closed")
+        replies = await bot.handle(Incoming("test", "c1", text="bỏ qua"), CONSOLE, campaign_id)
+        assert "đã kết thúc" in replies[0].text
+    finally:
+        await bot_store.close()
+        await cli_store.close()
