@@ -17,7 +17,6 @@ from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,11 +28,10 @@ Format = Literal["plain", "html"]
 
 
 def templates_dir() -> Path:
-    """Return the templates folder: the checkout's, else the installed package's."""
-    checkout = Path(__file__).resolve().parent.parent / "templates"
-    if (checkout / "messages").is_dir():
-        return checkout
-    return Path(str(resources.files("bot.templates")))
+    """Return the templates folder: the installed package's (bot/templates), else the checkout's."""
+    here = Path(__file__).resolve().parent
+    installed = here / "templates"
+    return installed if (installed / "messages").is_dir() else here.parent / "templates"
 
 
 def vn_int(value: Any) -> str:

@@ -1,0 +1,24 @@
+"""A non-editable install ships the templates, so `reportbot` runs from any folder."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_wheel_contains_every_template(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(tmp_path), str(ROOT)],
+        check=True, capture_output=True, timeout=300,
+    )
+    wheel = next(tmp_path.glob("reportbot-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    shipped = {p.relative_to(ROOT / "templates").as_posix()
+               for p in (ROOT / "templates").rglob("*") if p.is_file()}
+    assert shipped and all(f"bot/templates/{name}" in names for name in shipped)
+    assert "bot/cli.py" in names
