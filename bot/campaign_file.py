@@ -61,6 +61,9 @@ __all__ = [
 PARAMS: dict[str, tuple[str, ...]] = {
     **units_file.PARAMS,
     "file_missing": ("path",),
+    "file_too_large": ("limit",),  # a file sent in chat (bot/coordinator.py)
+    "bad_zip": ("error",),
+    "zip_without_campaign": (),
     "file_unreadable": ("path", "error"),
     "yaml_syntax": ("error",),
     "wrong_type": ("expected",),

@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import shutil
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any
 from bot import config, texts
 from bot.campaign_file import CampaignFileError, CampaignSpec, check_file, load_campaign
 from bot.channels.console import ConsoleChannel
+from bot.coordinator import unit_table
 from bot.engine import Engine, utc_now
 from bot.export import export
 from bot.model import REPORTED, Campaign
@@ -90,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--as", dest="contact", default="terminal",
                       help="contact name (default: terminal)")
     chat.set_defaults(handler=cmd_chat)
+    run = sub.add_parser("run", help="run the Telegram bot (long polling)")
+    run.set_defaults(handler=cmd_run)
     exp = sub.add_parser("export", help="write du-lieu.xlsx and du-lieu.csv")
     exp.add_argument("campaign", type=int)
     exp.add_argument("--out", type=Path, required=True)
@@ -158,19 +162,6 @@ async def cmd_campaign_list(ctx: Context) -> int:
     return await with_store(ctx.settings.db, work)
 
 
-async def unit_table(store: Store, campaign: Campaign) -> list[dict[str, Any]]:
-    """Return every unit's status, answered/total and bound contacts."""
-    contacts = await store.contact_counts(campaign.id)
-    questionnaire = campaign.spec.questionnaire
-    table = []
-    for sheet in await store.sheets(campaign.id):
-        answered, total = questionnaire.progress(sheet.answers)
-        table.append({"code": sheet.code, "name": sheet.name, "status": sheet.status,
-                      "answered": answered, "total": total,
-                      "contacts": contacts.get(sheet.code, 0)})
-    return table
-
-
 async def cmd_status(ctx: Context) -> int:
     """Print every unit's status in a round."""
 
@@ -215,6 +206,30 @@ async def cmd_chat(ctx: Context) -> int:
         return 0
 
     return await with_store(ctx.settings.db, work)
+
+
+async def cmd_run(ctx: Context) -> int:
+    """Run the Telegram bot until SIGINT or SIGTERM."""
+    from bot.channels.telegram import TelegramChannel, build_application
+
+    app = build_application(ctx.settings)  # refuses a missing or malformed token first
+    logging.getLogger().setLevel(logging.DEBUG if ctx.args.verbose else logging.INFO)
+    for noisy in ("httpx", "httpcore", "telegram"):  # their URLs would carry the token
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    store = await Store.open(ctx.settings.db)
+    channel = TelegramChannel(app, store, Engine(store), ctx.settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await channel.start()
+        log.info("running as @%s, database %s", channel.username, ctx.settings.db)
+        await channel.poll(stop)
+    finally:
+        await channel.stop()
+        await store.close()
+    return 0
 
 
 async def cmd_export(ctx: Context) -> int:

@@ -214,6 +214,48 @@ class Store:
         return [HistoryEntry(r[0], json.loads(r[1]), r[2], r[3], cast(datetime, _dt(r[4])))
                 for r in rows]
 
+    async def latest_open_campaign(self) -> int | None:
+        """Return the newest open round's id, or None."""
+        rows = list(await self._db.execute_fetchall(
+            "SELECT id FROM campaigns WHERE status = 'open' ORDER BY id DESC LIMIT 1"))
+        return None if not rows else int(rows[0][0])
+
+    async def regenerate_invites(self, campaign_id: int) -> list[Invite]:
+        """Give every unit of a round a new invite token; the old ones stop working."""
+
+        def write(conn: sqlite3.Connection) -> list[Invite]:
+            rows = conn.execute(
+                "SELECT u.code, u.name FROM campaign_units cu JOIN units u ON u.code = cu.unit_code"
+                " WHERE cu.campaign_id = ? ORDER BY cu.position", (campaign_id,)).fetchall()
+            invites = [Invite(code, name, new_token()) for code, name in rows]
+            conn.executemany(
+                "UPDATE campaign_units SET invite_hash = ? WHERE campaign_id = ? AND unit_code = ?",
+                [(hash_token(i.token), campaign_id, i.code) for i in invites])
+            return invites
+
+        return await self.transaction(write)
+
+    async def bound_contacts(self, campaign_id: int) -> list[Contact]:
+        """Return the reachable contacts bound to the units of a round."""
+        rows = await self._db.execute_fetchall(
+            "SELECT c.id, c.channel, c.chat_id, c.user_id, c.unit_code FROM contacts c"
+            " JOIN campaign_units cu ON cu.unit_code = c.unit_code"
+            " WHERE cu.campaign_id = ? AND c.reachable ORDER BY cu.position, c.id",
+            (campaign_id,))
+        return [Contact(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    async def mark_unreachable(self, channel: str, chat_id: str) -> Contact | None:
+        """Mark a contact unreachable; return it if it was reachable until now."""
+
+        def write(conn: sqlite3.Connection) -> Contact | None:
+            row = conn.execute(
+                "UPDATE contacts SET reachable = 0 WHERE channel = ? AND chat_id = ? AND reachable"
+                " RETURNING id, user_id, unit_code", (channel, chat_id)).fetchone()
+            self._cache.clear()
+            return None if row is None else Contact(row[0], channel, chat_id, row[1], row[2], False)
+
+        return await self.transaction(write)
+
     # contacts -----------------------------------------------------------------------------
 
     async def find_invite(self, token: str) -> tuple[int, str] | None:

@@ -7,7 +7,8 @@ unique across files. A template is rendered for one output format:
 - ``html``: autoescape on (Telegram HTML); ``|b`` and ``|i`` wrap the escaped text in <b>/<i>.
 
 Filters available in every template: ``b``, ``i``, ``vn_int`` (1.525.000), ``vn_dec`` (87,75),
-``vn_date`` (ISO date to 04/10/2021). Undefined variables raise (StrictUndefined).
+``vn_date`` (ISO date to 04/10/2021); the function ``t("other.key", **context)`` includes another
+message. Undefined variables raise (StrictUndefined).
 """
 
 from __future__ import annotations
@@ -82,7 +83,11 @@ class Catalogue:
 
     def __init__(self, directory: Path) -> None:
         self.sources = _load_sources(directory / "messages")
-        self._envs = {fmt: _environment(fmt) for fmt in ("plain", "html")}
+        self._envs: dict[Format, Environment] = {
+            fmt: _environment(fmt) for fmt in ("plain", "html")
+        }
+        for fmt in ("plain", "html"):
+            self._envs[fmt].globals["t"] = self._nested(fmt)
         self._compiled: dict[tuple[str, str], Template] = {}
         self._static: dict[tuple[str, str], str] = {}
 
@@ -98,6 +103,16 @@ class Catalogue:
         if not context:
             self._static[(fmt, key)] = text
         return text
+
+
+    def _nested(self, fmt: Format) -> Callable[..., Markup | str]:
+        """Return `t(key, **context)`: another catalogue message, usable inside a template."""
+
+        def nested(key: str, **context: Any) -> Markup | str:
+            text = self.render(key, fmt, **context)
+            return Markup(text) if fmt == "html" else text
+
+        return nested
 
 
 def _load_sources(folder: Path) -> dict[str, str]:

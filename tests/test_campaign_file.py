@@ -18,7 +18,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import campaign_file, texts, units_file
+from bot import campaign_file, coordinator, texts, units_file
 from bot.campaign_file import (
     PARAMS,
     Agency,
@@ -769,7 +769,7 @@ SAMPLES: dict[str, object] = {
     "key": "min", "suggestion": "max", "allowed": "a, b", "first_line": 3, "value": "x",
     "min": 1, "start": "2023-10-15", "end": "2021-09-10", "id": "q1", "type": "text",
     "count": 1, "max": 0, "options": "Có, Không", "column": "nhom", "missing": "name",
-    "found": "code", "code": "SXD",
+    "found": "code", "code": "SXD", "limit": 2_000_000,
 }
 
 
@@ -783,6 +783,8 @@ def test_every_code_used_in_the_source_is_listed() -> None:
     for module in (campaign_file, units_file):
         source = Path(str(module.__file__)).read_text(encoding="utf-8")
         used |= set(re.findall(r'(?:add|report|sink)\(\s*"([a-z_]+)"', source))
+    chat = Path(str(coordinator.__file__)).read_text(encoding="utf-8")  # files sent in chat
+    used |= set(re.findall(r'Problem\([^"]*"", "([a-z_]+)"', chat))
     assert used == set(PARAMS)
 
 

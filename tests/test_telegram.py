@@ -1,0 +1,275 @@
+"""The Telegram channel driven through PTB's own Application with a request that records calls."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from telegram import Update
+from telegram.ext import ApplicationBuilder
+from telegram.request import BaseRequest, RequestData
+
+from bot.channels.telegram import TelegramChannel, check_token
+from bot.config import ConfigError, load
+from bot.engine import Engine
+from bot.store import Store
+from tests.conftest import SMALL_CAMPAIGN
+
+TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"
+ADMIN = 900
+BOT_USER = {"id": 1, "is_bot": True, "first_name": "reportbot", "username": "reportbot_test_bot"}
+
+
+class RecordingRequest(BaseRequest):
+    """Answers Bot API calls like Telegram would and records them; can fail on demand."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.failures: list[tuple[str, int, int, str, dict[str, Any]]] = []
+        self.files: dict[str, bytes] = {}
+        self.message_id = 100
+
+    async def initialize(self) -> None:
+        """Nothing to open."""
+
+    async def shutdown(self) -> None:
+        """Nothing to close."""
+
+    @property
+    def read_timeout(self) -> float:
+        return 1.0
+
+    def fail(self, method: str, chat_id: int, code: int, description: str,
+             parameters: dict[str, Any] | None = None) -> None:
+        """Make the next call of `method` to `chat_id` fail with an API error."""
+        self.failures.append((method, chat_id, code, description, parameters or {}))
+
+    async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
+                         **_timeouts: Any) -> tuple[int, bytes]:
+        if "/file/bot" in url:
+            return 200, self.files[url.rsplit("/", 1)[-1]]
+        name = url.rsplit("/", 1)[-1]
+        params = dict(request_data.parameters) if request_data else {}
+        for failure in self.failures:
+            if failure[0] == name and int(params.get("chat_id", 0)) == failure[1]:
+                self.failures.remove(failure)
+                body = {"ok": False, "error_code": failure[2], "description": failure[3],
+                        "parameters": failure[4]}
+                return failure[2], json.dumps(body).encode()
+        self.calls.append((name, params))
+        return 200, json.dumps({"ok": True, "result": self.result(name, params)}).encode()
+
+    def result(self, name: str, params: dict[str, Any]) -> Any:
+        if name == "getMe":
+            return BOT_USER
+        if name in ("sendMessage", "sendDocument"):
+            self.message_id += 1
+            message = {"message_id": self.message_id, "date": int(time.time()),
+                       "chat": {"id": int(params["chat_id"]), "type": "private"},
+                       "from": BOT_USER, "text": params.get("text", "")}
+            return message
+        if name == "getFile":
+            return {"file_id": params["file_id"], "file_unique_id": "u", "file_size": 10,
+                    "file_path": params["file_id"]}
+        return True
+
+    def sent(self, chat_id: int | None = None) -> list[dict[str, Any]]:
+        """Return the sendMessage parameters, optionally to one chat."""
+        return [p for n, p in self.calls
+                if n == "sendMessage" and (chat_id is None or int(p["chat_id"]) == chat_id)]
+
+
+class Harness:
+    """A channel with its store; builds updates as Telegram would send them."""
+
+    def __init__(self, channel: TelegramChannel, request: RecordingRequest, store: Store) -> None:
+        self.channel = channel
+        self.request = request
+        self.store = store
+        self.update_id = 0
+
+    async def feed(self, payload: dict[str, Any]) -> None:
+        self.update_id += 1
+        update = Update.de_json({"update_id": self.update_id, **payload}, self.channel.app.bot)
+        await self.channel.app.process_update(update)
+
+    async def text(self, user: int, text: str) -> str:
+        message: dict[str, Any] = {
+            "message_id": self.update_id + 1, "date": int(time.time()), "text": text,
+            "chat": {"id": user, "type": "private"},
+            "from": {"id": user, "is_bot": False, "first_name": f"User {user}"},
+        }
+        if text.startswith("/"):
+            message["entities"] = [{"type": "bot_command", "offset": 0,
+                                    "length": len(text.split()[0])}]
+        before = len(self.request.sent(user))
+        await self.feed({"message": message})
+        return "\n".join(p["text"] for p in self.request.sent(user)[before:])
+
+    async def press(self, user: int, data: str) -> str:
+        before = len(self.request.sent(user))
+        await self.feed({"callback_query": {
+            "id": f"q{self.update_id}", "chat_instance": "c", "data": data,
+            "from": {"id": user, "is_bot": False, "first_name": f"User {user}"},
+            "message": {"message_id": 1, "date": int(time.time()), "text": "…",
+                        "chat": {"id": user, "type": "private"}, "from": BOT_USER},
+        }})
+        return "\n".join(p["text"] for p in self.request.sent(user)[before:])
+
+    async def document(self, user: int, name: str, data: bytes, caption: str) -> str:
+        self.request.files[name] = data
+        before = len(self.request.sent(user))
+        await self.feed({"message": {
+            "message_id": self.update_id + 1, "date": int(time.time()), "caption": caption,
+            "caption_entities": [{"type": "bot_command", "offset": 0, "length": len(caption)}],
+            "chat": {"id": user, "type": "private"},
+            "from": {"id": user, "is_bot": False, "first_name": "Điều phối"},
+            "document": {"file_id": name, "file_unique_id": name, "file_name": name},
+        }})
+        return "\n".join(p["text"] for p in self.request.sent(user)[before:])
+
+
+@pytest.fixture
+async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
+    request = RecordingRequest()
+    app = ApplicationBuilder().token(TOKEN).request(request).updater(None).build()
+    settings = load({"TELEGRAM_BOT_TOKEN": TOKEN, "REPORTBOT_ADMINS": str(ADMIN),
+                     "REPORTBOT_DB": str(tmp_path / "t.sqlite3")}, env_file=None)
+    store = await Store.open(settings.db)
+    channel = TelegramChannel(app, store, Engine(store), settings)
+    channel.pacer.per_chat_rate = 1000  # the pace itself is measured in benchmarks
+    await channel.start()
+    yield Harness(channel, request, store)
+    await channel.stop()
+    await store.close()
+
+
+async def create(harness: Harness) -> dict[str, str]:
+    text = await harness.document(ADMIN, "dot-thu.yaml", SMALL_CAMPAIGN.encode(), "/new")
+    assert "Đã tạo đợt báo cáo số 1" in text
+    return {line.split(" · ")[0]: line for line in text.splitlines() if " · " in line}
+
+
+async def invite_token(harness: Harness, code: str) -> str:
+    invites = await harness.store.regenerate_invites(1)
+    return next(i.token for i in invites if i.code == code)
+
+
+async def test_commands_are_registered_in_vietnamese_per_role(harness: Harness) -> None:
+    menus = [p for n, p in harness.request.calls if n == "setMyCommands"]
+    default = next(p for p in menus if p["scope"]["type"] == "default")
+    admin = next(p for p in menus if p["scope"].get("chat_id") == ADMIN)
+    assert {c["command"] for c in default["commands"]} >= {"start", "review", "edit", "submit"}
+    assert "status" not in {c["command"] for c in default["commands"]}
+    assert {"status", "new", "invites"} <= {c["command"] for c in admin["commands"]}
+    assert any(c["description"] == "Gửi báo cáo" for c in default["commands"])
+
+
+async def test_new_campaign_by_file_gives_invite_links(harness: Harness) -> None:
+    lines = await create(harness)
+    assert "https://t.me/reportbot_test_bot?start=" in "\n".join(harness.request.sent(ADMIN)[-1]
+                                                                  ["text"].splitlines())
+    assert "SXD" in lines and "SYT" in lines
+
+
+async def test_broken_campaign_file_gets_the_check_errors(harness: Harness) -> None:
+    broken = SMALL_CAMPAIGN.replace("type: money", "type: moneyy")
+    text = await harness.document(ADMIN, "hong.yaml", broken.encode(), "/new")
+    assert "chưa hợp lệ" in text and "hong.yaml:" in text and "moneyy" in text
+    assert await harness.store.campaigns() == []
+
+
+async def test_invite_binds_then_text_and_buttons_answer(harness: Harness) -> None:
+    await create(harness)
+    token = await invite_token(harness, "SXD")
+    text = await harness.text(7, f"/start {token}")
+    assert "Sở Xây dựng" in text and "Câu 1/7" in text
+    text = await harness.text(7, "1.250 người")
+    assert "Câu 2/7" in text
+    markup = harness.request.sent(7)[-1]["reply_markup"]
+    labels = [b["text"] for row in markup["inline_keyboard"] for b in row]
+    assert labels[:2] == ["Có", "Không"]
+    text = await harness.press(7, "co_vb:n")
+    assert "Câu 3/7" in text
+    assert any(n == "answerCallbackQuery" for n, _ in harness.request.calls)
+    text = await harness.press(7, "co_vb:y")
+    assert "không còn hiệu lực" in text
+    sheets = await harness.store.sheets(1)
+    assert sheets[0].answers == {"so_nguoi": 1250, "co_vb": False}
+
+
+async def test_wrong_or_missing_invite_is_explained(harness: Harness) -> None:
+    await create(harness)
+    assert "Mã mời không đúng" in await harness.text(8, "/start khong-dung")
+    assert "chưa gắn với đơn vị" in await harness.text(8, "/start")
+    token = await invite_token(harness, "SYT")
+    await harness.store.regenerate_invites(1)  # the old link stops working
+    assert "Mã mời không đúng" in await harness.text(8, f"/start {token}")
+
+
+async def test_coordinator_commands_refused_politely_for_contacts(harness: Harness) -> None:
+    await create(harness)
+    for command in ("/status", "/compile", "/new", "/invites"):
+        text = await harness.text(7, command)
+        assert "chỉ dành cho cán bộ điều phối" in text
+    text = await harness.text(ADMIN, "/status")
+    assert "Đã gửi 0/2 đơn vị" in text and "SXD · Sở Xây dựng" in text and "SYT · Sở Y tế" in text
+    assert "Mã người dùng của anh/chị: 7" in await harness.text(7, "/whoami")
+
+
+async def test_invites_regenerates_tokens(harness: Harness) -> None:
+    await create(harness)
+    old = await invite_token(harness, "SXD")
+    text = await harness.text(ADMIN, "/invites")
+    assert "đường dẫn cũ không còn dùng được" in text
+    assert "Mã mời không đúng" in await harness.text(9, f"/start {old}")
+
+
+async def test_typed_text_is_escaped_for_telegram_html(harness: Harness) -> None:
+    await create(harness)
+    await harness.text(7, f"/start {await invite_token(harness, 'SXD')}")
+    await harness.text(7, "12")
+    await harness.text(7, "không")
+    await harness.text(7, "<b>A & B</b> {{ x }}")
+    text = await harness.text(7, "/review")
+    assert "&lt;b&gt;A &amp; B&lt;/b&gt; {{ x }}" in text
+
+
+async def test_long_messages_are_split_under_4096(harness: Harness) -> None:
+    await create(harness)
+    await harness.text(7, f"/start {await invite_token(harness, 'SXD')}")
+    await harness.text(7, "12")
+    await harness.text(7, "có")
+    for i in range(8):
+        await harness.text(7, f"Kế hoạch số {i + 1}/KH-SXD ngày 04/10/2021 " + "nội dung " * 60)
+    before = len(harness.request.sent(7))
+    await harness.text(7, "/review")
+    parts = harness.request.sent(7)[before:]
+    assert len(parts) >= 2 and all(len(p["text"]) <= 4096 for p in parts)
+
+
+async def test_429_is_retried_and_403_marks_unreachable_once(harness: Harness) -> None:
+    await create(harness)
+    await harness.text(7, f"/start {await invite_token(harness, 'SXD')}")
+    harness.request.fail("sendMessage", 7, 429, "Too Many Requests: retry after 0",
+                         {"retry_after": 0})
+    assert "Câu 2/7" in await harness.text(7, "12")
+    harness.request.fail("sendMessage", 7, 403, "Forbidden: bot was blocked by the user")
+    await harness.text(7, "có")
+    harness.request.fail("sendMessage", 7, 403, "Forbidden: bot was blocked by the user")
+    await harness.text(7, "/review")
+    notices = [p for p in harness.request.sent(ADMIN) if "Không gửi được" in p["text"]]
+    assert len(notices) == 1 and "SXD" in notices[0]["text"]
+    assert (await harness.store.contact_counts(1))["SXD"] == 0
+
+
+def test_missing_or_malformed_token_is_one_line() -> None:
+    with pytest.raises(ConfigError, match="not set"):
+        check_token("")
+    with pytest.raises(ConfigError, match="malformed") as error:
+        check_token("not-a-token")
+    assert "not-a-token" not in str(error.value)
