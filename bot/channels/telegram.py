@@ -262,6 +262,12 @@ class TelegramChannel:
                 offset = updates[-1].update_id + 1
 
     async def process(self, updates: Sequence[Update]) -> None:
+        """Process one batch of updates."""
+        await self.process_batch(self.app, updates)
+
+    @staticmethod
+    async def process_batch(app: Application[Any, Any, Any, Any, Any, Any],
+                            updates: Sequence[Update]) -> None:
         """Process a batch: chats in parallel, each chat's updates in order."""
         by_chat: dict[int, list[Update]] = defaultdict(list)
         for update in updates:
@@ -269,7 +275,7 @@ class TelegramChannel:
 
         async def run(chat_updates: list[Update]) -> None:
             for update in chat_updates:
-                await self.app.process_update(update)
+                await app.process_update(update)
 
         await asyncio.gather(*(run(chat_updates) for chat_updates in by_chat.values()))
 

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Install what the Word-report tests need to turn a .docx into PDF and read it back:
+# LibreOffice Writer (soffice), poppler (pdftotext, pdfinfo, pdftoppm) and Liberation fonts
+# (metric-compatible with Times New Roman). Idempotent and quiet: does nothing and exits 0 when
+# soffice and pdftotext are already on PATH. Needs root (CI runs as root).
+set -euo pipefail
+
+if command -v soffice >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1 \
+    && fc-list 2>/dev/null | grep -i "Liberation Serif" >/dev/null; then
+    exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO="sudo"
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+if ! { $SUDO apt-get update -qq \
+        && $SUDO apt-get install -y -qq --no-install-recommends \
+            libreoffice-writer-nogui poppler-utils fonts-liberation2; } >"$log" 2>&1; then
+    cat "$log" >&2
+    exit 1
+fi
+
+command -v soffice >/dev/null 2>&1 || { echo "install-office: soffice still missing" >&2; exit 1; }
+command -v pdftotext >/dev/null 2>&1 || { echo "install-office: pdftotext still missing" >&2; exit 1; }

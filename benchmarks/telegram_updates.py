@@ -1,0 +1,140 @@
+"""Answer updates per second through python-telegram-bot's Application, floor vs reportbot.
+
+Feeds the same N text-message updates through `Application.process_update` with a request
+object that answers like the Bot API without a network (tests/test_telegram.py), to
+(a) an echo handler that commits one row to SQLite (aiosqlite, same pragmas) and replies —
+the floor — and (b) reportbot's Telegram channel: engine, store, reply. Pacing is lifted in
+both (it is Telegram's limit, not our work). Both are fed in getUpdates-sized batches the way
+the channel's polling loop processes them. Prints medians of alternating runs and the ratio.
+Target: ratio >= 0.7 and >= 1,000 answers/s.
+
+    python benchmarks/telegram_updates.py [--contacts 200] [--questions 40] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+from telegram import Update
+from telegram.ext import ApplicationBuilder, MessageHandler, filters
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.engine import campaign_text, typed  # noqa: E402
+from bot.campaign_file import load_campaign_text  # noqa: E402
+from bot.channels.telegram import TelegramChannel  # noqa: E402
+from bot.config import load  # noqa: E402
+from bot.engine import Engine  # noqa: E402
+from bot.store import PRAGMAS, Store  # noqa: E402
+
+BATCH = 100  # getUpdates returns at most 100 updates
+from tests.test_telegram import TOKEN, RecordingRequest  # noqa: E402
+
+
+def text_update(update_id: int, user: int, text: str, bot: Any) -> Update:
+    """Return a private text message update as Telegram sends it."""
+    return Update.de_json({"update_id": update_id, "message": {
+        "message_id": update_id, "date": int(time.time()), "text": text,
+        "chat": {"id": user, "type": "private"},
+        "from": {"id": user, "is_bot": False, "first_name": f"U{user}"}}}, bot)
+
+
+async def floor(folder: Path, updates: list[tuple[int, str]]) -> float:
+    """Return updates/s for an echo handler that commits one row and replies."""
+    db = await aiosqlite.connect(folder / "floor.sqlite3")
+    for pragma in PRAGMAS:
+        await db.execute(pragma)
+    await db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, chat INTEGER, text TEXT)")
+    await db.commit()
+
+    async def echo(update: Update, _context: Any) -> None:
+        message = update.effective_message
+        assert message is not None
+        await db.execute("INSERT INTO t (chat, text) VALUES (?, ?)",
+                         (message.chat_id, message.text))
+        await db.commit()
+        await message.reply_text(message.text or "")
+
+    app = ApplicationBuilder().token(TOKEN).request(RecordingRequest()).updater(None).build()
+    app.add_handler(MessageHandler(filters.TEXT, echo))
+    await app.initialize()
+    elapsed = await _feed(app, updates)
+    await app.shutdown()
+    await db.close()
+    return len(updates) / elapsed
+
+
+async def reportbot(folder: Path, updates: list[tuple[int, str]], contacts: int,
+                    questions: int) -> float:
+    """Return updates/s through reportbot's channel, engine and store."""
+    settings = load({"TELEGRAM_BOT_TOKEN": TOKEN, "REPORTBOT_DB": str(folder / "rb.sqlite3")},
+                    env_file=None)
+    store = await Store.open(settings.db)
+    spec = load_campaign_text("bench.yaml", campaign_text(questions, contacts), settings.tz)
+    campaign_id, _ = await store.create_campaign(spec, Engine(store).clock())
+    engine = Engine(store)
+    for user in range(1, contacts + 1):
+        await engine.bind("telegram", str(user), f"U{user - 1}")
+    app = ApplicationBuilder().token(TOKEN).request(RecordingRequest()).updater(None).build()
+    channel = TelegramChannel(app, store, engine, settings)
+    channel.pacer.per_chat_rate = 1e6
+    channel.pacer.overall.max_rate = 1e6
+    await channel.start()
+    for user in range(1, contacts + 1):  # open each conversation (not timed)
+        await app.process_update(text_update(10**6 + user, user, "/start", app.bot))
+    elapsed = await _feed(app, updates)
+    answered = sum(len(s.answers) for s in await store.sheets(campaign_id))
+    await channel.stop()
+    await store.close()
+    if answered != len(updates):
+        raise SystemExit(f"only {answered} of {len(updates)} answers were stored")
+    return len(updates) / elapsed
+
+
+async def _feed(app: Any, updates: list[tuple[int, str]]) -> float:
+    """Feed updates in batches of 100, as getUpdates returns them, the way the channel's
+    polling loop processes a batch: chats in parallel, each chat's updates in order."""
+    batches = [[text_update(i, user, text, app.bot) for i, (user, text) in
+                enumerate(updates[start:start + BATCH], start + 1)]
+               for start in range(0, len(updates), BATCH)]
+    started = time.perf_counter()
+    for batch in batches:
+        await TelegramChannel.process_batch(app, batch)
+    return time.perf_counter() - started
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--contacts", type=int, default=200)
+    parser.add_argument("--questions", type=int, default=40)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    updates = [(user, typed(q)) for q in range(args.questions)
+               for user in range(1, args.contacts + 1)]
+    runs: dict[str, list[float]] = {"floor": [], "reportbot": []}
+    for _ in range(args.repeat):
+        with tempfile.TemporaryDirectory() as tmp:
+            runs["floor"].append(await floor(Path(tmp), updates))
+            runs["reportbot"].append(
+                await reportbot(Path(tmp), updates, args.contacts, args.questions))
+    base, ours = statistics.median(runs["floor"]), statistics.median(runs["reportbot"])
+    print(f"{len(updates)} answer updates ({args.contacts} contacts x {args.questions} questions),"
+          f" medians of {args.repeat} alternating runs")
+    print(f"floor (echo + 1 SQLite commit + reply): {base:6.0f} updates/s  "
+          f"runs {[round(v) for v in runs['floor']]}")
+    print(f"reportbot answer path:                  {ours:6.0f} updates/s  "
+          f"runs {[round(v) for v in runs['reportbot']]}")
+    print(f"ratio {ours / base:.2f}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,117 @@
+"""`reportbot run` as a real subprocess against the fake Bot API on 127.0.0.1, killed mid-round."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SMALL_CAMPAIGN
+from tests.fakebotapi import FakeBotApi
+
+TOKEN = "123456:TEST-token-abcdefghijklmnopqrstu"
+ADMIN, CONTACT, STRANGER = 900, 7, 8
+
+
+def command() -> list[str]:
+    script = Path(sys.executable).parent / "reportbot"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "bot.cli"]
+
+
+class Bot:
+    """The bot process and its environment."""
+
+    def __init__(self, folder: Path, fake: FakeBotApi) -> None:
+        self.folder = folder
+        self.env = {k: v for k, v in os.environ.items()
+                    if not k.startswith(("REPORTBOT_", "TELEGRAM_"))}
+        self.env.update(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=fake.base_url,
+                        REPORTBOT_DB=str(folder / "bot.sqlite3"), REPORTBOT_ADMINS=str(ADMIN))
+        self.process: subprocess.Popen[str] | None = None
+
+    def cli(self, *args: str) -> str:
+        done = subprocess.run([*command(), *args], cwd=self.folder, env=self.env, text=True,
+                              capture_output=True, timeout=60, check=True)
+        return done.stdout
+
+    def start(self) -> None:
+        self.process = subprocess.Popen([*command(), "run"], cwd=self.folder, env=self.env,
+                                        text=True, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE)
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> tuple[int, str]:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        _out, err = self.process.communicate(timeout=30)
+        return self.process.returncode, err
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeBotApi]:
+    with FakeBotApi(token=TOKEN) as server:
+        yield server
+
+
+def test_round_survives_a_sigkill_with_nothing_lost_or_repeated(tmp_path: Path,
+                                                               fake: FakeBotApi) -> None:
+    bot = Bot(tmp_path, fake)
+    (tmp_path / "dot.yaml").write_text(SMALL_CAMPAIGN, encoding="utf-8")
+    created = json.loads(bot.cli("campaign", "create", "dot.yaml", "--json"))
+    token = next(u["token"] for u in created["units"] if u["code"] == "SXD")
+    bot.start()
+    try:
+        fake.send_text(CONTACT, f"/start {token}")
+        fake.wait_for_sent(CONTACT, lambda m: "Câu 1/7" in m.text, timeout=30)
+        fake.send_text(CONTACT, "1.250 người")
+        asked = fake.wait_for_sent(CONTACT, lambda m: "Câu 2/7" in m.text)
+        fake.press_button(CONTACT, asked.message_id, "co_vb:y")
+        fake.wait_for_sent(CONTACT, lambda m: "Câu 3/8" in m.text)
+
+        bot.kill()  # the contact keeps typing while the bot is down
+        fake.send_text(CONTACT, "Kế hoạch số 692/KH-SXD ngày 04/10/2021 tổ chức thực hiện")
+        fake.send_text(CONTACT, "xong")
+        fake.send_text(CONTACT, "bỏ qua")
+        fake.send_text(CONTACT, "99,5 %")
+        bot.start()
+
+        fake.wait_for_sent(CONTACT, lambda m: "Câu 6/8" in m.text, timeout=30)
+        for text in ("1,5 tỷ", "1, 3", "2"):
+            fake.send_text(CONTACT, text)
+        fake.wait_for_sent(CONTACT, lambda m: "BẢNG TRẢ LỜI" in m.text)
+        fake.send_text(CONTACT, "/submit")
+        fake.wait_for_sent(CONTACT, lambda m: "Đã gửi báo cáo" in m.text)
+
+        fake.send_text(STRANGER, "/compile")
+        refusal = fake.wait_for_sent(STRANGER)
+        assert "chỉ dành cho cán bộ điều phối" in refusal.text
+        fake.send_text(ADMIN, "/status")
+        status = fake.wait_for_sent(ADMIN, lambda m: "TÌNH HÌNH BÁO CÁO" in m.text)
+        assert "SXD · Sở Xây dựng: đã gửi" in status.text and "SYT · Sở Y tế" in status.text
+    finally:
+        code, errors = bot.stop()
+    assert code == 0, errors
+    assert TOKEN not in errors and TOKEN.split(":")[1] not in errors
+
+    db = sqlite3.connect(tmp_path / "bot.sqlite3")
+    answers = dict(db.execute("SELECT question_id, value_json FROM answers"))
+    assert json.loads(answers["so_nguoi"]) == 1250 and json.loads(answers["tien"]) == 1_500_000_000
+    assert json.loads(answers["van_ban"])[0]["number"] == "692/KH-SXD"
+    assert answers["ghi_chu"] == "null" and json.loads(answers["ty_le"]) == "99.5"
+    history = db.execute("SELECT question_id, value_json, raw FROM answer_history").fetchall()
+    assert len(history) == len(set(history)) == 8  # every answer once, none twice
+    assert db.execute("SELECT status FROM campaign_units WHERE unit_code = 'SXD'").fetchone() == (
+        "submitted",)
+    prompts = [m.text for m in fake.sent_messages(CONTACT) if "Câu 4/8" in m.text]
+    assert len(prompts) == 1  # the question after the kill was asked once
