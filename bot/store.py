@@ -7,6 +7,7 @@ changes, commit — a single hop, so every answer is committed before its reply 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import secrets
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from queue import SimpleQueue
 from typing import Any, TypeVar, cast
 
 import aiosqlite
@@ -74,6 +76,27 @@ class CampaignSummary:
 
 
 @dataclass(frozen=True)
+class _Pending:
+    """A step decided from the cache, waiting for the group commit."""
+
+    snap: Snapshot
+    decided: tuple[Changes, Any]
+    channel: str
+    update_key: str | None
+    now: datetime
+    done: asyncio.Future[Any]
+
+
+def _resolve(done: asyncio.Future[Any], outcome: Any) -> None:
+    if done.done():
+        return
+    if isinstance(outcome, BaseException):
+        done.set_exception(outcome)
+    else:
+        done.set_result(outcome)
+
+
+@dataclass(frozen=True)
 class HistoryEntry:
     """One stored change of one answer."""
 
@@ -91,6 +114,7 @@ class Store:
         self._db = db
         self._specs: dict[int, CampaignSpec] = {}
         self._cache = StateCache()
+        self._pending: SimpleQueue[_Pending] = SimpleQueue()
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:
@@ -303,10 +327,11 @@ class Store:
         try:
             snap = self._cache.snapshot(channel, chat_id, campaign_id)
             if snap is not None:
-                decided = decide(snap.state)
-                outcome = await self.transaction(
-                    lambda conn: self._commit_decided(conn, snap, decided, channel, update_key, now)
-                )
+                pending = _Pending(snap, decide(snap.state), channel, update_key, now,
+                                   asyncio.get_running_loop().create_future())
+                self._pending.put(pending)
+                await self._run(self._commit_pending)  # may commit others' steps with ours
+                outcome = await pending.done
                 if outcome is not _STALE:
                     return cast(T, outcome)
             return await self.transaction(
@@ -316,6 +341,40 @@ class Store:
         except BaseException:
             self._cache.clear()  # a rolled-back step may have updated the cache
             raise
+
+    def _commit_pending(self, conn: sqlite3.Connection) -> None:
+        # Group commit: every step decided since the last run is written in one transaction,
+        # each inside its own savepoint, and resolved only after the COMMIT.
+        batch: list[_Pending] = []
+        while not self._pending.empty():
+            batch.append(self._pending.get_nowait())
+        if not batch:
+            return
+        outcomes: list[Any] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for item in batch:
+                outcomes.append(self._commit_one(conn, item))
+            conn.execute("COMMIT")
+        except BaseException as error:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            self._cache.clear()
+            outcomes = [error] * len(batch)
+        for item, outcome in zip(batch, outcomes, strict=True):
+            item.done.get_loop().call_soon_threadsafe(_resolve, item.done, outcome)
+
+    def _commit_one(self, conn: sqlite3.Connection, item: _Pending) -> Any:
+        conn.execute("SAVEPOINT step")
+        try:
+            outcome = self._commit_decided(conn, item.snap, item.decided, item.channel,
+                                           item.update_key, item.now)
+        except Exception as error:
+            conn.execute("ROLLBACK TO step")
+            self._cache.clear()
+            outcome = error
+        conn.execute("RELEASE step")
+        return outcome
 
     def _commit_decided(self, conn: sqlite3.Connection, snap: Snapshot,
                         decided: tuple[Changes, Any], channel: str, update_key: str | None,
