@@ -22,6 +22,7 @@ from bot.coordinator import unit_table
 from bot.engine import Engine, utc_now
 from bot.export import export
 from bot.model import REPORTED, Campaign
+from bot.outputs import write_outputs
 from bot.questionnaire import Questionnaire
 from bot.store import Store
 
@@ -98,6 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
     chat.set_defaults(handler=cmd_chat)
     run = sub.add_parser("run", help="run the Telegram bot (long polling)")
     run.set_defaults(handler=cmd_run)
+    comp = sub.add_parser("compile", help="write the consolidated report and every output")
+    comp.add_argument("campaign", type=int)
+    comp.add_argument("--out", type=Path, required=True)
+    comp.set_defaults(handler=cmd_compile)
     exp = sub.add_parser("export", help="write du-lieu.xlsx and du-lieu.csv")
     exp.add_argument("campaign", type=int)
     exp.add_argument("--out", type=Path, required=True)
@@ -248,6 +253,25 @@ async def cmd_export(ctx: Context) -> int:
     return await with_store(ctx.settings.db, work)
 
 
+async def cmd_compile(ctx: Context) -> int:
+    """Write every output of a round (a draft naming the missing units until all reported)."""
+
+    async def work(store: Store) -> int:
+        campaign = await require_campaign(store, ctx.args.campaign)
+        print(compiled(campaign, await store.sheets(campaign.id), ctx.args.out))
+        return 0
+
+    return await with_store(ctx.settings.db, work)
+
+
+def compiled(campaign: Campaign, sheets: list[Any], out: Path) -> str:
+    """Write the outputs and return the message that lists them."""
+    report, paths = write_outputs(campaign.spec, sheets, utc_now(), out)
+    return say("cli.compiled", final=report.final, reported=len(report.reported),
+               total=len(report.units), missing=", ".join(u.name for u in report.missing),
+               paths=paths)
+
+
 async def cmd_demo(ctx: Context) -> int:
     """Play a whole round offline and write every output."""
     from bot.demo import run_demo
@@ -268,10 +292,10 @@ async def cmd_demo(ctx: Context) -> int:
                       messages=p.messages, status=say("status." + statuses[p.code])))
         print()
         print(render_status(campaign, table))
-        paths = [*export(campaign.spec, await store.sheets(campaign_id), out),
-                 out / "hoi-thoai", out / "reportbot-demo.sqlite3"]
         print()
-        print(say("demo.outputs", out=out, paths=paths))
+        print(compiled(campaign, await store.sheets(campaign_id), out))
+        extra = [out / "hoi-thoai", out / "reportbot-demo.sqlite3"]
+        print(say("demo.outputs", out=out, paths=extra))
         return 0
 
     return await with_store(out / "reportbot-demo.sqlite3", work)

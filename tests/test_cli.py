@@ -122,6 +122,15 @@ def test_submit_and_export(tmp_path: Path, small: Path) -> None:
     assert "van_ban" in book.sheetnames
 
 
+def test_compile_writes_every_output(tmp_path: Path, small: Path) -> None:
+    campaign = str(create(tmp_path, small)["campaign"])
+    result = reportbot(tmp_path, "compile", campaign, "--out", "out")
+    assert result.returncode == 0, result.stderr
+    assert "DỰ THẢO: mới có 0/2 đơn vị" in result.stdout and "Sở Y tế" in result.stdout
+    for name in ("bao-cao-tong-hop.docx", "tom-tat.html", "du-lieu.xlsx", "du-lieu.csv"):
+        assert (tmp_path / "out" / name).is_file(), name
+
+
 def test_unknown_campaign_is_a_clear_error(tmp_path: Path) -> None:
     result = reportbot(tmp_path, "status", "42")
     assert result.returncode == 1 and "Không có đợt báo cáo số 42" in result.stderr
@@ -134,6 +143,11 @@ def test_demo_runs_offline_and_prints_where_outputs_are(tmp_path: Path) -> None:
     assert "UBNDHBS | Ủy ban nhân dân huyện Bình Sơn | đang trả lời" in result.stdout
     assert "Đã gửi 3/8 đơn vị" in result.stdout
     assert (tmp_path / "demo" / "du-lieu.xlsx").is_file()
+    assert "DỰ THẢO: mới có 3/8 đơn vị" in result.stdout
+    for name in ("bao-cao-tong-hop.docx", "tom-tat.html", "don-vi/SXD.docx"):
+        assert (tmp_path / "demo" / name).is_file(), name
+    summary = (tmp_path / "demo" / "tom-tat.html").read_text(encoding="utf-8")
+    assert "10.000.000" in summary or "Sở Xây dựng" in summary
     transcript = (tmp_path / "demo" / "hoi-thoai" / "SXD.txt").read_text(encoding="utf-8")
     assert "692/KH-SXD" in transcript and "Đã gửi báo cáo" in transcript
     with (tmp_path / "demo" / "du-lieu.csv").open(encoding="utf-8-sig") as handle:

@@ -1,0 +1,31 @@
+"""Every output of a compile, written to a folder (`reportbot compile`, `reportbot demo`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from bot import texts
+from bot.campaign_file import CampaignSpec
+from bot.compile import Report, aggregate, summary_message
+from bot.export import export
+from bot.model import Sheet
+from bot.render_docx import render_consolidated, render_unit
+
+
+def write_outputs(spec: CampaignSpec, sheets: list[Sheet], now: datetime,
+                  out: Path) -> tuple[Report, list[Path]]:
+    """Write bao-cao-tong-hop.docx, tom-tat.html, the data files and don-vi/<CODE>.docx."""
+    out.mkdir(parents=True, exist_ok=True)
+    report = aggregate(spec, sheets, now)
+    paths = [render_consolidated(report, out / "bao-cao-tong-hop.docx")]
+    summary = out / "tom-tat.html"
+    summary.write_text(texts.render("outputs.summary_page", "html", title=spec.title,
+                                    parts=summary_message(report, "html")), encoding="utf-8")
+    paths += [summary, *export(spec, sheets, out)]
+    units = out / "don-vi"
+    units.mkdir(exist_ok=True)
+    for row in report.units:
+        if row.answers:
+            paths.append(render_unit(report, row.code, units / f"{row.code}.docx"))
+    return report, paths
