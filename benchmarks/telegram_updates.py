@@ -76,8 +76,8 @@ async def floor(folder: Path, updates: list[tuple[int, str]]) -> float:
 async def reportbot(folder: Path, updates: list[tuple[int, str]], contacts: int,
                     questions: int) -> float:
     """Return updates/s through reportbot's channel, engine and store."""
-    settings = load({"TELEGRAM_BOT_TOKEN": TOKEN, "REPORTBOT_DB": str(folder / "rb.sqlite3")},
-                    env_file=None)
+    settings = load({"TELEGRAM_BOT_TOKEN": TOKEN, "REPORTBOT_DB": str(folder / "rb.sqlite3"),
+                     "REPORTBOT_DATA_DIR": str(folder / "data")}, env_file=None)
     store = await Store.open(settings.db)
     spec = load_campaign_text("bench.yaml", campaign_text(questions, contacts), settings.tz)
     campaign_id, _ = await store.create_campaign(spec, Engine(store).clock())

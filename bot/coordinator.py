@@ -7,6 +7,7 @@ contacts who were bound to a unit in an earlier round.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import tempfile
 import zipfile
@@ -25,12 +26,15 @@ from bot.campaign_file import (
     load_campaign_text,
 )
 from bot.channels.base import Capabilities, Incoming, Outgoing
+from bot.compile import summary_message
 from bot.engine import Engine, split_command
+from bot.export import export
 from bot.model import Campaign, Invite
+from bot.outputs import write_outputs, write_unit_report
 from bot.store import Store
 
 COMMANDS = frozenset({"new", "status", "invites", "compile", "export", "remind", "return", "close"})
-NOT_YET = frozenset({"compile", "export", "remind", "return", "close"})
+NOT_YET = frozenset({"remind", "return", "close"})
 MAX_FILE_BYTES = 2_000_000
 
 
@@ -64,11 +68,12 @@ class Coordinator:
     """Answers coordinators' commands for one channel."""
 
     def __init__(self, store: Store, engine: Engine, tz: tzinfo,
-                 invite_url: Callable[[str], str | None]) -> None:
+                 invite_url: Callable[[str], str | None], data_dir: Path) -> None:
         self.store = store
         self.engine = engine
         self.tz = tz
         self.invite_url = invite_url
+        self.data_dir = data_dir
 
     async def handle(self, incoming: Incoming, caps: Capabilities,
                      upload: Upload | None = None) -> list[Outgoing]:
@@ -84,9 +89,63 @@ class Coordinator:
         if command == "invites":
             invites = await self.store.regenerate_invites(campaign.id)
             return [self.invites(incoming, caps, campaign, invites, "coordinator.invites_new")]
+        if command == "compile":
+            return await self.compile(campaign, [incoming.chat_id], incoming.channel, caps)
+        if command == "export":
+            return await self.export(campaign, incoming, caps)
         table = await unit_table(self.store, campaign)
         return [self.reply(incoming, caps, "coordinator.status", campaign=campaign, rows=table,
                            reported=sum(r["status"] in ("submitted", "edited") for r in table))]
+
+    def folder(self, campaign: Campaign) -> Path:
+        """Return a new folder for this round's outputs."""
+        stamp = self.engine.clock().astimezone(self.tz).strftime("%Y%m%d-%H%M%S-%f")
+        return self.data_dir / "outputs" / f"dot-{campaign.id}" / stamp
+
+    async def compile(self, campaign: Campaign, chats: list[str], channel: str,
+                      caps: Capabilities) -> list[Outgoing]:
+        """Compile a round: the summary message, the .docx and the .xlsx to every chat given."""
+        sheets = await self.store.sheets(campaign.id)
+        report, paths = await asyncio.to_thread(
+            write_outputs, campaign.spec, sheets, self.engine.clock(), self.folder(campaign),
+            False)
+        parts = summary_message(report, caps.format, caps.max_length)
+        files = [p for p in paths if p.suffix in (".docx", ".xlsx")]
+        replies = []
+        for chat in chats:
+            replies += [Outgoing(chat, part, channel=channel) for part in parts]
+            replies += self.files(chat, channel, caps, files)
+        return replies
+
+    async def export(self, campaign: Campaign, incoming: Incoming,
+                     caps: Capabilities) -> list[Outgoing]:
+        """Send the data of a round as .xlsx and .csv."""
+        sheets = await self.store.sheets(campaign.id)
+        paths = await asyncio.to_thread(export, campaign.spec, sheets, self.folder(campaign))
+        return self.files(incoming.chat_id, incoming.channel, caps, list(paths))
+
+    def files(self, chat: str, channel: str, caps: Capabilities, paths: list[Path]
+              ) -> list[Outgoing]:
+        """Return documents, or where they were saved when the channel cannot carry files."""
+        if caps.documents:
+            return [Outgoing(chat, "", document=path, channel=channel) for path in paths]
+        text = texts.render("coordinator.files_saved", caps.format, paths=[str(p) for p in paths])
+        return [Outgoing(chat, text, channel=channel)]
+
+    async def on_submitted(self, reply: Outgoing, caps: Capabilities,
+                           coordinators: list[str]) -> list[Outgoing]:
+        """After a unit submits: its own report to the contact; a full compile when all have."""
+        campaign = await self.store.campaign(int(reply.extra["campaign"]))
+        if campaign is None:
+            return []
+        code, now = reply.extra["unit"], self.engine.clock()
+        sheets = await self.store.sheets(campaign.id)
+        path = await asyncio.to_thread(write_unit_report, campaign.spec, sheets, now, code,
+                                       self.folder(campaign) / f"{code}.docx")
+        replies = self.files(reply.chat_id, reply.channel, caps, [path])
+        if all(sheet.status in ("submitted", "edited") for sheet in sheets) and coordinators:
+            replies += await self.compile(campaign, coordinators, reply.channel, caps)
+        return replies
 
     async def campaign(self, arg: str) -> Campaign | None:
         """Return the round named by number, else the newest open one."""

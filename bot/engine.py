@@ -120,6 +120,9 @@ class Turn:
         """Return the reply as one message to the contact's chat."""
         text = "\n\n".join(p for p in self.parts if p)
         extra = {"question": self.asked} if self.asked else {}
+        if self.changes.unit_status == "submitted" and self.state.campaign is not None:
+            extra.update(event="submitted", campaign=str(self.state.campaign.id),
+                         unit=self.state.contact.unit_code or "")
         return [Outgoing(self.incoming.chat_id, text, self.buttons, channel=self.incoming.channel,
                          extra=extra)]
 

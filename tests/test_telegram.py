@@ -138,7 +138,8 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     request = RecordingRequest()
     app = ApplicationBuilder().token(TOKEN).request(request).updater(None).build()
     settings = load({"TELEGRAM_BOT_TOKEN": TOKEN, "REPORTBOT_ADMINS": str(ADMIN),
-                     "REPORTBOT_DB": str(tmp_path / "t.sqlite3")}, env_file=None)
+                     "REPORTBOT_DB": str(tmp_path / "t.sqlite3"),
+                     "REPORTBOT_DATA_DIR": str(tmp_path / "data")}, env_file=None)
     store = await Store.open(settings.db)
     channel = TelegramChannel(app, store, Engine(store), settings)
     channel.pacer.per_chat_rate = 1000  # the pace itself is measured in benchmarks
@@ -273,3 +274,39 @@ def test_missing_or_malformed_token_is_one_line() -> None:
     with pytest.raises(ConfigError, match="malformed") as error:
         check_token("not-a-token")
     assert "not-a-token" not in str(error.value)
+
+
+async def answer_all(harness: Harness, user: int, code: str) -> str:
+    await harness.text(user, f"/start {await invite_token(harness, code)}")
+    for text in ("12", "không", "bỏ qua", "100%", "10tr", "1, <Tọa đàm & hội thảo>", "1"):
+        await harness.text(user, text)
+    return await harness.text(user, "/submit")
+
+
+async def test_submit_sends_the_unit_report_and_the_last_one_compiles(harness: Harness) -> None:
+    await create(harness)
+    assert "Đã gửi báo cáo" in await answer_all(harness, 7, "SXD")
+    assert len([n for n, p in harness.request.calls
+                if n == "sendDocument" and int(p["chat_id"]) == 7]) == 1
+    assert not harness.request.sent(ADMIN)[-1]["text"].startswith("<b>TỔNG HỢP")
+    before = len(harness.request.sent(ADMIN))
+    await answer_all(harness, 8, "SYT")
+    summary = "\n".join(p["text"] for p in harness.request.sent(ADMIN)[before:])
+    assert "2/2" in summary and "DỰ THẢO" not in summary
+    assert "20.000.000 đồng" in summary
+    assert "&lt;Tọa đàm &amp; hội thảo&gt;" in summary
+    sent_docs = [n for n, p in harness.request.calls
+                 if n == "sendDocument" and int(p["chat_id"]) == ADMIN]
+    assert len(sent_docs) == 2  # the consolidated .docx and the .xlsx
+
+
+async def test_compile_before_everyone_is_a_draft_naming_the_missing(harness: Harness) -> None:
+    await create(harness)
+    await answer_all(harness, 7, "SXD")
+    text = await harness.text(ADMIN, "/compile")
+    assert "DỰ THẢO" in text and "Sở Y tế" in text and "1/2" in text
+    before = len([n for n, _ in harness.request.calls if n == "sendDocument"])
+    await harness.text(ADMIN, "/export")
+    after = [p for n, p in harness.request.calls if n == "sendDocument"][before:]
+    assert len(after) == 2
+    assert "chỉ dành cho cán bộ điều phối" in await harness.text(7, "/export")

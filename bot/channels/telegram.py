@@ -95,7 +95,8 @@ class TelegramChannel:
         self.admins = settings.admins
         self.pacer = Pacer()
         self.username = settings.telegram_bot_username
-        self.coordinator = Coordinator(store, engine, settings.tz, self.invite_url)
+        self.coordinator = Coordinator(store, engine, settings.tz, self.invite_url,
+                                       settings.data_dir)
         app.add_handler(CallbackQueryHandler(self.on_button))
         app.add_handler(MessageHandler(tg_filters.ALL & ~tg_filters.UpdateType.EDITED,
                                        self.on_message))
@@ -158,13 +159,16 @@ class TelegramChannel:
     # sending ------------------------------------------------------------------------------
 
     async def deliver(self, replies: Sequence[Outgoing]) -> None:
-        """Send replies in order."""
+        """Send replies in order; after a submit, the unit's report (and a compile if last)."""
         for reply in replies:
             await self.send(reply)
+            if reply.extra.get("event") == "submitted":
+                await self.deliver(await self.coordinator.on_submitted(
+                    reply, TELEGRAM, sorted(self.admins)))
 
     async def send(self, reply: Outgoing) -> None:
         """Send one Outgoing (split under 4096 characters); buttons go on the last part."""
-        parts = split_text(reply.text, TELEGRAM.max_length)
+        parts = split_text(reply.text, TELEGRAM.max_length) if reply.text else []
         markup = _keyboard(reply)
         for index, part in enumerate(parts):
             last = index == len(parts) - 1
