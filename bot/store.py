@@ -115,6 +115,8 @@ class Store:
         self._specs: dict[int, CampaignSpec] = {}
         self._cache = StateCache()
         self._pending: SimpleQueue[_Pending] = SimpleQueue()
+        self._commit_scheduled = False
+        self._tasks: set[asyncio.Future[None]] = set()
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:
@@ -330,7 +332,7 @@ class Store:
                 pending = _Pending(snap, decide(snap.state), channel, update_key, now,
                                    asyncio.get_running_loop().create_future())
                 self._pending.put(pending)
-                await self._run(self._commit_pending)  # may commit others' steps with ours
+                self._schedule_commit()
                 outcome = await pending.done
                 if outcome is not _STALE:
                     return cast(T, outcome)
@@ -342,9 +344,28 @@ class Store:
             self._cache.clear()  # a rolled-back step may have updated the cache
             raise
 
+    def _schedule_commit(self) -> None:
+        # One group commit at a time is queued in the connection's thread; steps decided
+        # while it waits join it.
+        if self._commit_scheduled:
+            return
+        self._commit_scheduled = True
+        task = asyncio.ensure_future(self._run(self._commit_pending))
+        self._tasks.add(task)
+        task.add_done_callback(self._commit_done)
+
+    def _commit_done(self, task: asyncio.Future[None]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled() or task.exception() is None:
+            return
+        self._commit_scheduled = False  # the connection failed: fail every waiting step
+        while not self._pending.empty():
+            _resolve(self._pending.get_nowait().done, task.exception())
+
     def _commit_pending(self, conn: sqlite3.Connection) -> None:
         # Group commit: every step decided since the last run is written in one transaction,
         # each inside its own savepoint, and resolved only after the COMMIT.
+        self._commit_scheduled = False  # before draining, so a step added later schedules anew
         batch: list[_Pending] = []
         while not self._pending.empty():
             batch.append(self._pending.get_nowait())

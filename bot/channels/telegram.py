@@ -12,23 +12,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import warnings
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
 from aiolimiter import AsyncLimiter
-from telegram import (
-    BotCommand,
-    BotCommandScopeChat,
-    BotCommandScopeDefault,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    Update,
-)
+from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, MessageHandler
 from telegram.ext import filters as tg_filters
+from telegram.warnings import PTBUserWarning
 
 from bot import texts
 from bot.channels.base import TELEGRAM, Incoming, Outgoing, split_text
@@ -38,6 +33,9 @@ from bot.engine import CONTACT_COMMANDS, Engine
 from bot.store import Store
 
 log = logging.getLogger(__name__)
+# `send` calls sendMessage through do_api_request on purpose (see there); PTB would warn each time.
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage'",
+                        category=PTBUserWarning)
 CHANNEL = "telegram"
 TOKEN_RE = re.compile(r"^[0-9]{3,}:[A-Za-z0-9_-]{20,}$")
 POLL_TIMEOUT = 25
@@ -169,12 +167,13 @@ class TelegramChannel:
     async def send(self, reply: Outgoing) -> None:
         """Send one Outgoing (split under 4096 characters); buttons go on the last part."""
         parts = split_text(reply.text, TELEGRAM.max_length) if reply.text else []
-        markup = _keyboard(reply)
         for index, part in enumerate(parts):
-            last = index == len(parts) - 1
-            sent = await self.paced(reply.chat_id, self.app.bot.send_message, text=part,
-                                    parse_mode=ParseMode.HTML,
-                                    reply_markup=markup if last else None)
+            message: dict[str, Any] = {"text": part, "parse_mode": ParseMode.HTML.value}
+            if index == len(parts) - 1 and reply.buttons:
+                message["reply_markup"] = _keyboard(reply)
+            # The raw call skips building a Message from the answer, which we never read.
+            sent = await self.paced(reply.chat_id, self.app.bot.do_api_request,
+                                    endpoint="sendMessage", api_kwargs=message)
             if not sent:
                 return
         if reply.document is not None:
@@ -185,8 +184,12 @@ class TelegramChannel:
     async def paced(self, chat: str, method: Any, **kwargs: Any) -> bool:
         """Send to a chat within the pace; return False if the chat cannot be reached."""
         await self.pacer.wait(chat)
+        if "api_kwargs" in kwargs:
+            kwargs["api_kwargs"] = {"chat_id": int(chat), **kwargs["api_kwargs"]}
+        else:
+            kwargs["chat_id"] = int(chat)
         try:
-            await self.call(method, chat_id=int(chat), **kwargs)
+            await self.call(method, **kwargs)
         except Forbidden:
             await self.unreachable(chat)
             return False
@@ -304,12 +307,10 @@ def _seconds(value: Any) -> float:
     return float(value.total_seconds()) if hasattr(value, "total_seconds") else float(value)
 
 
-def _keyboard(reply: Outgoing) -> InlineKeyboardMarkup | None:
-    if not reply.buttons:
-        return None
-    rows = [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
-            for row in reply.buttons]
-    return InlineKeyboardMarkup(rows)
+def _keyboard(reply: Outgoing) -> dict[str, Any]:
+    """Return an inline keyboard as the Bot API's JSON."""
+    rows = [[{"text": b.label, "callback_data": b.data} for b in row] for row in reply.buttons]
+    return {"inline_keyboard": rows}
 
 
 def _menu(names: Sequence[str]) -> list[BotCommand]:

@@ -1,0 +1,449 @@
+"""Reminder slots, what is due at an injected clock, and the reminder texts."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import yaml
+
+from bot import texts
+from bot.campaign_file import ReminderPolicy, load_campaign_text
+from bot.model import UnitProgress, UnitStatus
+from bot.reminders import (
+    Reminder,
+    Slot,
+    contact_text,
+    digest_due,
+    digest_text,
+    due,
+    plan,
+    slots,
+    timing,
+)
+from bot.texts import templates_dir
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+DEFAULT = ReminderPolicy()
+PLAIN = ReminderPolicy(working_days_only=False, quiet_hours=None)
+DEADLINE = datetime(2023, 10, 31, 17, 0, tzinfo=TZ)  # a Tuesday
+
+
+def at(month: int, day: int, hour: int = 8, minute: int = 0) -> datetime:
+    return datetime(2023, month, day, hour, minute, tzinfo=TZ)
+
+
+def schedule(deadline: datetime, policy: ReminderPolicy) -> list[tuple[str, datetime]]:
+    return [(s.key, s.at) for s in slots(deadline, policy, TZ)]
+
+
+# Slots
+
+
+def test_defaults_are_product_md() -> None:
+    assert DEFAULT.before_days == (3, 1, 0)
+    assert DEFAULT.at == time(8, 0)
+    assert DEFAULT.after_deadline_every_days == 1
+    assert DEFAULT.after_deadline_max == 5
+    assert DEFAULT.working_days_only is True
+    assert DEFAULT.quiet_hours == (time(20, 0), time(7, 0))
+    spec = load_campaign_text("c.yaml", CAMPAIGN, TZ)
+    assert spec.reminders == DEFAULT
+
+
+def test_default_schedule_of_a_tuesday_deadline() -> None:
+    # before-3 falls on Saturday 28/10 and moves onto Monday 30/10 08:00, where before-1 already
+    # is: the nominally later slot keeps the moment. after-4 (Sat) and after-5 (Sun) both move
+    # to Monday 06/11: after-5 keeps it.
+    assert schedule(DEADLINE, DEFAULT) == [
+        ("before-1", at(10, 30)),
+        ("before-0", at(10, 31)),
+        ("after-1", at(11, 1)),
+        ("after-2", at(11, 2)),
+        ("after-3", at(11, 3)),
+        ("after-5", at(11, 6)),
+    ]
+    found = slots(DEADLINE, DEFAULT, TZ)
+    assert [s.kind for s in found] == ["before"] * 2 + ["after"] * 4
+    assert all(s.at.tzinfo is TZ for s in found)
+    assert found == sorted(found)
+
+
+def test_each_slot_kind_without_moves() -> None:
+    policy = ReminderPolicy(before_days=(3, 1, 0), after_deadline_every_days=2,
+                            after_deadline_max=3, working_days_only=False, quiet_hours=None)
+    assert schedule(DEADLINE, policy) == [
+        ("before-3", at(10, 28)),
+        ("before-1", at(10, 30)),
+        ("before-0", at(10, 31)),
+        ("after-1", at(11, 1)),
+        ("after-2", at(11, 3)),
+        ("after-3", at(11, 5)),
+    ]
+
+
+def test_no_after_slots_and_no_before_slots() -> None:
+    assert schedule(DEADLINE, ReminderPolicy(before_days=(), after_deadline_max=0)) == []
+    only_after = ReminderPolicy(before_days=(), after_deadline_max=2, working_days_only=False)
+    assert schedule(DEADLINE, only_after) == [("after-1", at(11, 1)), ("after-2", at(11, 2))]
+
+
+def test_a_same_day_slot_after_the_deadline_time_is_dropped() -> None:
+    late_clock = ReminderPolicy(at=time(18, 0), after_deadline_max=1, working_days_only=False,
+                                quiet_hours=None)
+    assert schedule(DEADLINE, late_clock) == [
+        ("before-3", at(10, 28, 18)),
+        ("before-1", at(10, 30, 18)),
+        ("after-1", at(11, 1, 18)),
+    ]
+    # exactly at the deadline is dropped too: a reminder at that moment is no use
+    on_time = ReminderPolicy(before_days=(0,), at=time(17, 0), after_deadline_max=0)
+    assert schedule(DEADLINE, on_time) == []
+
+
+def test_a_deadline_on_monday_reminds_on_friday() -> None:
+    monday = datetime(2023, 11, 6, 17, 0, tzinfo=TZ)
+    policy = ReminderPolicy(after_deadline_max=0)
+    # before-3 is Friday 03/11; before-1 (Sunday) moves onto Monday, where before-0 is
+    assert schedule(monday, policy) == [("before-3", at(11, 3)), ("before-0", at(11, 6))]
+    without = ReminderPolicy(after_deadline_max=0, working_days_only=False)
+    assert [k for k, _ in schedule(monday, without)] == ["before-3", "before-1", "before-0"]
+
+
+def test_a_slot_on_sunday_moves_to_monday() -> None:
+    wednesday = datetime(2023, 11, 1, 17, 0, tzinfo=TZ)
+    policy = ReminderPolicy(after_deadline_max=0)
+    assert schedule(wednesday, policy) == [
+        ("before-3", at(10, 30)),  # Sunday 29/10 -> Monday 30/10, same time of day
+        ("before-1", at(10, 31)),
+        ("before-0", at(11, 1)),
+    ]
+
+
+def test_a_weekend_deadline_keeps_no_before_slot_after_it() -> None:
+    sunday = datetime(2023, 11, 5, 17, 0, tzinfo=TZ)
+    # before-1 (Saturday) and before-0 (Sunday) would move to Monday, after the deadline
+    assert schedule(sunday, DEFAULT)[:2] == [("before-3", at(11, 2)), ("after-1", at(11, 6))]
+
+
+def test_quiet_hours_move_an_evening_slot_to_the_next_morning() -> None:
+    evening = ReminderPolicy(at=time(21, 0), after_deadline_max=1, working_days_only=False)
+    assert schedule(DEADLINE, evening) == [
+        ("before-3", at(10, 29, 7)),  # Saturday 21:00 -> Sunday 07:00
+        ("before-1", at(10, 31, 7)),  # Monday 21:00 -> Tuesday 07:00
+        # before-0 would be Wednesday 07:00, after the deadline: dropped
+        ("after-1", at(11, 2, 7)),
+    ]
+    # then weekends are checked again: Sunday 07:00 -> Monday 07:00 (onto before-1's old day)
+    working = ReminderPolicy(at=time(21, 0), after_deadline_max=0)
+    assert schedule(DEADLINE, working) == [("before-3", at(10, 30, 7)), ("before-1", at(10, 31, 7))]
+
+
+def test_quiet_hours_in_the_small_hours_move_the_same_day() -> None:
+    early = ReminderPolicy(before_days=(1,), at=time(5, 30), after_deadline_max=0,
+                           working_days_only=False)
+    assert schedule(DEADLINE, early) == [("before-1", at(10, 30, 7))]
+
+
+def test_quiet_hours_not_spanning_midnight() -> None:
+    lunch = ReminderPolicy(before_days=(1,), at=time(12, 15), after_deadline_max=0,
+                           working_days_only=False, quiet_hours=(time(12, 0), time(13, 30)))
+    assert schedule(DEADLINE, lunch) == [("before-1", at(10, 30, 13, 30))]
+    before = ReminderPolicy(before_days=(1,), at=time(11, 59), after_deadline_max=0,
+                            working_days_only=False, quiet_hours=(time(12, 0), time(13, 30)))
+    assert schedule(DEADLINE, before) == [("before-1", at(10, 30, 11, 59))]
+    edge = ReminderPolicy(before_days=(1,), at=time(13, 30), after_deadline_max=0,
+                          working_days_only=False, quiet_hours=(time(12, 0), time(13, 30)))
+    assert schedule(DEADLINE, edge) == [("before-1", at(10, 30, 13, 30))]
+
+
+def test_keys_are_stable_and_unique() -> None:
+    first = slots(DEADLINE, DEFAULT, TZ)
+    assert first == slots(DEADLINE.astimezone(ZoneInfo("UTC")), DEFAULT, TZ)
+    keys = [s.key for s in first]
+    assert len(keys) == len(set(keys))
+    assert len({s.at for s in first}) == len(first)
+
+
+# Due
+
+
+def test_nothing_is_due_before_the_first_slot() -> None:
+    assert due(at(10, 30, 7, 59), DEADLINE, DEFAULT, TZ, set()) is None
+    assert due(at(10, 30, 8), DEADLINE, DEFAULT, TZ, set()) == Slot(at(10, 30), "before",
+                                                                     "before-1")
+
+
+def test_restart_in_the_middle_of_a_slot_sends_nothing_again() -> None:
+    now = at(10, 31, 8, 1)
+    slot = due(now, DEADLINE, DEFAULT, TZ, {"before-1"})
+    assert slot is not None and slot.key == "before-0"
+    # the bot sent it, recorded it, was killed and restarted a minute later
+    assert due(now + timedelta(minutes=1), DEADLINE, DEFAULT, TZ, {"before-1", "before-0"}) is None
+    assert due(at(10, 31, 16), DEADLINE, DEFAULT, TZ, {"before-0"}) is None
+
+
+def test_catch_up_after_downtime_sends_only_the_latest_missed_slot_once() -> None:
+    # down from Sunday to Friday 10:00: before-1, before-0, after-1, after-2, after-3 all missed
+    now = at(11, 3, 10)
+    slot = due(now, DEADLINE, DEFAULT, TZ, set())
+    assert slot is not None and slot.key == "after-3"
+    sent = {slot.key}
+    for later in (now, now + timedelta(minutes=5), at(11, 3, 19, 59)):
+        assert due(later, DEADLINE, DEFAULT, TZ, sent) is None  # nothing older comes back
+    nxt = due(at(11, 6, 8), DEADLINE, DEFAULT, TZ, sent)
+    assert nxt is not None and nxt.key == "after-5"
+    assert due(at(11, 20, 9), DEADLINE, DEFAULT, TZ, sent | {"after-5"}) is None
+
+
+def test_an_older_slot_never_follows_a_newer_one() -> None:
+    # after-2 was recorded (e.g. the deadline was moved later since): after-1 is not sent
+    assert due(at(11, 1, 9), DEADLINE, DEFAULT, TZ, {"after-2"}) is None
+
+
+def test_a_missed_before_slot_expires_at_the_deadline() -> None:
+    policy = ReminderPolicy(after_deadline_max=0)
+    assert due(at(10, 31, 16, 59), DEADLINE, policy, TZ, set()) is not None
+    assert due(at(10, 31, 17), DEADLINE, policy, TZ, set()) is None
+    assert due(at(10, 31, 18), DEADLINE, DEFAULT, TZ, set()) is None  # after-1 is tomorrow
+
+
+def test_nothing_goes_out_in_quiet_hours_or_at_weekends() -> None:
+    assert due(at(11, 1, 21), DEADLINE, DEFAULT, TZ, set()) is None  # after-1 missed, now quiet
+    caught = due(at(11, 2, 7), DEADLINE, DEFAULT, TZ, set())  # the window has ended
+    assert caught is not None and caught.key == "after-1"
+    assert due(at(11, 4, 10), DEADLINE, DEFAULT, TZ, set()) is None  # Saturday
+    anytime = due(at(11, 4, 23), DEADLINE, PLAIN, TZ, set())
+    assert anytime is not None and anytime.key == "after-4"
+
+
+def test_slots_before_the_round_was_created_are_never_due() -> None:
+    created = at(10, 30, 10)
+    assert due(at(10, 30, 11), DEADLINE, DEFAULT, TZ, set(), since=created) is None
+    slot = due(at(10, 31, 9), DEADLINE, DEFAULT, TZ, set(), since=created)
+    assert slot is not None and slot.key == "before-0"
+
+
+def test_timing() -> None:
+    assert timing(at(10, 28, 8), DEADLINE, TZ) == (False, 3)
+    assert timing(at(10, 31, 8), DEADLINE, TZ) == (False, 0)
+    assert timing(at(10, 31, 18), DEADLINE, TZ) == (True, 0)
+    assert timing(at(11, 2, 8), DEADLINE, TZ) == (True, 2)
+
+
+# Plan
+
+UNITS: dict[str, UnitStatus] = {
+    "SXD": "in_progress",
+    "SYT": "submitted",
+    "STC": "not_started",
+    "SNV": "returned",
+    "SGD": "edited",
+    "SCT": "not_started",
+}
+CONTACTS = {
+    "SXD": [(1, "telegram", "101"), (2, "telegram", "102")],
+    "SYT": [(3, "telegram", "103")],
+    "STC": [(4, "telegram", "104")],
+    "SNV": [(5, "console", "105")],
+    "SGD": [(6, "telegram", "106")],
+    # SCT: no reachable contact (none bound, or all blocked the bot)
+}
+NOW = at(10, 31, 9)
+
+
+def test_plan_reminds_every_reachable_contact_of_units_not_reported() -> None:
+    reminders = plan(NOW, 7, DEADLINE, DEFAULT, TZ, UNITS, CONTACTS, set())
+    slot = Slot(at(10, 31), "before", "before-0")
+    assert reminders == [
+        Reminder(7, "SXD", 1, "101", "telegram", slot),
+        Reminder(7, "SXD", 2, "102", "telegram", slot),
+        Reminder(7, "STC", 4, "104", "telegram", slot),
+        Reminder(7, "SNV", 5, "105", "console", slot),
+    ]
+
+
+def test_plan_skips_what_each_contact_was_sent() -> None:
+    sent = {("SXD", 1, "before-0"), ("STC", 4, "before-0"), ("SNV", 99, "before-0")}
+    reminders = plan(NOW, 7, DEADLINE, DEFAULT, TZ, UNITS, CONTACTS, sent)
+    assert [(r.unit_code, r.contact_id) for r in reminders] == [("SXD", 2), ("SNV", 5)]
+    sent |= {("SXD", 2, "before-0"), ("SNV", 5, "before-0")}
+    assert plan(NOW, 7, DEADLINE, DEFAULT, TZ, UNITS, CONTACTS, sent) == []
+
+
+def test_a_unit_submitting_between_planning_and_sending_gets_nothing() -> None:
+    contacts = {"SXD": CONTACTS["SXD"]}
+    assert len(plan(NOW, 7, DEADLINE, DEFAULT, TZ, {"SXD": "in_progress"}, contacts, set())) == 2
+    assert plan(NOW, 7, DEADLINE, DEFAULT, TZ, {"SXD": "submitted"}, contacts, set()) == []
+    assert plan(NOW, 7, DEADLINE, DEFAULT, TZ, {"SXD": "edited"}, contacts, set()) == []
+
+
+def test_only_reachable_contacts_are_reminded() -> None:
+    reminders = plan(NOW, 7, DEADLINE, DEFAULT, TZ, {"SCT": "not_started"}, CONTACTS, set())
+    assert reminders == []
+    one = {"SXD": [(2, "telegram", "102"), (2, "telegram", "102")]}  # listed twice: sent once
+    assert [r.contact_id for r in plan(NOW, 7, DEADLINE, DEFAULT, TZ, UNITS, one, set())] == [2]
+
+
+def test_plan_after_downtime_sends_one_reminder_per_contact() -> None:
+    reminders = plan(at(11, 3, 10), 7, DEADLINE, DEFAULT, TZ, UNITS, CONTACTS, set())
+    assert {r.slot.key for r in reminders} == {"after-3"}
+    assert len(reminders) == 4
+
+
+def test_plan_is_empty_in_quiet_hours() -> None:
+    assert plan(at(10, 31, 6, 59), 7, DEADLINE, DEFAULT, TZ, UNITS, CONTACTS, set()) == []
+
+
+def test_digest_slot_keys() -> None:
+    slot = digest_due(NOW, DEADLINE, DEFAULT, TZ, set())
+    assert slot == Slot(at(10, 31), "before", "digest-before-0")
+    assert digest_due(NOW, DEADLINE, DEFAULT, TZ, {"digest-before-0"}) is None
+    assert digest_due(NOW, DEADLINE, DEFAULT, TZ, {"before-0"}) == slot  # contacts' keys differ
+    late = digest_due(at(11, 3, 10), DEADLINE, DEFAULT, TZ, {"digest-before-0"})
+    assert late is not None and late.key == "digest-after-3"
+    assert digest_due(at(11, 2, 9), DEADLINE, DEFAULT, TZ, {"digest-after-3"}) is None
+
+
+# Texts
+
+DANGER = "Sở <b>&"
+TITLE = 'Tổng kết phong trào thi đua "Đẩy lùi COVID-19"'
+
+
+def nfc(text: str) -> bool:
+    return unicodedata.normalize("NFC", text) == text
+
+
+def test_the_template_file_is_nfc_and_documents_its_context() -> None:
+    source = (templates_dir() / "messages" / "reminders.yaml").read_text(encoding="utf-8")
+    assert nfc(source)
+    assert set(yaml.safe_load(source)) == {"reminders.contact", "reminders.digest"}
+    assert "reminders.digest — to the coordinators" in source
+
+
+def contact(fmt: texts.Format, now: datetime, status: UnitStatus = "in_progress",
+            answered: int = 5) -> str:
+    return contact_text(fmt, now, DEADLINE, TZ, title=TITLE, unit=DANGER, status=status,
+                        answered=answered, total=14)
+
+
+def test_contact_reminder_before_the_deadline() -> None:
+    for fmt in ("html", "plain"):
+        text = contact(fmt, at(10, 28))
+        assert nfc(text)
+        assert "Hạn nộp là" in text and "17:00 ngày 31/10/2023" in text
+        assert "(còn 3 ngày)" in text
+        assert "còn 9/14 câu" in text
+        assert "Gửi tin nhắn bất kỳ hoặc /start để tiếp tục đúng câu đang dừng" in text
+        assert "quá hạn" not in text
+    assert "(hôm nay)" in contact("plain", at(10, 31))
+
+
+def test_contact_reminder_after_the_deadline() -> None:
+    text = contact("plain", at(11, 2))
+    assert "Đã quá hạn 2 ngày" in text and "17:00 ngày 31/10/2023" in text
+    assert "Hạn nộp là" not in text
+    assert "Đã quá hạn nộp" in contact("plain", at(10, 31, 18))
+
+
+def test_contact_reminder_escapes_in_html_only() -> None:
+    html = contact("html", at(10, 28))
+    assert "Sở &lt;b&gt;&amp;" in html and DANGER not in html
+    assert "<b>Nhắc nộp báo cáo</b>" in html
+    plain = contact("plain", at(10, 28))
+    assert DANGER in plain and "<b>Nhắc" not in plain
+
+
+def test_contact_reminder_by_status() -> None:
+    fresh = contact("plain", at(10, 28), "not_started", 0)
+    assert "còn 14/14 câu" in fresh and "/start để bắt đầu trả lời" in fresh
+    returned = contact("plain", at(10, 28), "returned", 14)
+    assert "trả lại" in returned and "/submit" in returned
+    finished = contact("plain", at(10, 28), "in_progress", 14)
+    assert "/review" in finished and "/submit" in finished
+
+
+def rows(count: int, contacts: int = 1) -> list[UnitProgress]:
+    return [
+        UnitProgress(f"UBND-{i:04d}", f"Ủy ban nhân dân xã Nghĩa Hành số {i} {DANGER}",
+                     ("not_started", "in_progress", "returned")[i % 3], i % 15, 14, contacts,
+                     None)
+        for i in range(count)
+    ]
+
+
+def test_digest_lists_late_units_no_contact_and_unreachable() -> None:
+    units = [
+        UnitProgress("SXD", "Sở Xây dựng", "submitted", 14, 14, 1, None),
+        UnitProgress("SYT", DANGER, "in_progress", 9, 14, 2, None),
+        UnitProgress("STC", "Sở Tài chính", "not_started", 0, 14, 0, None),
+    ]
+    for fmt in ("html", "plain"):
+        text = digest_text(fmt, at(11, 2), DEADLINE, TZ, campaign_id=7, title=TITLE,
+                           rows=units, unreachable=[("SYT", "555")])
+        assert nfc(text)
+        assert "Đã gửi 1/3 đơn vị" in text and "đã quá hạn 2 ngày" in text
+        assert "đang trả lời · 9/14 câu" in text
+        assert "Chưa có đầu mối (1 đơn vị)" in text and "STC · Sở Tài chính" in text
+        assert "(mã người dùng 555)" in text
+        assert "Sở Xây dựng" not in text
+    html = digest_text("html", at(11, 2), DEADLINE, TZ, campaign_id=7, title=TITLE,
+                       rows=units, unreachable=[])
+    assert "Sở &lt;b&gt;&amp;" in html and DANGER not in html
+    done = digest_text("plain", at(10, 30), DEADLINE, TZ, campaign_id=7, title=TITLE,
+                       rows=units[:1], unreachable=[])
+    assert "Tất cả đơn vị đã gửi báo cáo" in done and "còn 1 ngày" in done
+
+
+def test_digest_fits_telegram_with_1000_late_units() -> None:
+    many = rows(1000)
+    for fmt in ("html", "plain"):
+        text = digest_text(fmt, at(11, 2), DEADLINE, TZ, campaign_id=7, title=TITLE,
+                           rows=many, unreachable=[(r.code, str(9000 + i))
+                                                   for i, r in enumerate(many)])
+        assert len(text) <= 4096 and nfc(text)
+        assert "Chưa gửi báo cáo (1.000 đơn vị)" in text
+        assert "đơn vị khác" in text and "đầu mối khác" in text
+        shown = text.count("• UBND-")
+        assert shown >= 20
+        assert f"… và {1000 - shown // 2} đơn vị khác" in text
+        limited = digest_text(fmt, at(11, 2), DEADLINE, TZ, campaign_id=7, title=TITLE,
+                              rows=many, unreachable=[], limit=1000)
+        assert len(limited) <= 1000
+
+
+def test_digest_template_alone_fits_with_1000_units_each_list() -> None:
+    many = rows(1000)
+    units = [{"code": r.code, "name": r.name, "status": r.status, "answered": r.answered,
+              "total": r.total} for r in many]
+    for fmt in ("html", "plain"):
+        text = texts.render(
+            "reminders.digest", fmt, campaign_id=7, title=TITLE, deadline=DEADLINE, late=True,
+            days=2, reported=0, total=3000, pending=units, no_contact=units,
+            unreachable=[{**u, "chat_id": "123456789"} for u in units])
+        assert len(text) <= 4096 and nfc(text)
+        assert text.count("… và 990 đơn vị khác") == 2 and "… và 990 đầu mối khác" in text
+
+
+def test_digest_with_no_contact_units() -> None:
+    text = digest_text("plain", at(11, 2), DEADLINE, TZ, campaign_id=7, title=TITLE,
+                       rows=rows(1000, contacts=0), unreachable=[])
+    assert len(text) <= 4096
+    assert "Chưa có đầu mối (1.000 đơn vị)" in text and "Chưa gửi báo cáo" not in text
+
+
+CAMPAIGN = """\
+title: Đợt thử
+request: Công văn số 1/SNV
+agency: {parent: UBND TỈNH QUẢNG NGÃI, name: SỞ NỘI VỤ, code: SNV, place: Quảng Ngãi}
+deadline: 2023-10-31 17:00
+questionnaire:
+  sections:
+    - title: I
+      questions:
+        - {id: a, type: integer, ask: "Bao nhiêu?"}
+units:
+  - {code: SXD, name: Sở Xây dựng}
+"""
