@@ -234,7 +234,7 @@ async def cmd_run(ctx: Context) -> int:
     try:
         await channel.start()
         log.info("running as @%s, database %s", channel.username, ctx.settings.db)
-        await channel.poll(stop)
+        await asyncio.gather(channel.poll(stop), channel.remind(stop))
     finally:
         await channel.stop()
         await store.close()

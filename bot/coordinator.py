@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import tzinfo
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot import texts
 from bot.campaign_file import (
@@ -33,8 +33,11 @@ from bot.model import Campaign, Invite
 from bot.outputs import write_outputs, write_unit_report
 from bot.store import Store
 
+if TYPE_CHECKING:
+    from bot.sweep import Sweeper
+
 COMMANDS = frozenset({"new", "status", "invites", "compile", "export", "remind", "return", "close"})
-NOT_YET = frozenset({"remind", "return", "close"})
+NOT_YET: frozenset[str] = frozenset()
 MAX_FILE_BYTES = 2_000_000
 
 
@@ -74,6 +77,7 @@ class Coordinator:
         self.tz = tz
         self.invite_url = invite_url
         self.data_dir = data_dir
+        self.sweeper: Sweeper | None = None  # set by a channel that can send reminders
 
     async def handle(self, incoming: Incoming, caps: Capabilities,
                      upload: Upload | None = None) -> list[Outgoing]:
@@ -93,6 +97,14 @@ class Coordinator:
             return await self.compile(campaign, [incoming.chat_id], incoming.channel, caps)
         if command == "export":
             return await self.export(campaign, incoming, caps)
+        if command == "remind":
+            count = 0 if self.sweeper is None else await self.sweeper.remind_now(
+                campaign, self.engine.clock())
+            return [self.reply(incoming, caps, "coordinator.reminded", count=count)]
+        if command == "return":
+            return await self.return_unit(campaign, incoming, caps, arg)
+        if command == "close":
+            return await self.close(campaign, incoming, caps)
         table = await unit_table(self.store, campaign)
         return [self.reply(incoming, caps, "coordinator.status", campaign=campaign, rows=table,
                            reported=sum(r["status"] in ("submitted", "edited") for r in table))]
@@ -103,12 +115,12 @@ class Coordinator:
         return self.data_dir / "outputs" / f"dot-{campaign.id}" / stamp
 
     async def compile(self, campaign: Campaign, chats: list[str], channel: str,
-                      caps: Capabilities) -> list[Outgoing]:
+                      caps: Capabilities, folder: Path | None = None) -> list[Outgoing]:
         """Compile a round: the summary message, the .docx and the .xlsx to every chat given."""
         sheets = await self.store.sheets(campaign.id)
         report, paths = await asyncio.to_thread(
-            write_outputs, campaign.spec, sheets, self.engine.clock(), self.folder(campaign),
-            False)
+            write_outputs, campaign.spec, sheets, self.engine.clock(),
+            folder or self.folder(campaign), False)
         parts = summary_message(report, caps.format, caps.max_length)
         files = [p for p in paths if p.suffix in (".docx", ".xlsx")]
         replies = []
@@ -146,6 +158,47 @@ class Coordinator:
         if all(sheet.status in ("submitted", "edited") for sheet in sheets) and coordinators:
             replies += await self.compile(campaign, coordinators, reply.channel, caps)
         return replies
+
+    async def return_unit(self, campaign: Campaign, incoming: Incoming, caps: Capabilities,
+                          arg: str) -> list[Outgoing]:
+        """/return UNIT reason [question ids]: send a sheet back for correction."""
+        words = arg.split()
+        codes = {u.code.upper(): u for u in campaign.spec.units}
+        unit = codes.get(words[0].upper()) if words else None
+        if unit is None:
+            return [self.reply(incoming, caps, "coordinator.return_how",
+                               codes=", ".join(codes))]
+        known = {q.id for q in campaign.spec.questionnaire.questions}
+        qids = [w for w in words[1:] if w in known]
+        reason = " ".join(w for w in words[1:] if w not in known).strip()
+        await self.store.return_unit(campaign.id, unit.code, qids, self.engine.clock())
+        asks = [campaign.spec.questionnaire.get(q).ask for q in qids]
+        replies = [self.reply(incoming, caps, "coordinator.returned", unit=unit.name,
+                              reason=reason, asks=asks)]
+        for contact in await self.store.bound_contacts(campaign.id):
+            if contact.unit_code != unit.code:
+                continue
+            notice = texts.render("coordinator.returned_contact", caps.format, reason=reason,
+                                  asks=asks, title=campaign.spec.title)
+            replies.append(Outgoing(contact.chat_id, notice, channel=contact.channel))
+            opened = Incoming(contact.channel, contact.chat_id, user_id=contact.user_id)
+            replies += await self.engine.handle(opened, caps, campaign.id)
+        return replies
+
+    async def close(self, campaign: Campaign, incoming: Incoming,
+                    caps: Capabilities) -> list[Outgoing]:
+        """/close: no more edits; contacts are told; a final compile is kept and sent."""
+        await self.store.set_campaign_status(campaign.id, "closed")
+        closed = await self.store.campaign(campaign.id)
+        assert closed is not None
+        replies = [self.reply(incoming, caps, "coordinator.closed", campaign=closed)]
+        for contact in await self.store.bound_contacts(campaign.id):
+            notice = texts.render("coordinator.closed_contact", caps.format,
+                                  title=campaign.spec.title)
+            replies.append(Outgoing(contact.chat_id, notice, channel=contact.channel))
+        return replies + await self.compile(closed, [incoming.chat_id], incoming.channel, caps,
+                                            folder=self.data_dir / "outputs"
+                                            / f"dot-{campaign.id}" / "final")
 
     async def campaign(self, arg: str) -> Campaign | None:
         """Return the round named by number, else the newest open one."""

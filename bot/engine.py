@@ -179,6 +179,8 @@ class Turn:
             self.say("engine.closed")
         elif self.session.mode in ("asking", "editing") and self.session.cursor:
             self.answer(self.questionnaire.get(self.session.cursor))
+        elif self.session.mode == "asking":  # cursor reset (the sheet was returned)
+            self.advance(None)
         elif self.session.mode == "edit_pick":
             self.pick_edit(self.incoming.text or "")
         elif self.session.mode == "submitted":
@@ -209,6 +211,8 @@ class Turn:
         """Show the contact's current question, or the sheet when there is none."""
         if self.session.mode in ("asking", "editing") and self.session.cursor:
             self.ask(self.questionnaire.get(self.session.cursor))
+        elif self.session.mode == "asking":  # cursor reset (the sheet was returned)
+            self.advance(None)
         elif self.session.mode == "edit_pick":
             self.show_edit_list()
         elif self.session.mode == "submitted":

@@ -107,4 +107,26 @@ MIGRATIONS: list[tuple[str, str]] = [
         ) WITHOUT ROWID;
         """,
     ),
+    (
+        "0002_reminders",
+        """
+        -- One row per reminder or digest that went out (or is going out): the unique key
+        -- makes each (campaign, unit, contact, slot) go out at most once, whatever restarts.
+        CREATE TABLE reminder_log (
+            campaign_id INTEGER NOT NULL REFERENCES campaigns(id),
+            unit_code TEXT NOT NULL,
+            contact_id INTEGER NOT NULL,
+            slot TEXT NOT NULL,
+            at TEXT NOT NULL,
+            PRIMARY KEY (campaign_id, unit_code, contact_id, slot)
+        ) WITHOUT ROWID;
+        CREATE TABLE digest_log (
+            campaign_id INTEGER NOT NULL REFERENCES campaigns(id),
+            chat_id TEXT NOT NULL,
+            slot TEXT NOT NULL,
+            at TEXT NOT NULL,
+            PRIMARY KEY (campaign_id, chat_id, slot)
+        ) WITHOUT ROWID;
+        """,
+    ),
 ]

@@ -109,6 +109,17 @@ DEFAULT_CELL_MARGIN = 108  # twips, Word's default left and right cell padding
 CELL_SLACK = 60  # twips added to a measured cell so a rounding error never wraps a number
 MIN_COLUMN = 454  # twips (8 mm)
 
+_W_P, _W_R, _W_T, _W_TBL, _W_TR, _W_TC = (qn(f"w:{t}") for t in ("p", "r", "t", "tbl", "tr", "tc"))
+_W_RPR, _W_SZ, _W_B, _W_VAL, _W_W, _W_TYPE = (
+    qn(f"w:{t}") for t in ("rPr", "sz", "b", "val", "w", "type"))
+_W_TCPR, _W_TCW = qn("w:tcPr"), qn("w:tcW")
+_P_STYLE = f"{qn('w:pPr')}/{qn('w:pStyle')}"
+_TBL_STYLE = f"{qn('w:tblPr')}/{qn('w:tblStyle')}"
+_ANY_GRID_SPAN = f".//{qn('w:gridSpan')}"
+_CHAR_UNITS: dict[bool, dict[str, int]] = {False: {}, True: {}}  # text_width's, by bold
+_PARAGRAPH = re.compile(r"<w:p(?: [^>]*)?>.*?</w:p>", re.DOTALL)  # as docxtpl finds them
+_LISTING = re.compile("[\t\a\n\f]")  # what docxtpl's resolve_listing turns into runs
+_XML_NS = "{http://www.w3.org/XML/1998/namespace}"
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _ROMAN = re.compile(r"^\s*[IVXLC]+\s*[.)]\s*")
 _PUNCT_END = (".", "!", "?", "…", ":", ";")
@@ -599,8 +610,44 @@ def _clean(value: Any) -> Any:
 # -- rendering and layout ----------------------------------------------------------------------
 
 
+class _Template(DocxTemplate):  # type: ignore[misc]
+    """docxtpl's DocxTemplate, rendering the same XML in time linear in the document's size."""
+
+    def resolve_listing(self, xml: str) -> str:
+        """Turn tab, line-break … characters into runs, only in paragraphs that have some.
+
+        docxtpl rewrites every paragraph, run and text with regular expressions; a paragraph
+        without those characters comes out unchanged, so it is passed over as is.
+        """
+        resolve = super().resolve_listing
+
+        def paragraph(match: re.Match[str]) -> str:
+            text = match.group(0)
+            return resolve(text) if _LISTING.search(text) else text
+
+        resolved: str = _PARAGRAPH.sub(paragraph, xml)
+        return resolved
+
+    def map_tree(self, tree: Any) -> None:
+        """Put the rendered body in the document without lxml's quadratic namespace fix-up.
+
+        Moving a tree into another document, lxml (6.0) looks the namespace of each ``xml:space``
+        attribute up again through a cache that grows with every one moved, so a report of a
+        thousand units spends most of its time there. The attributes are taken off for the move
+        and set back, in the same order, afterwards.
+        """
+        held = [(el, list(el.attrib.items())) for el in tree.xpath("//*[@xml:*]")
+                if all(key.startswith(_XML_NS) for key in el.attrib)]
+        for el, _ in held:
+            el.attrib.clear()
+        super().map_tree(tree)
+        for el, items in held:
+            for key, value in items:
+                el.set(key, value)
+
+
 def _render(template: Path, context: dict[str, Any], out: Path) -> Path:
-    document = DocxTemplate(str(template))
+    document = _Template(str(template))
     env = Environment(autoescape=True, undefined=StrictUndefined)
     try:
         document.render(context, jinja_env=env, autoescape=True)
@@ -616,14 +663,14 @@ def fix_layout(document: Any) -> None:
     """Size the ND30 lines and the appendix tables of a rendered document."""
     widths = _Metrics(document)
     body = document.element.body
-    for p in body.iter(qn("w:p")):
+    for p in body.iter(_W_P):
         share = LINE_SHARE.get(widths.style_name(p) or "")
         if share is not None:
             _fit_line(p, share, widths, document)
     appendix_id = widths.style_id(STYLE_APPENDIX_TABLE)
-    for table in body.iter(qn("w:tbl")):
-        style = table.find(f"{qn('w:tblPr')}/{qn('w:tblStyle')}")
-        if style is not None and style.get(qn("w:val")) == appendix_id:
+    for table in body.iter(_W_TBL):
+        style = table.find(_TBL_STYLE)
+        if style is not None and style.get(_W_VAL) == appendix_id:
             _fit_columns(table, widths, document)
 
 
@@ -651,6 +698,8 @@ class _Metrics:
         self.default_style = next((sid for sid, s in self.styles.items()
                                    if s.get(qn("w:default")) in ("1", "true")
                                    and s.get(qn("w:type")) == "paragraph"), None)
+        self._style_chains: dict[str | None, list[Any]] = {}
+        self._style_fonts: dict[str | None, tuple[int | None, bool | None]] = {}
 
     def style_id(self, name: str) -> str | None:
         return next((sid for sid, n in self.names.items() if n == name), None)
@@ -660,26 +709,40 @@ class _Metrics:
         return None if sid is None else self.names.get(sid)
 
     def _pstyle(self, p: Any) -> str | None:
-        ref = p.find(f"{qn('w:pPr')}/{qn('w:pStyle')}")
-        return self.default_style if ref is None else ref.get(qn("w:val"))
+        ref = p.find(_P_STYLE)
+        return self.default_style if ref is None else ref.get(_W_VAL)
 
     def font(self, p: Any, run: Any = None) -> _Font:
+        """Return the size and weight of a run: its own properties, then its paragraph style's
+        and the styles that one is based on, the first found of each winning."""
         size: int | None = None
         bold: bool | None = None
-        for rpr in self._chain(p, run):
-            sz = rpr.find(qn("w:sz"))
-            if size is None and sz is not None:
-                size = int(sz.get(qn("w:val")))
-            b = rpr.find(qn("w:b"))
-            if bold is None and b is not None:
-                bold = b.get(qn("w:val"), "true") not in ("0", "false")
+        own = None if run is None else run.find(_W_RPR)
+        if own is not None:
+            size, bold = _rpr_font(own, size, bold)
+        if size is None or bold is None:
+            sid = self._pstyle(p)
+            if size is None and bold is None:
+                found = self._style_fonts.get(sid)
+                if found is None:
+                    found = self._style_fonts[sid] = self._through_styles(sid, None, None)
+                size, bold = found
+            else:
+                size, bold = self._through_styles(sid, size, bold)
         return _Font(size or self.default_size, bool(bold))
 
-    def _chain(self, p: Any, run: Any) -> list[Any]:
+    def _through_styles(self, sid: str | None, size: int | None,
+                        bold: bool | None) -> tuple[int | None, bool | None]:
+        chain = self._style_chains.get(sid)
+        if chain is None:
+            chain = self._style_chains[sid] = self._style_chain(sid)
+        for rpr in chain:
+            size, bold = _rpr_font(rpr, size, bold)
+        return size, bold
+
+    def _style_chain(self, sid: str | None) -> list[Any]:
+        """Return the run properties of a style and of those it is based on, nearest first."""
         chain = []
-        if run is not None and run.find(qn("w:rPr")) is not None:
-            chain.append(run.find(qn("w:rPr")))
-        sid = self._pstyle(p)
         seen: set[str] = set()
         while sid is not None and sid not in seen and sid in self.styles:
             seen.add(sid)
@@ -693,34 +756,55 @@ class _Metrics:
 
     def paragraph_width(self, p: Any) -> int:
         """Return the width of a paragraph's text on one line, in twips."""
-        total = 0
-        for run in p.iter(qn("w:r")):
-            font = self.font(p, run)
-            text = "".join(t.text or "" for t in run.iter(qn("w:t")))
-            total += text_width(text, font.half_points, font.bold)
-        return total
+        return self.measure(p)[0]
 
     def longest_word(self, p: Any) -> int:
+        return self.measure(p)[1]
+
+    def measure(self, p: Any) -> tuple[int, int]:
+        """Return the width of a paragraph's text on one line and of its longest word, in twips."""
+        total = 0
         best = 0
-        for run in p.iter(qn("w:r")):
+        for run in p.iter(_W_R):
             font = self.font(p, run)
-            text = "".join(t.text or "" for t in run.iter(qn("w:t")))
+            text = "".join(t.text or "" for t in run.iter(_W_T))
+            total += text_width(text, font.half_points, font.bold)
             for word in text.split():
                 best = max(best, text_width(word, font.half_points, font.bold))
-        return best
+        return total, best
+
+
+def _rpr_font(rpr: Any, size: int | None, bold: bool | None) -> tuple[int | None, bool | None]:
+    """Return (size, bold) completed, where still None, from one run-properties element."""
+    if size is None:
+        sz = rpr.find(_W_SZ)
+        if sz is not None:
+            size = int(sz.get(_W_VAL))
+    if bold is None:
+        b = rpr.find(_W_B)
+        if b is not None:
+            bold = b.get(_W_VAL, "true") not in ("0", "false")
+    return size, bold
 
 
 def text_width(text: str, half_points: int, bold: bool = False) -> int:
     """Return the width of a text in Times New Roman, in twips (1/20 pt)."""
-    table = _BOLD if bold else _REGULAR
+    known = _CHAR_UNITS[bool(bold)]
     units = 0
     for char in unicodedata.normalize("NFC", text):
-        if char in _WIDE:
-            units += _WIDE[char]
-            continue
-        base = _EXTRA.get(char) or unicodedata.normalize("NFD", char)[:1]
-        units += table.get(base, 500)
+        width = known.get(char)
+        if width is None:
+            width = known[char] = _char_units(char, bool(bold))
+        units += width
     return units * half_points // 100  # units/1000 em * (half_points/2) pt * 20 twips
+
+
+def _char_units(char: str, bold: bool) -> int:
+    """Return the advance width of one character in 1/1000 em."""
+    if char in _WIDE:
+        return _WIDE[char]
+    base = _EXTRA.get(char) or unicodedata.normalize("NFD", char)[:1]
+    return (_BOLD if bold else _REGULAR).get(base, 500)
 
 
 def _container_width(p: Any, document: Any) -> int:
@@ -768,22 +852,23 @@ def _fit_line(p: Any, share: Decimal, widths: _Metrics, document: Any) -> None:
 
 def _fit_columns(table: Any, widths: _Metrics, document: Any) -> None:
     """Size the columns of a table to their content, like a browser's automatic table layout."""
-    rows = table.findall(qn("w:tr"))
+    rows = table.findall(_W_TR)
     if not rows:
         return
-    count = len(rows[0].findall(qn("w:tc")))
-    if any(len(r.findall(qn("w:tc"))) != count for r in rows) or table.find(
-            f".//{qn('w:gridSpan')}") is not None:
+    cells = [r.findall(_W_TC) for r in rows]
+    count = len(cells[0])
+    if any(len(c) != count for c in cells) or table.find(_ANY_GRID_SPAN) is not None:
         return  # merged cells: leave the widths a person set
     left, right = _cell_margins(table)
     pad = left + right + CELL_SLACK
     natural = [MIN_COLUMN] * count
     minimum = [MIN_COLUMN] * count
-    for row in rows:
-        for i, cell in enumerate(row.findall(qn("w:tc"))):
-            for p in cell.iter(qn("w:p")):
-                natural[i] = max(natural[i], widths.paragraph_width(p) + pad)
-                minimum[i] = max(minimum[i], widths.longest_word(p) + pad)
+    for row_cells in cells:
+        for i, cell in enumerate(row_cells):
+            for p in cell.iter(_W_P):
+                width, word = widths.measure(p)
+                natural[i] = max(natural[i], width + pad)
+                minimum[i] = max(minimum[i], word + pad)
     total = _container_width(table, document)
     columns = _distribute(total, natural, minimum)
     grid = table.find(qn("w:tblGrid"))
@@ -791,18 +876,19 @@ def _fit_columns(table: Any, widths: _Metrics, document: Any) -> None:
         grid.remove(col)
     for width in columns:
         grid.append(_el("w:gridCol", {"w:w": str(width)}))
-    for row in rows:
-        for width, cell in zip(columns, row.findall(qn("w:tc")), strict=True):
-            tcpr = cell.find(qn("w:tcPr"))
+    texts_of = [str(width) for width in columns]
+    for row_cells in cells:
+        for width, cell in zip(texts_of, row_cells, strict=True):
+            tcpr = cell.find(_W_TCPR)
             if tcpr is None:
                 tcpr = _el("w:tcPr")
                 cell.insert(0, tcpr)
-            tcw = tcpr.find(qn("w:tcW"))
+            tcw = tcpr.find(_W_TCW)
             if tcw is None:
                 tcw = _el("w:tcW")
                 tcpr.insert(0, tcw)
-            tcw.set(qn("w:w"), str(width))
-            tcw.set(qn("w:type"), "dxa")
+            tcw.set(_W_W, width)
+            tcw.set(_W_TYPE, "dxa")
     tblw = table.find(f"{qn('w:tblPr')}/{qn('w:tblW')}")
     if tblw is not None:
         tblw.set(qn("w:w"), str(sum(columns)))

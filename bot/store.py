@@ -261,6 +261,76 @@ class Store:
 
         return await self.transaction(write)
 
+    async def open_campaigns(self) -> list[Campaign]:
+        """Return every open round."""
+        rows = await self._db.execute_fetchall("SELECT id FROM campaigns WHERE status = 'open'")
+        found = [await self.campaign(int(r[0])) for r in rows]
+        return [c for c in found if c is not None]
+
+    async def reminders_sent(self, campaign_id: int) -> list[tuple[str, int, str]]:
+        """Return (unit code, contact id, slot key) of every reminder logged for a round."""
+        rows = await self._db.execute_fetchall(
+            "SELECT unit_code, contact_id, slot FROM reminder_log WHERE campaign_id = ?",
+            (campaign_id,))
+        return [(r[0], int(r[1]), r[2]) for r in rows]
+
+    async def claim_reminder(self, campaign_id: int, unit_code: str, contact_id: int, slot: str,
+                             now: datetime) -> bool:
+        """Log a reminder before sending it; False if it was already logged (never send twice)."""
+        return await self.transaction(lambda conn: conn.execute(
+            "INSERT OR IGNORE INTO reminder_log (campaign_id, unit_code, contact_id, slot, at)"
+            " VALUES (?, ?, ?, ?, ?)", (campaign_id, unit_code, contact_id, slot, _iso(now))
+        ).rowcount == 1)
+
+    async def digests_sent(self, campaign_id: int, chat_id: str) -> list[str]:
+        """Return the digest slot keys already sent to a coordinator's chat."""
+        rows = await self._db.execute_fetchall(
+            "SELECT slot FROM digest_log WHERE campaign_id = ? AND chat_id = ?",
+            (campaign_id, chat_id))
+        return [r[0] for r in rows]
+
+    async def claim_digest(self, campaign_id: int, chat_id: str, slot: str, now: datetime) -> bool:
+        """Log a digest before sending it; False if it was already logged."""
+        return await self.transaction(lambda conn: conn.execute(
+            "INSERT OR IGNORE INTO digest_log (campaign_id, chat_id, slot, at) VALUES (?, ?, ?, ?)",
+            (campaign_id, chat_id, slot, _iso(now))).rowcount == 1)
+
+    async def unreachable_contacts(self, campaign_id: int) -> list[tuple[str, str]]:
+        """Return (unit code, chat id) of the contacts of a round who blocked the bot."""
+        rows = await self._db.execute_fetchall(
+            "SELECT c.unit_code, c.chat_id FROM contacts c JOIN campaign_units cu"
+            " ON cu.unit_code = c.unit_code WHERE cu.campaign_id = ? AND NOT c.reachable",
+            (campaign_id,))
+        return [(r[0], r[1]) for r in rows]
+
+    async def return_unit(self, campaign_id: int, unit_code: str, question_ids: list[str],
+                          now: datetime) -> bool:
+        """Send a unit's sheet back: status returned, named answers cleared, cursors reset."""
+
+        def write(conn: sqlite3.Connection) -> bool:
+            found = conn.execute(
+                "SELECT 1 FROM campaign_units WHERE campaign_id = ? AND unit_code = ?",
+                (campaign_id, unit_code)).fetchone()
+            if found is None:
+                return False
+            for qid in question_ids:
+                conn.execute(
+                    "DELETE FROM answers WHERE campaign_id = ? AND unit_code = ?"
+                    " AND question_id = ?", (campaign_id, unit_code, qid))
+                conn.execute(
+                    "INSERT INTO answer_history (campaign_id, unit_code, question_id, value_json,"
+                    " raw, contact_id, at) VALUES (?, ?, ?, NULL, '/return', NULL, ?)",
+                    (campaign_id, unit_code, qid, _iso(now)))
+            conn.execute(
+                "UPDATE sessions SET mode = 'asking', cursor = NULL, return_mode = NULL,"
+                " return_to = NULL, draft_json = NULL WHERE campaign_id = ? AND contact_id IN"
+                " (SELECT id FROM contacts WHERE unit_code = ?)", (campaign_id, unit_code))
+            _set_status(conn, (campaign_id, unit_code), "returned", None, _iso(now))
+            self._cache.clear()
+            return True
+
+        return await self.transaction(write)
+
     async def bound_contacts(self, campaign_id: int) -> list[Contact]:
         """Return the reachable contacts bound to the units of a round."""
         rows = await self._db.execute_fetchall(

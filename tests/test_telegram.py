@@ -310,3 +310,57 @@ async def test_compile_before_everyone_is_a_draft_naming_the_missing(harness: Ha
     after = [p for n, p in harness.request.calls if n == "sendDocument"][before:]
     assert len(after) == 2
     assert "chỉ dành cho cán bộ điều phối" in await harness.text(7, "/export")
+
+
+async def test_remind_return_and_close(harness: Harness) -> None:
+    await create(harness)
+    await harness.text(7, f"/start {await invite_token(harness, 'SXD')}")
+    await harness.text(8, f"/start {await invite_token(harness, 'SYT')}")
+    text = await harness.text(ADMIN, "/remind")
+    assert "Đã nhắc 2 đầu mối" in text
+    assert any("Hạn nộp" in p["text"] or "quá hạn" in p["text"] for p in harness.request.sent(8))
+    await answer_all(harness, 7, "SXD")
+    assert "Đã nhắc 1 đầu mối" in await harness.text(ADMIN, "/remind")
+
+    text = await harness.text(ADMIN, "/return SXD Số tiền chưa khớp tien")
+    assert "Đã trả lại báo cáo của" in text and "Số tiền ủng hộ?" in text
+    to_contact = "\n".join(p["text"] for p in harness.request.sent(7)[-2:])
+    assert "Số tiền chưa khớp" in to_contact and "Số tiền ủng hộ?" in to_contact
+    sheet = (await harness.store.sheets(1))[0]
+    assert sheet.status == "returned" and "tien" not in sheet.answers
+    assert "Chưa thể gửi" in await harness.text(7, "/submit")
+    await harness.text(7, "12 triệu")
+    assert "Đã gửi báo cáo" in await harness.text(7, "/submit")
+    assert (await harness.store.sheets(1))[0].answers["tien"] == 12_000_000
+
+    text = await harness.text(ADMIN, "/close")
+    assert "Đã kết thúc đợt báo cáo số 1" in text and "DỰ THẢO" in text
+    assert "đã kết thúc" in harness.request.sent(8)[-1]["text"]
+    assert "đã kết thúc" in await harness.text(8, "12")
+    assert (await harness.store.campaign(1)).status == "closed"  # type: ignore[union-attr]
+
+
+async def test_sweep_sends_each_slot_once_to_late_contacts_and_a_digest(harness: Harness) -> None:
+    from datetime import timedelta
+
+    await create(harness)
+    await harness.text(7, f"/start {await invite_token(harness, 'SXD')}")
+    await harness.text(8, f"/start {await invite_token(harness, 'SYT')}")
+    await answer_all(harness, 8, "SYT")
+    campaign = await harness.store.campaign(1)
+    assert campaign is not None
+    sweeper = harness.channel.sweeper
+    # Tue 31/10/2023 17:00 deadline: "1 day before" is Mon 30/10 at 08:00 (Asia/Ho_Chi_Minh).
+    slot_time = campaign.spec.deadline.replace(hour=8, minute=5) - timedelta(days=1)
+    before = {c: len(harness.request.sent(c)) for c in (7, 8, ADMIN)}
+    object.__setattr__(campaign, "created_at", slot_time - timedelta(days=10))
+    harness.store._cache.clear()
+    assert await sweeper.remind_due(campaign, slot_time) == 1
+    assert await sweeper.remind_due(campaign, slot_time + timedelta(minutes=1)) == 0
+    await sweeper.digest(campaign, slot_time)
+    await sweeper.digest(campaign, slot_time + timedelta(minutes=1))
+    assert len(harness.request.sent(7)) == before[7] + 1
+    assert "Hạn nộp" in harness.request.sent(7)[-1]["text"]
+    assert len(harness.request.sent(8)) == before[8]  # SYT submitted: nothing
+    digests = harness.request.sent(ADMIN)[before[ADMIN]:]
+    assert len(digests) == 1 and "1/2" in digests[0]["text"]

@@ -31,6 +31,7 @@ from bot.config import ConfigError, Settings
 from bot.coordinator import COMMANDS, Coordinator, Upload, is_coordinator_command
 from bot.engine import CONTACT_COMMANDS, Engine
 from bot.store import Store
+from bot.sweep import Sweeper
 
 log = logging.getLogger(__name__)
 # `send` calls sendMessage through do_api_request on purpose (see there); PTB would warn each time.
@@ -39,6 +40,7 @@ warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage'",
 CHANNEL = "telegram"
 TOKEN_RE = re.compile(r"^[0-9]{3,}:[A-Za-z0-9_-]{20,}$")
 POLL_TIMEOUT = 25
+SWEEP_SECONDS = 60.0
 SEND_ATTEMPTS = 6
 CONTACT_MENU = ("start", "review", "edit", "submit", "help", "whoami")
 COORDINATOR_MENU = ("status", "new", "invites", "compile", "export", "remind", "return", "close",
@@ -95,6 +97,9 @@ class TelegramChannel:
         self.username = settings.telegram_bot_username
         self.coordinator = Coordinator(store, engine, settings.tz, self.invite_url,
                                        settings.data_dir)
+        self.sweeper = Sweeper(store, settings.tz, TELEGRAM, self.send, sorted(self.admins),
+                               CHANNEL)
+        self.coordinator.sweeper = self.sweeper
         app.add_handler(CallbackQueryHandler(self.on_button))
         app.add_handler(MessageHandler(tg_filters.ALL & ~tg_filters.UpdateType.EDITED,
                                        self.on_message))
@@ -267,6 +272,17 @@ class TelegramChannel:
             if updates:
                 await self.process(updates)
                 offset = updates[-1].update_id + 1
+
+    async def remind(self, stop: asyncio.Event, every: float = SWEEP_SECONDS) -> None:
+        """Send due reminders and digests at start-up and then every minute until `stop`."""
+        while not stop.is_set():
+            try:
+                sent = await self.sweeper.sweep(self.engine.clock())
+                if sent:
+                    log.info("sent %d reminders", sent)
+            except Exception as error:  # a failed sweep is retried at the next tick
+                log.error("reminder sweep failed: %s: %s", type(error).__name__, error)
+            await _until(stop, asyncio.sleep(every))
 
     async def process(self, updates: Sequence[Update]) -> None:
         """Process one batch of updates."""
