@@ -115,3 +115,54 @@ def test_round_survives_a_sigkill_with_nothing_lost_or_repeated(tmp_path: Path,
         "submitted",)
     prompts = [m.text for m in fake.sent_messages(CONTACT) if "Câu 4/8" in m.text]
     assert len(prompts) == 1  # the question after the kill was asked once
+
+
+def test_reminders_go_out_once_per_late_contact_across_a_restart(tmp_path: Path,
+                                                                fake: FakeBotApi) -> None:
+    import asyncio
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from bot.campaign_file import load_campaign_text
+    from bot.channels.base import TELEGRAM, Incoming
+    from bot.engine import Engine
+    from bot.store import Store
+
+    tz = ZoneInfo("Asia/Ho_Chi_Minh")
+    slot = (datetime.now(tz) - timedelta(minutes=2)).replace(second=0, microsecond=0)
+    deadline = slot + timedelta(days=1)
+    text = SMALL_CAMPAIGN.replace(
+        "deadline: 2023-10-31 17:00",
+        f"deadline: {deadline:%Y-%m-%d} 23:59\nreminders: {{before_days: [1], "
+        f'at: "{slot:%H:%M}", working_days_only: false, quiet_hours: null}}')
+    bot = Bot(tmp_path, fake)
+
+    async def prepare() -> None:
+        store = await Store.open(tmp_path / "bot.sqlite3")
+        spec = load_campaign_text("dot.yaml", text, tz)
+        campaign_id, _ = await store.create_campaign(spec, datetime.now(UTC) - timedelta(hours=1))
+        engine = Engine(store)
+        for chat, unit in (("7", "SXD"), ("8", "SYT")):
+            await store.bind("telegram", chat, chat, unit, datetime.now(UTC))
+            await engine.handle(Incoming("telegram", chat, chat), TELEGRAM, campaign_id)
+        for answer in ("12", "không", "bỏ qua", "100%", "10tr", "1", "1", "/submit"):
+            await engine.handle(Incoming("telegram", "8", "8", text=answer), TELEGRAM, campaign_id)
+        await store.close()
+
+    asyncio.run(prepare())
+    bot.start()
+    try:
+        fake.wait_for_sent(CONTACT, lambda m: "Hạn nộp" in m.text, timeout=30)
+        fake.wait_for_sent(ADMIN, lambda m: "1/2" in m.text, timeout=30)
+        bot.kill()
+        bot.start()
+        fake.send_text(STRANGER, "/whoami")
+        fake.wait_for_sent(STRANGER, lambda m: "Mã người dùng" in m.text, timeout=30)
+    finally:
+        code, errors = bot.stop()
+    assert code == 0, errors
+    reminders = [m for m in fake.sent_messages(CONTACT) if "Hạn nộp" in m.text]
+    assert len(reminders) == 1
+    assert not [m for m in fake.sent_messages(8) if "Hạn nộp" in m.text]  # SYT submitted
+    digests = [m for m in fake.sent_messages(ADMIN) if "1/2" in m.text]
+    assert len(digests) == 1
