@@ -52,10 +52,11 @@ class Sweeper:
         by_code = {r.code: r for r in rows}
         count = 0
         for reminder in due:
-            if await self.store.claim_reminder(campaign.id, reminder.unit_code,
-                                               reminder.contact_id, reminder.slot.key, now):
+            key = (campaign.id, reminder.unit_code, reminder.contact_id, reminder.slot.key)
+            if await self.store.claim_reminder(*key, now):
                 await self.send(self.message(campaign, by_code[reminder.unit_code],
                                              reminder.chat_id, now))
+                await self.store.reminder_sent(*key, now)
                 count += 1
         return count
 
