@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.engine import campaign_text, typed  # noqa: E402
 from bot.campaign_file import load_campaign_text  # noqa: E402
-from bot.channels.telegram import TelegramChannel  # noqa: E402
+from bot.channels.telegram import Pacer, TelegramChannel  # noqa: E402
 from bot.config import load  # noqa: E402
 from bot.engine import Engine  # noqa: E402
 from bot.store import PRAGMAS, Store  # noqa: E402
@@ -86,8 +86,7 @@ async def reportbot(folder: Path, updates: list[tuple[int, str]], contacts: int,
         await engine.bind("telegram", str(user), f"U{user - 1}")
     app = ApplicationBuilder().token(TOKEN).request(RecordingRequest()).updater(None).build()
     channel = TelegramChannel(app, store, engine, settings)
-    channel.pacer.per_chat_rate = 1e6
-    channel.pacer.overall.max_rate = 1e6
+    channel.pacer = Pacer(overall=1e9, per_chat=1e9)
     await channel.start()
     for user in range(1, contacts + 1):  # open each conversation (not timed)
         await app.process_update(text_update(10**6 + user, user, "/start", app.bot))

@@ -70,7 +70,7 @@ class Pacer:
     """Keeps sends under Telegram's limits: overall per second and per chat."""
 
     def __init__(self, overall: float = 30, per_chat: float = 1) -> None:
-        self.overall = AsyncLimiter(overall, 1)
+        self.overall = AsyncLimiter(1, 1 / overall)  # evenly spaced, no burst at start-up
         self.per_chat_rate = per_chat
         self.chats: dict[str, AsyncLimiter] = {}
 
