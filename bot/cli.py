@@ -234,7 +234,17 @@ async def cmd_run(ctx: Context) -> int:
     try:
         await channel.start()
         log.info("running as @%s, database %s", channel.username, ctx.settings.db)
-        await asyncio.gather(channel.poll(stop), channel.remind(stop))
+        if ctx.settings.webhook_url:
+            from bot.channels.webhook import serve
+
+            if not ctx.settings.webhook_secret:
+                raise config.ConfigError("REPORTBOT_WEBHOOK_SECRET is required with a webhook")
+            host, port = ctx.settings.webhook_listen
+            updates = serve(channel, ctx.settings.webhook_url, host, port,
+                            ctx.settings.webhook_secret, stop)
+        else:
+            updates = channel.poll(stop)
+        await asyncio.gather(updates, channel.remind(stop))
     finally:
         await channel.stop()
         await store.close()

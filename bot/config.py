@@ -26,6 +26,11 @@ KEYS: dict[str, tuple[str, str]] = {
     "REPORTBOT_ADMINS": ("", "Comma-separated Telegram user ids of the coordinators."),
     "REPORTBOT_TZ": ("Asia/Ho_Chi_Minh", "Time zone of deadlines and reminders."),
     "REPORTBOT_DATA_DIR": ("reportbot-data", "Folder for received files and generated outputs."),
+    "REPORTBOT_WEBHOOK_URL": (
+        "", "Optional public HTTPS URL ending in /telegram: use a webhook instead of polling."
+    ),
+    "REPORTBOT_WEBHOOK_LISTEN": ("127.0.0.1:8080", "host:port the webhook server listens on."),
+    "REPORTBOT_WEBHOOK_SECRET": ("", "Secret Telegram sends with each webhook call (required)."),
 }
 
 
@@ -44,6 +49,9 @@ class Settings:
     admins: frozenset[str]
     tz: ZoneInfo
     data_dir: Path
+    webhook_url: str = ""
+    webhook_listen: tuple[str, int] = ("127.0.0.1", 8080)
+    webhook_secret: str = ""
 
     def __repr__(self) -> str:
         return f"Settings(db={self.db}, tz={self.tz.key}, admins={len(self.admins)})"
@@ -66,7 +74,17 @@ def load(
         admins=frozenset(a.strip() for a in values["REPORTBOT_ADMINS"].split(",") if a.strip()),
         tz=_zone(values["REPORTBOT_TZ"]),
         data_dir=Path(values["REPORTBOT_DATA_DIR"]),
+        webhook_url=values["REPORTBOT_WEBHOOK_URL"].strip(),
+        webhook_listen=_listen(values["REPORTBOT_WEBHOOK_LISTEN"]),
+        webhook_secret=values["REPORTBOT_WEBHOOK_SECRET"].strip(),
     )
+
+
+def _listen(value: str) -> tuple[str, int]:
+    host, _, port = value.strip().rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"REPORTBOT_WEBHOOK_LISTEN: expected host:port, got {value!r}")
+    return host, int(port)
 
 
 def _zone(name: str) -> ZoneInfo:

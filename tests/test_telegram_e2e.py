@@ -166,3 +166,53 @@ def test_reminders_go_out_once_per_late_contact_across_a_restart(tmp_path: Path,
     assert not [m for m in fake.sent_messages(8) if "Hạn nộp" in m.text]  # SYT submitted
     digests = [m for m in fake.sent_messages(ADMIN) if "1/2" in m.text]
     assert len(digests) == 1
+
+
+def test_webhook_mode_answers_after_processing(tmp_path: Path, fake: FakeBotApi) -> None:
+    import socket
+    import time
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    bot = Bot(tmp_path, fake)
+    bot.env.update(REPORTBOT_WEBHOOK_URL="https://bot.example.invalid/telegram",
+                   REPORTBOT_WEBHOOK_LISTEN=f"127.0.0.1:{port}", REPORTBOT_WEBHOOK_SECRET="s3cret")
+    update = {"update_id": 1, "message": {
+        "message_id": 1, "date": int(time.time()), "text": "/whoami",
+        "entities": [{"type": "bot_command", "offset": 0, "length": 7}],
+        "chat": {"id": STRANGER, "type": "private"},
+        "from": {"id": STRANGER, "is_bot": False, "first_name": "A"}}}
+
+    def post(secret: str) -> int:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/telegram", data=json.dumps(update).encode(),
+            headers={"Content-Type": "application/json",
+                     "X-Telegram-Bot-Api-Secret-Token": secret})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    bot.start()
+    try:
+        fake.wait_for(method="setWebhook", timeout=30)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                status = post("wrong")
+                break
+            except urllib.error.URLError:
+                assert time.monotonic() < deadline, "the webhook server did not start"
+                time.sleep(0.1)
+        assert status == 403
+        assert post("s3cret") == 200
+        reply = fake.wait_for_sent(STRANGER, timeout=10)  # sent before the 200 above
+        assert "Mã người dùng của anh/chị: 8" in reply.text
+        assert fake.calls("setWebhook")[0].params["secret_token"] == "s3cret"
+    finally:
+        code, errors = bot.stop()
+    assert code == 0, errors

@@ -1,0 +1,38 @@
+"""Settings: defaults, .env, and .env.example in step with the code."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.config import KEYS, ConfigError, load
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_env_example_lists_exactly_the_settings() -> None:
+    text = (ROOT / ".env.example").read_text(encoding="utf-8")
+    assert set(re.findall(r"^([A-Z_]+)=", text, re.M)) == set(KEYS)
+
+
+def test_environment_wins_over_env_file_and_defaults(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("REPORTBOT_DB=from-file.sqlite3\nREPORTBOT_ADMINS=1, 2\n", "utf-8")
+    settings = load({"REPORTBOT_DB": "from-env.sqlite3"}, env_file=env_file)
+    assert str(settings.db) == "from-env.sqlite3"
+    assert settings.admins == frozenset({"1", "2"})
+    assert settings.tz.key == "Asia/Ho_Chi_Minh"
+
+
+def test_bad_values_are_one_line_errors() -> None:
+    with pytest.raises(ConfigError, match="REPORTBOT_TZ"):
+        load({"REPORTBOT_TZ": "Mars/Olympus"}, env_file=None)
+    with pytest.raises(ConfigError, match="REPORTBOT_WEBHOOK_LISTEN"):
+        load({"REPORTBOT_WEBHOOK_LISTEN": "nowhere"}, env_file=None)
+
+
+def test_token_never_appears_in_repr() -> None:
+    settings = load({"TELEGRAM_BOT_TOKEN": "123456:secret-secret-secret-secret"}, env_file=None)
+    assert "secret" not in repr(settings)
