@@ -364,3 +364,26 @@ async def test_sweep_sends_each_slot_once_to_late_contacts_and_a_digest(harness:
     assert len(harness.request.sent(8)) == before[8]  # SYT submitted: nothing
     digests = harness.request.sent(ADMIN)[before[ADMIN]:]
     assert len(digests) == 1 and "1/2" in digests[0]["text"]
+
+
+async def test_a_photo_answers_a_file_question_and_help_differs_by_role(harness: Harness) -> None:
+    with_file = SMALL_CAMPAIGN.replace(
+        "        - {id: so_nguoi,",
+        '        - {id: anh, type: file, ask: "Ảnh minh chứng?", required: false}\n'
+        "        - {id: so_nguoi,")
+    assert "Đã tạo" in await harness.document(ADMIN, "co-anh.yaml", with_file.encode(), "/new")
+    token = await invite_token(harness, "SXD")
+    assert "Ảnh minh chứng?" in await harness.text(7, f"/start {token}")
+    await harness.feed({"message": {
+        "message_id": 50, "date": int(time.time()), "chat": {"id": 7, "type": "private"},
+        "from": {"id": 7, "is_bot": False, "first_name": "A"},
+        "photo": [{"file_id": "small", "file_unique_id": "s1", "width": 90, "height": 90},
+                  {"file_id": "big", "file_unique_id": "b1", "width": 900, "height": 900,
+                   "file_size": 12345}]}})
+    assert "Đã lưu mục 1" in harness.request.sent(7)[-1]["text"]
+    assert "Câu 2/" in await harness.text(7, "xong")
+    stored = (await harness.store.sheets(1))[0].answers["anh"]
+    assert stored == [{"name": "anh-b1.jpg", "mime": "image/jpeg", "size": 12345,
+                       "file_id": "big"}]
+    assert "/compile" not in await harness.text(7, "/help")
+    assert "/compile" in await harness.text(ADMIN, "/help")

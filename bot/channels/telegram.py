@@ -26,7 +26,7 @@ from telegram.ext import filters as tg_filters
 from telegram.warnings import PTBUserWarning
 
 from bot import texts
-from bot.channels.base import TELEGRAM, Incoming, Outgoing, split_text
+from bot.channels.base import TELEGRAM, Attachment, Incoming, Outgoing, split_text
 from bot.config import ConfigError, Settings
 from bot.coordinator import COMMANDS, Coordinator, Upload, is_coordinator_command
 from bot.engine import CONTACT_COMMANDS, Engine
@@ -118,11 +118,16 @@ class TelegramChannel:
             return
         incoming = Incoming(CHANNEL, str(chat.id), str(user.id),
                             text=message.text or message.caption,
+                            attachment=_attachment(message),
                             message_id=f"u{update.update_id}", name=user.full_name)
         if is_coordinator_command(incoming.text) or (message.document and self.is_admin(user.id)):
             replies = await self.coordinate(incoming, update)
         else:
             replies = await self.engine.handle(incoming, TELEGRAM)
+            if incoming.text and incoming.text.split()[0].split("@")[0] == "/help" and \
+                    self.is_admin(user.id):
+                replies.append(Outgoing(incoming.chat_id, texts.render("coordinator.help", "html"),
+                                        channel=CHANNEL))
         await self.deliver(replies)
 
     async def coordinate(self, incoming: Incoming, update: Update) -> list[Outgoing]:
@@ -317,6 +322,19 @@ async def _until(stop: asyncio.Event, call: Any) -> Any:
         return task.result()
     task.cancel()
     return []
+
+
+def _attachment(message: Any) -> Attachment | None:
+    """Return the file a person sent (a document, or the largest size of a photo)."""
+    if message.document is not None:
+        doc = message.document
+        return Attachment(doc.file_name or "tep", doc.mime_type or "application/octet-stream",
+                          doc.file_size or 0, doc.file_id)
+    if message.photo:
+        photo = message.photo[-1]
+        return Attachment(f"anh-{photo.file_unique_id}.jpg", "image/jpeg", photo.file_size or 0,
+                          photo.file_id)
+    return None
 
 
 def _seconds(value: Any) -> float:
