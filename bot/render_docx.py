@@ -62,7 +62,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -113,13 +113,16 @@ _W_P, _W_R, _W_T, _W_TBL, _W_TR, _W_TC = (qn(f"w:{t}") for t in ("p", "r", "t", 
 _W_RPR, _W_SZ, _W_B, _W_VAL, _W_W, _W_TYPE = (
     qn(f"w:{t}") for t in ("rPr", "sz", "b", "val", "w", "type"))
 _W_TCPR, _W_TCW = qn("w:tcPr"), qn("w:tcW")
-_P_STYLE = f"{qn('w:pPr')}/{qn('w:pStyle')}"
+_W_PPR, _W_PSTYLE = qn("w:pPr"), qn("w:pStyle")
 _TBL_STYLE = f"{qn('w:tblPr')}/{qn('w:tblStyle')}"
 _ANY_GRID_SPAN = f".//{qn('w:gridSpan')}"
 _CHAR_UNITS: dict[bool, dict[str, int]] = {False: {}, True: {}}  # text_width's, by bold
 _PARAGRAPH = re.compile(r"<w:p(?: [^>]*)?>.*?</w:p>", re.DOTALL)  # as docxtpl finds them
-_LISTING = re.compile("[\t\a\n\f]")  # what docxtpl's resolve_listing turns into runs
-_XML_NS = "{http://www.w3.org/XML/1998/namespace}"
+_LISTING = "\t\a\n\f"  # what docxtpl's resolve_listing turns into runs
+_XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+_SPACE_MARK = "reportbot-space"
+_PRESERVED_TEXT = '<w:t xml:space="preserve">'
+_MARKED_TEXT = f'<w:t {_SPACE_MARK}="">'
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _ROMAN = re.compile(r"^\s*[IVXLC]+\s*[.)]\s*")
 _PUNCT_END = (".", "!", "?", "…", ":", ";")
@@ -173,6 +176,12 @@ def _word_dir() -> Path:
 
 def _say(key: str, **context: Any) -> str:
     return texts.render(f"docx.{key}", "plain", **context)
+
+
+@lru_cache(maxsize=4096)
+def _who(unit: str) -> str:
+    """Return "- Sở Y tế: ", put before what a unit wrote; rendered once per unit, not per line."""
+    return _say("who", unit=unit) + " "
 
 
 # -- context -----------------------------------------------------------------------------------
@@ -367,7 +376,7 @@ def _count_lines(q: Question, given: Sequence[tuple[str, Any]]) -> list[dict[str
                                 end="." if last else ";")))
     if others:
         lines.append(_line(_say("others_head")))
-        lines += [_line(_end(text), _say("who", unit=name) + " ") for name, text in others]
+        lines += [_line(_end(text), _who(name)) for name, text in others]
     return lines
 
 
@@ -389,7 +398,7 @@ def _entry_lines(s: QuestionSummary, q: Question, given: Sequence[tuple[str, Any
         # A text of several paragraphs stays several paragraphs: a line break would stretch
         # the justified line before it.
         first, *rest = [p.strip() for p in _entry_text(q, value).split("\n") if p.strip()] or [""]
-        lines.append(_line(_end(first) if not rest else first, _say("who", unit=name) + " "))
+        lines.append(_line(_end(first) if not rest else first, _who(name)))
         lines += [_line(_end(p) if i == len(rest) - 1 else p) for i, p in enumerate(rest)]
     return lines
 
@@ -611,7 +620,7 @@ def _clean(value: Any) -> Any:
 
 
 class _Template(DocxTemplate):  # type: ignore[misc]
-    """docxtpl's DocxTemplate, rendering the same XML in time linear in the document's size."""
+    """docxtpl's DocxTemplate, writing the same document in less time."""
 
     def resolve_listing(self, xml: str) -> str:
         """Turn tab, line-break … characters into runs, only in paragraphs that have some.
@@ -619,31 +628,41 @@ class _Template(DocxTemplate):  # type: ignore[misc]
         docxtpl rewrites every paragraph, run and text with regular expressions; a paragraph
         without those characters comes out unchanged, so it is passed over as is.
         """
+        if not _has_listing(xml):
+            return xml
         resolve = super().resolve_listing
 
         def paragraph(match: re.Match[str]) -> str:
             text = match.group(0)
-            return resolve(text) if _LISTING.search(text) else text
+            return resolve(text) if _has_listing(text) else text
 
         resolved: str = _PARAGRAPH.sub(paragraph, xml)
         return resolved
 
-    def map_tree(self, tree: Any) -> None:
-        """Put the rendered body in the document without lxml's quadratic namespace fix-up.
+    # Moving the parsed body into the document, lxml (6.0) looks up the namespace of every
+    # ``xml:space`` attribute again through a cache that grows by one entry each time: quadratic,
+    # 0.4 s for the 40,000 texts of a thousand units, 1.4 s for two thousand. So the body is
+    # parsed with a plain marker attribute in their place, and ``xml:space`` is set back after
+    # the move. A body that already has the marker's name anywhere is left to docxtpl as is.
+    _spaces_marked = False
 
-        Moving a tree into another document, lxml (6.0) looks the namespace of each ``xml:space``
-        attribute up again through a cache that grows with every one moved, so a report of a
-        thousand units spends most of its time there. The attributes are taken off for the move
-        and set back, in the same order, afterwards.
-        """
-        held = [(el, list(el.attrib.items())) for el in tree.xpath("//*[@xml:*]")
-                if all(key.startswith(_XML_NS) for key in el.attrib)]
-        for el, _ in held:
-            el.attrib.clear()
+    def fix_tables(self, xml: str) -> Any:
+        self._spaces_marked = _SPACE_MARK not in xml
+        if self._spaces_marked:
+            xml = xml.replace(_PRESERVED_TEXT, _MARKED_TEXT)
+        return super().fix_tables(xml)
+
+    def map_tree(self, tree: Any) -> None:
         super().map_tree(tree)
-        for el, items in held:
-            for key, value in items:
-                el.set(key, value)
+        if self._spaces_marked:
+            for t in tree.iter(_W_T):
+                if t.get(_SPACE_MARK) is not None:
+                    del t.attrib[_SPACE_MARK]
+                    t.set(_XML_SPACE, "preserve")
+
+
+def _has_listing(xml: str) -> bool:
+    return any(char in xml for char in _LISTING)
 
 
 def _render(template: Path, context: dict[str, Any], out: Path) -> Path:
@@ -663,7 +682,7 @@ def fix_layout(document: Any) -> None:
     """Size the ND30 lines and the appendix tables of a rendered document."""
     widths = _Metrics(document)
     body = document.element.body
-    for p in body.iter(_W_P):
+    for p in _line_candidates(body, widths):
         share = LINE_SHARE.get(widths.style_name(p) or "")
         if share is not None:
             _fit_line(p, share, widths, document)
@@ -672,6 +691,23 @@ def fix_layout(document: Any) -> None:
         style = table.find(_TBL_STYLE)
         if style is not None and style.get(_W_VAL) == appendix_id:
             _fit_columns(table, widths, document)
+
+
+def _line_candidates(body: Any, widths: _Metrics) -> Iterable[Any]:
+    """Return the paragraphs that may be in a line style, in document order: those that name
+    one (found without visiting the thousands of others), or all when one is the default."""
+    ids = {sid for sid, name in widths.names.items() if name in LINE_SHARE}
+    if widths.default_style in ids:
+        return body.iter(_W_P)  # type: ignore[no-any-return]
+    found: list[Any] = []
+    for ref in body.iter(_W_PSTYLE):
+        if ref.get(_W_VAL) not in ids:
+            continue
+        ppr = ref.getparent()
+        p = None if ppr is None or ppr.tag != _W_PPR else ppr.getparent()
+        if p is not None and p.tag == _W_P and (not found or found[-1] is not p):
+            found.append(p)
+    return found
 
 
 @dataclass(frozen=True)
@@ -709,8 +745,10 @@ class _Metrics:
         return None if sid is None else self.names.get(sid)
 
     def _pstyle(self, p: Any) -> str | None:
-        ref = p.find(_P_STYLE)
-        return self.default_style if ref is None else ref.get(_W_VAL)
+        for ppr in p.iterchildren(_W_PPR):  # as p.find("w:pPr/w:pStyle"), without ElementPath
+            for ref in ppr.iterchildren(_W_PSTYLE):
+                return ref.get(_W_VAL)  # type: ignore[no-any-return]
+        return self.default_style
 
     def font(self, p: Any, run: Any = None) -> _Font:
         """Return the size and weight of a run: its own properties, then its paragraph style's
@@ -876,9 +914,9 @@ def _fit_columns(table: Any, widths: _Metrics, document: Any) -> None:
         grid.remove(col)
     for width in columns:
         grid.append(_el("w:gridCol", {"w:w": str(width)}))
-    texts_of = [str(width) for width in columns]
+    written = [str(width) for width in columns]
     for row_cells in cells:
-        for width, cell in zip(texts_of, row_cells, strict=True):
+        for text, cell in zip(written, row_cells, strict=True):
             tcpr = cell.find(_W_TCPR)
             if tcpr is None:
                 tcpr = _el("w:tcPr")
@@ -887,7 +925,7 @@ def _fit_columns(table: Any, widths: _Metrics, document: Any) -> None:
             if tcw is None:
                 tcw = _el("w:tcW")
                 tcpr.insert(0, tcw)
-            tcw.set(_W_W, width)
+            tcw.set(_W_W, text)
             tcw.set(_W_TYPE, "dxa")
     tblw = table.find(f"{qn('w:tblPr')}/{qn('w:tblW')}")
     if tblw is not None:
