@@ -117,7 +117,6 @@ class Store:
         self._cache = StateCache()
         self._pending: SimpleQueue[_Pending] = SimpleQueue()
         self._commit_scheduled = False
-        self._tasks: set[asyncio.Future[None]] = set()
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:
@@ -416,7 +415,7 @@ class Store:
                 pending = _Pending(snap, decide(snap.state), channel, update_key, now,
                                    asyncio.get_running_loop().create_future())
                 self._pending.put(pending)
-                self._schedule_commit()
+                await self._commit_soon()
                 outcome = await pending.done
                 if outcome is not _STALE:
                     return cast(T, outcome)
@@ -428,23 +427,19 @@ class Store:
             self._cache.clear()  # a rolled-back step may have updated the cache
             raise
 
-    def _schedule_commit(self) -> None:
-        # One group commit at a time is queued in the connection's thread; steps decided
-        # while it waits join it.
+    async def _commit_soon(self) -> None:
+        # One group commit at a time is queued in the connection's thread, by the first step
+        # that finds none queued; steps decided while it waits join it.
         if self._commit_scheduled:
             return
         self._commit_scheduled = True
-        task = asyncio.ensure_future(self._run(self._commit_pending))
-        self._tasks.add(task)
-        task.add_done_callback(self._commit_done)
-
-    def _commit_done(self, task: asyncio.Future[None]) -> None:
-        self._tasks.discard(task)
-        if task.cancelled() or task.exception() is None:
-            return
-        self._commit_scheduled = False  # the connection failed: fail every waiting step
-        while not self._pending.empty():
-            _resolve(self._pending.get_nowait().done, task.exception())
+        try:
+            await self._run(self._commit_pending)
+        except BaseException as error:  # the connection failed: fail every waiting step
+            self._commit_scheduled = False
+            while not self._pending.empty():
+                _resolve(self._pending.get_nowait().done, error)
+            raise
 
     def _commit_pending(self, conn: sqlite3.Connection) -> None:
         # Group commit: every step decided since the last run is written in one transaction,
@@ -458,8 +453,12 @@ class Store:
         outcomes: list[Any] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for item in batch:
-                outcomes.append(self._commit_one(conn, item))
+            if len(batch) == 1:  # alone, the transaction itself is the step's savepoint
+                outcomes.append(self._commit_decided(conn, batch[0].snap, batch[0].decided,
+                                                     batch[0].channel, batch[0].update_key,
+                                                     batch[0].now))
+            else:
+                outcomes += [self._commit_one(conn, item) for item in batch]
             conn.execute("COMMIT")
         except BaseException as error:
             if conn.in_transaction:
