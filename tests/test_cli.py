@@ -96,7 +96,8 @@ def test_scripted_chat_with_mistakes_then_resume_in_a_new_process(tmp_path: Path
 
 def test_submit_and_export(tmp_path: Path, small: Path) -> None:
     campaign = str(create(tmp_path, small)["campaign"])
-    script = ("12\ncó\nQĐ 15/QĐ-SXD ngày 05/01/2022 về việc khen thưởng\nxong\n=1+2\n"
+    script = ("12\ncó\nQĐ 15/QĐ-SXD ngày 05/01/2022 về việc <khen> & {{ thưởng }} {% x %}\n"
+              "xong\n=1+2\n"
               "100%\n1 tỷ 200 triệu\n1, Tọa đàm\n1\n/submit\n")
     chat = reportbot(tmp_path, "chat", campaign, "--unit", "SXD", stdin=script)
     assert "Đã gửi báo cáo" in chat.stdout, chat.stdout
@@ -108,7 +109,8 @@ def test_submit_and_export(tmp_path: Path, small: Path) -> None:
     assert sxd["unit_code"] == "SXD" and sxd["status"] == "submitted"
     assert sxd["so_nguoi"] == "12" and sxd["tien"] == "1200000000" and sxd["ty_le"] == "100"
     assert sxd["co_vb"] == "có" and sxd["hinh_thuc"] == "Hội nghị | Tọa đàm"
-    assert sxd["van_ban"].startswith("Quyết định số 15/QĐ-SXD ngày 05/01/2022")
+    assert sxd["van_ban"] == ("Quyết định số 15/QĐ-SXD ngày 05/01/2022 về việc <khen> & "
+                              "{{ thưởng }} {% x %}")
     assert sxd["ghi_chu"] == "'=1+2"
     assert rows[1]["status"] == "not_started" and rows[1]["tien"] == ""
     book = openpyxl.load_workbook(tmp_path / "out" / "du-lieu.xlsx")
@@ -120,6 +122,7 @@ def test_submit_and_export(tmp_path: Path, small: Path) -> None:
     assert data.cell(2, header.index("ghi_chu") + 1).data_type == "s"
     assert data.freeze_panes == "D2"
     assert "van_ban" in book.sheetnames
+    assert book["van_ban"]["F2"].value == "về việc <khen> & {{ thưởng }} {% x %}"
 
 
 def test_compile_writes_every_output(tmp_path: Path, small: Path) -> None:
