@@ -110,17 +110,14 @@ MIGRATIONS: list[tuple[str, str]] = [
     (
         "0002_reminders",
         """
-        -- One row per reminder: claimed by a running process (`run`) before it is sent, then
-        -- marked sent. The key makes each (campaign, unit, contact, slot) go out once; a claim
-        -- left unsent by a process that died may be taken over by the next one.
+        -- One row per reminder, written right before it leaves (after pacing): the key makes
+        -- each (campaign, unit, contact, slot) go out at most once, whatever restarts.
         CREATE TABLE reminder_log (
             campaign_id INTEGER NOT NULL REFERENCES campaigns(id),
             unit_code TEXT NOT NULL,
             contact_id INTEGER NOT NULL,
             slot TEXT NOT NULL,
             at TEXT NOT NULL,
-            run TEXT NOT NULL,
-            sent_at TEXT,
             PRIMARY KEY (campaign_id, unit_code, contact_id, slot)
         ) WITHOUT ROWID;
         CREATE TABLE digest_log (

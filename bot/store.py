@@ -113,7 +113,6 @@ class Store:
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
         self._specs: dict[int, CampaignSpec] = {}
-        self.run = secrets.token_hex(8)  # this process, for claims it may leave unfinished
         self._cache = StateCache()
         self._pending: SimpleQueue[_Pending] = SimpleQueue()
         self._commit_scheduled = False
@@ -268,32 +267,19 @@ class Store:
         return [c for c in found if c is not None]
 
     async def reminders_sent(self, campaign_id: int) -> list[tuple[str, int, str]]:
-        """Return (unit code, contact id, slot key) of reminders sent or being sent by us."""
+        """Return (unit code, contact id, slot key) of every reminder logged for a round."""
         rows = await self._db.execute_fetchall(
-            "SELECT unit_code, contact_id, slot FROM reminder_log WHERE campaign_id = ?"
-            " AND (sent_at IS NOT NULL OR run = ?)", (campaign_id, self.run))
+            "SELECT unit_code, contact_id, slot FROM reminder_log WHERE campaign_id = ?",
+            (campaign_id,))
         return [(r[0], int(r[1]), r[2]) for r in rows]
 
     async def claim_reminder(self, campaign_id: int, unit_code: str, contact_id: int, slot: str,
                              now: datetime) -> bool:
-        """Claim a reminder before sending it: False if it was sent or another sweep has it.
-
-        A claim that a dead process left unsent is taken over, so it is still delivered.
-        """
+        """Log a reminder right before it leaves; False if it was logged already."""
         return await self.transaction(lambda conn: conn.execute(
-            "INSERT INTO reminder_log (campaign_id, unit_code, contact_id, slot, at, run)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET run = excluded.run,"
-            " at = excluded.at WHERE reminder_log.sent_at IS NULL"
-            " AND reminder_log.run != excluded.run",
-            (campaign_id, unit_code, contact_id, slot, _iso(now), self.run)).rowcount == 1)
-
-    async def reminder_sent(self, campaign_id: int, unit_code: str, contact_id: int, slot: str,
-                            now: datetime) -> None:
-        """Mark a claimed reminder as sent."""
-        await self.transaction(lambda conn: conn.execute(
-            "UPDATE reminder_log SET sent_at = ? WHERE campaign_id = ? AND unit_code = ?"
-            " AND contact_id = ? AND slot = ?", (_iso(now), campaign_id, unit_code, contact_id,
-                                                 slot)))
+            "INSERT OR IGNORE INTO reminder_log (campaign_id, unit_code, contact_id, slot, at)"
+            " VALUES (?, ?, ?, ?, ?)", (campaign_id, unit_code, contact_id, slot, _iso(now))
+        ).rowcount == 1)
 
     async def digests_sent(self, campaign_id: int, chat_id: str) -> list[str]:
         """Return the digest slot keys already sent to a coordinator's chat."""

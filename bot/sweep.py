@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime, tzinfo
 
 from bot.channels.base import Capabilities, Outgoing
@@ -50,15 +51,17 @@ class Sweeper:
                    {r.code: r.status for r in rows}, contacts,
                    await self.store.reminders_sent(campaign.id), since=campaign.created_at)
         by_code = {r.code: r for r in rows}
-        count = 0
+        claimed: list[bool] = []
         for reminder in due:
             key = (campaign.id, reminder.unit_code, reminder.contact_id, reminder.slot.key)
-            if await self.store.claim_reminder(*key, now):
-                await self.send(self.message(campaign, by_code[reminder.unit_code],
-                                             reminder.chat_id, now))
-                await self.store.reminder_sent(*key, now)
-                count += 1
-        return count
+
+            async def claim(key: tuple[int, str, int, str] = key) -> bool:
+                claimed.append(await self.store.claim_reminder(*key, now))
+                return claimed[-1]
+
+            message = self.message(campaign, by_code[reminder.unit_code], reminder.chat_id, now)
+            await self.send(replace(message, gate=claim))
+        return sum(claimed)
 
     async def remind_now(self, campaign: Campaign, now: datetime) -> int:
         """Remind every contact of every late unit now (/remind); return how many."""

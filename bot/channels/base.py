@@ -6,6 +6,7 @@ names all fit. Nothing here knows a platform.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,6 +70,9 @@ class Outgoing:
     document: Path | None = None
     channel: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    # Awaited by the channel right before the message leaves (after pacing); False drops it.
+    # Reminders use it to log themselves as late as possible, so each goes out at most once.
+    gate: Callable[[], Awaitable[bool]] | None = None
 
 
 class ChannelError(Exception):

@@ -183,7 +183,8 @@ class TelegramChannel:
                 message["reply_markup"] = _keyboard(reply)
             # The raw call skips building a Message from the answer, which we never read.
             sent = await self.paced(reply.chat_id, self.app.bot.do_api_request,
-                                    endpoint="sendMessage", api_kwargs=message)
+                                    endpoint="sendMessage", api_kwargs=message,
+                                    gate=reply.gate if index == 0 else None)
             if not sent:
                 return
         if reply.document is not None:
@@ -191,9 +192,11 @@ class TelegramChannel:
                 await self.paced(reply.chat_id, self.app.bot.send_document, document=handle,
                                  filename=reply.document.name)
 
-    async def paced(self, chat: str, method: Any, **kwargs: Any) -> bool:
-        """Send to a chat within the pace; return False if the chat cannot be reached."""
+    async def paced(self, chat: str, method: Any, gate: Any = None, **kwargs: Any) -> bool:
+        """Send to a chat within the pace; return False if it was not sent."""
         await self.pacer.wait(chat)
+        if gate is not None and not await gate():
+            return False
         if "api_kwargs" in kwargs:
             kwargs["api_kwargs"] = {"chat_id": int(chat), **kwargs["api_kwargs"]}
         else:
