@@ -420,14 +420,16 @@ class Store:
             return
         self._commit_scheduled = True
         try:
-            await self._run(self._commit_pending)
+            results = await self._run(self._commit_pending)
         except BaseException as error:  # the connection failed: fail every waiting step
             self._commit_scheduled = False
             while not self._pending.empty():
                 _resolve(self._pending.get_nowait().done, error)
             raise
+        for item, outcome in results:  # resolved here, on the loop: no extra wake-up
+            _resolve(item.done, outcome)
 
-    def _commit_pending(self, conn: sqlite3.Connection) -> None:
+    def _commit_pending(self, conn: sqlite3.Connection) -> list[tuple[_Pending, Any]]:
         # Group commit: every step decided since the last run is written in one transaction,
         # each inside its own savepoint, and resolved only after the COMMIT.
         self._commit_scheduled = False  # before draining, so a step added later schedules anew
@@ -435,7 +437,7 @@ class Store:
         while not self._pending.empty():
             batch.append(self._pending.get_nowait())
         if not batch:
-            return
+            return []
         outcomes: list[Any] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -451,8 +453,7 @@ class Store:
                 conn.execute("ROLLBACK")
             self._cache.clear()
             outcomes = [error] * len(batch)
-        for item, outcome in zip(batch, outcomes, strict=True):
-            item.done.get_loop().call_soon_threadsafe(_resolve, item.done, outcome)
+        return list(zip(batch, outcomes, strict=True))
 
     def _commit_one(self, conn: sqlite3.Connection, item: _Pending) -> Any:
         conn.execute("SAVEPOINT step")
