@@ -35,6 +35,7 @@ import json
 import math
 import re
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -471,6 +472,12 @@ def _check_markup(markup: Any) -> None:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Stay quiet when a client (a killed bot) drops its connection."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
     def __init__(self, fake: FakeBotApi) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)

@@ -115,6 +115,22 @@ def test_round_survives_a_sigkill_with_nothing_lost_or_repeated(tmp_path: Path,
         "submitted",)
     prompts = [m.text for m in fake.sent_messages(CONTACT) if "Câu 4/8" in m.text]
     assert len(prompts) == 1  # the question after the kill was asked once
+    errors_logged = [line for line in errors.splitlines() if "failed" in line]
+    assert not errors_logged, errors_logged
+    print(transcript(fake))  # shown with `pytest -s`: the conversation as the fake saw it
+
+
+def transcript(fake: FakeBotApi) -> str:
+    """Return who said what, in order, one line each, shortened."""
+    lines = []
+    for call in fake.calls():
+        if call.method == "getUpdates":
+            continue
+        params = call.params
+        text = str(params.get("text") or params.get("data") or "")
+        chat = params.get("chat_id", "")
+        lines.append(f"bot -> {chat} {call.method}: {text[:90]!r}")
+    return "\n".join(lines)
 
 
 def test_reminders_go_out_once_per_late_contact_across_a_restart(tmp_path: Path,

@@ -149,7 +149,10 @@ class TelegramChannel:
         query, chat, user = update.callback_query, update.effective_chat, update.effective_user
         if query is None or chat is None or user is None:
             return
-        await self.call(query.answer)
+        try:
+            await self.call(query.answer)
+        except BadRequest as error:  # answered already (a redelivered update) or too old
+            log.info("callback query not answered: %s", error)
         incoming = Incoming(CHANNEL, str(chat.id), str(user.id), button=query.data,
                             message_id=f"u{update.update_id}")
         await self.deliver(await self.engine.handle(incoming, TELEGRAM))
