@@ -21,7 +21,7 @@ from bot.channels.console import ConsoleChannel
 from bot.coordinator import unit_table
 from bot.engine import Engine, utc_now
 from bot.export import export
-from bot.model import REPORTED, Campaign
+from bot.model import REPORTED, Campaign, Sheet, UnitProgress
 from bot.outputs import write_outputs
 from bot.questionnaire import Questionnaire
 from bot.store import Store
@@ -178,7 +178,9 @@ async def cmd_status(ctx: Context) -> int:
         campaign = await require_campaign(store, ctx.args.campaign)
         table = await unit_table(store, campaign)
         if ctx.args.json:
-            print(json.dumps({"campaign": campaign.id, "units": table}, ensure_ascii=False))
+            units = [{"code": r.code, "name": r.name, "status": r.status, "answered": r.answered,
+                      "total": r.total, "contacts": r.contacts} for r in table]
+            print(json.dumps({"campaign": campaign.id, "units": units}, ensure_ascii=False))
         else:
             print(render_status(campaign, table))
         return 0
@@ -186,14 +188,14 @@ async def cmd_status(ctx: Context) -> int:
     return await with_store(ctx.settings.db, work)
 
 
-def render_status(campaign: Campaign, table: list[dict[str, Any]]) -> str:
+def render_status(campaign: Campaign, table: list[UnitProgress]) -> str:
     """Return the human status table."""
-    reported = sum(1 for row in table if row["status"] in REPORTED)
+    reported = sum(1 for row in table if row.status in REPORTED)
     lines = [say("cli.status_header", id=campaign.id, title=campaign.spec.title,
                  reported=reported, total=len(table)), say("cli.status_columns")]
     for row in table:
-        lines.append(f"{row['code']} | {row['name']} | {say('status.' + row['status'])} | "
-                     f"{row['answered']}/{row['total']} | {row['contacts']}")
+        lines.append(f"{row.code} | {row.name} | {say('status.' + row.status)} | "
+                     f"{row.answered}/{row.total} | {row.contacts}")
     return "\n".join(lines)
 
 
@@ -274,7 +276,7 @@ async def cmd_compile(ctx: Context) -> int:
     return await with_store(ctx.settings.db, work)
 
 
-def compiled(campaign: Campaign, sheets: list[Any], out: Path) -> str:
+def compiled(campaign: Campaign, sheets: list[Sheet], out: Path) -> str:
     """Write the outputs and return the message that lists them."""
     report, paths = write_outputs(campaign.spec, sheets, utc_now(), out)
     return say("cli.compiled", final=report.final, reported=len(report.reported),
@@ -296,7 +298,7 @@ async def cmd_demo(ctx: Context) -> int:
         campaign_id, played = await run_demo(store, ctx.settings.tz, out)
         campaign = await require_campaign(store, campaign_id)
         table = await unit_table(store, campaign)
-        statuses = {row["code"]: row["status"] for row in table}
+        statuses = {row.code: row.status for row in table}
         for p in played:
             print(say("demo.unit_done", code=p.code, name=_unit_name(campaign.spec, p.code),
                       messages=p.messages, status=say("status." + statuses[p.code])))

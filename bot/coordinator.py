@@ -29,7 +29,7 @@ from bot.channels.base import Capabilities, Incoming, Outgoing
 from bot.compile import summary_message
 from bot.engine import Engine, split_command
 from bot.export import export
-from bot.model import Campaign, Invite
+from bot.model import REPORTED, Campaign, Invite, UnitProgress
 from bot.outputs import write_outputs, write_unit_report
 from bot.store import Store
 
@@ -54,16 +54,15 @@ class Upload:
     data: bytes
 
 
-async def unit_table(store: Store, campaign: Campaign) -> list[dict[str, Any]]:
+async def unit_table(store: Store, campaign: Campaign) -> list[UnitProgress]:
     """Return every unit's status, answered/total and bound contacts."""
     contacts = await store.contact_counts(campaign.id)
     questionnaire = campaign.spec.questionnaire
     table = []
     for sheet in await store.sheets(campaign.id):
         answered, total = questionnaire.progress(sheet.answers)
-        table.append({"code": sheet.code, "name": sheet.name, "status": sheet.status,
-                      "answered": answered, "total": total,
-                      "contacts": contacts.get(sheet.code, 0)})
+        table.append(UnitProgress(sheet.code, sheet.name, sheet.status, answered, total,
+                                  contacts.get(sheet.code, 0), sheet.submitted_at))
     return table
 
 
@@ -107,7 +106,7 @@ class Coordinator:
             return await self.close(campaign, incoming, caps)
         table = await unit_table(self.store, campaign)
         return [self.reply(incoming, caps, "coordinator.status", campaign=campaign, rows=table,
-                           reported=sum(r["status"] in ("submitted", "edited") for r in table))]
+                           reported=sum(r.status in REPORTED for r in table))]
 
     def folder(self, campaign: Campaign) -> Path:
         """Return a new folder for this round's outputs."""

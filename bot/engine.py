@@ -261,7 +261,11 @@ class Turn:
         if question.is_list:
             self.add_item(question, value, text)
             return
-        self.store_answer(question, value, text)
+        self.accept(question, value, text)
+
+    def accept(self, question: Question, value: Any, raw: str | None) -> None:
+        """Store a complete answer, confirm it and move on."""
+        self.store_answer(question, value, raw)
         self.say("engine.saved")
         self.next_after(question)
 
@@ -333,9 +337,21 @@ class Turn:
             self.set_session(draft=self.prompter.toggle(question, self.session.draft, action[1:]))
             self.ask(question)
             return
-        text = self.prompter.button_text(question, action, self.session.draft)
-        self.incoming = replace(self.incoming, button=None, text=text)
-        self.answer(question)
+        value = self.prompter.button_value(question, action, self.session.draft)
+        if action == "back":
+            self.back(question)
+        elif action == "skip":
+            self.skip(question)
+        elif action == "done" and question.is_list:
+            self.finish_list(question)
+        elif value is not None:
+            self.accept(question, value, None)
+        elif action == "done":  # multichoice with nothing ticked
+            self.say("engine.pick_one")
+            self.ask(question)
+        else:
+            self.say("engine.button_expired")
+            self.ask(question)
 
     def store_answer(self, question: Question, value: Any, raw: str | None) -> None:
         """Record an answer and the unit status it implies."""

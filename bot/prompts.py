@@ -92,19 +92,19 @@ class Prompter:
             picked ^= {int(index)}
         return {**draft, "selected": sorted(picked)}
 
-    def button_text(self, question: Question, action: str, draft: Mapping[str, Any]) -> str:
-        """Return what typing would have done the same as pressing a button."""
-        if action == "back":
-            return "quay lại"
-        if action == "skip":
-            return "bỏ qua"
-        if action == "done" and question.type == "multichoice":
-            return ", ".join(str(i) for i in _picked(draft))
-        if action == "done":
-            return "xong"
-        if question.type == "yesno":
-            return "có" if action == "y" else "không"
-        return action
+    @staticmethod
+    def button_value(question: Question, action: str, draft: Mapping[str, Any]) -> Any:
+        """Return the answer value a yes/no, choice or multichoice "done" button stands for."""
+        if question.type == "yesno" and action in ("y", "n"):
+            return action == "y"
+        if question.type == "choice" and action.isdigit() \
+                and 1 <= int(action) <= len(question.options):
+            return {"selected": [question.options[int(action) - 1]], "other": None}
+        if question.type == "multichoice" and action == "done" and _picked(draft):
+            labels = [question.options[i - 1] for i in sorted(_picked(draft))
+                      if 1 <= i <= len(question.options)]
+            return {"selected": labels, "other": None}
+        return None
 
     def review(self, answers: Mapping[str, Any], submitted: bool) -> str:
         """Return the answer sheet grouped by section, marking what is missing."""

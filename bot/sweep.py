@@ -103,8 +103,7 @@ class Sweeper:
 
     async def progress(self, campaign: Campaign) -> list[UnitProgress]:
         """Return every unit's progress in a round."""
-        return [UnitProgress(r["code"], r["name"], r["status"], r["answered"], r["total"],
-                             r["contacts"], None) for r in await unit_table(self.store, campaign)]
+        return await unit_table(self.store, campaign)
 
     async def contacts(self, campaign: Campaign) -> dict[str, list[tuple[int, str, str]]]:
         """Return the reachable contacts of each unit of a round."""

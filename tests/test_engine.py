@@ -213,6 +213,8 @@ async def test_buttons_answer_and_old_buttons_expire(store, campaign_id) -> None
     await chat.send(button="ghi_chu:skip")
     await chat.send("100")
     await chat.send("10tr")
+    text = await chat.send(button="hinh_thuc:done")
+    assert chat.asked == "hinh_thuc" and "ít nhất một mục" in text
     await chat.send(button="hinh_thuc:t1")
     await chat.send(button="hinh_thuc:t3")
     marked = [b.label for row in chat.replies[0].buttons for b in row]
@@ -221,6 +223,9 @@ async def test_buttons_answer_and_old_buttons_expire(store, campaign_id) -> None
     assert chat.asked == "muc_do"
     stored = await sheet(store, campaign_id)
     assert stored["hinh_thuc"] == {"selected": ["Hội nghị", "Mạng xã hội"], "other": None}
+    await chat.send(button="muc_do:2")
+    assert (await sheet(store, campaign_id))["muc_do"] == {"selected": ["Khá"], "other": None}
+    assert chat.asked is None  # every question answered: the sheet is shown
 
 
 async def test_unbound_contact_is_told_what_to_do(engine, campaign_id) -> None:
