@@ -6,19 +6,27 @@ bare single-row aiosqlite INSERT + COMMIT on the same kind of database in the sa
 their ratio. Every answer is committed before its reply is returned. Target: ratio >= 0.7 and
 >= 1,000 answers/s.
 
-    python benchmarks/engine.py [--questions 40] [--rounds 50] [--contacts 200]
+Both rates are set mostly by how fast the event loop and aiosqlite's connection thread hand
+work to each other, and that depends on where the OS runs the two threads: on separate cores
+a hand-off costs about 100 µs here, on one shared core about 30 µs. Left to the OS the
+placement changes from run to run, so by default the script pins the threads and measures
+both placements (`--placement separate|shared|os|both`).
+
+    python benchmarks/engine.py [--questions 40] [--rounds 50] [--contacts 200] [--placement both]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiosqlite
@@ -51,6 +59,29 @@ def campaign_text(questions: int, units: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+PLACEMENTS = {"separate": ({0}, {1}), "shared": ({0}, {0})}  # (event loop, connection thread)
+
+
+class Placement:
+    """Pins the event loop's thread and each connection's thread to chosen cores (Linux)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set()
+        self.loop_core, self.db_core = PLACEMENTS.get(name, (cores, cores))
+
+    def enter(self) -> None:
+        """Pin the calling (event loop) thread; threads it starts inherit this."""
+        if self.loop_core:
+            os.sched_setaffinity(0, self.loop_core)
+
+    def pin(self, connection: aiosqlite.Connection) -> None:
+        """Pin a connection's worker thread (aiosqlite >= 0.20 keeps it in `_thread`)."""
+        thread: Any = getattr(connection, "_thread", connection)
+        if self.db_core and thread.native_id is not None:
+            os.sched_setaffinity(thread.native_id, self.db_core)
+
+
 def typed(index: int) -> str:
     """Return a valid typed answer for question `index`."""
     return TYPES[index % len(TYPES)][1]
@@ -63,9 +94,11 @@ async def answer(engine: Engine, chat: str, text: str, campaign: int) -> None:
         raise SystemExit(f"answer refused: {replies[0].text[:200]}")
 
 
-async def one_contact(folder: Path, spec: CampaignSpec, rounds: int, questions: int) -> float:
+async def one_contact(folder: Path, spec: CampaignSpec, rounds: int, questions: int,
+                      placement: Placement) -> float:
     """Return answers/s for one contact answering `rounds` rounds of `questions` questions."""
     store = await Store.open(folder / "one.sqlite3")
+    placement.pin(store._db)  # the store keeps its aiosqlite connection here
     engine = Engine(store)
     campaigns = [(await store.create_campaign(spec, datetime.now(UTC)))[0] for _ in range(rounds)]
     await engine.bind("bench", "solo", "U0")
@@ -80,9 +113,11 @@ async def one_contact(folder: Path, spec: CampaignSpec, rounds: int, questions: 
     return rounds * questions / elapsed
 
 
-async def interleaved(folder: Path, spec: CampaignSpec, contacts: int, questions: int) -> float:
+async def interleaved(folder: Path, spec: CampaignSpec, contacts: int, questions: int,
+                      placement: Placement) -> float:
     """Return answers/s for `contacts` contacts of distinct units taking turns."""
     store = await Store.open(folder / "many.sqlite3")
+    placement.pin(store._db)  # the store keeps its aiosqlite connection here
     engine = Engine(store)
     campaign, _ = await store.create_campaign(spec, datetime.now(UTC))
     for c in range(contacts):
@@ -97,9 +132,10 @@ async def interleaved(folder: Path, spec: CampaignSpec, contacts: int, questions
     return contacts * questions / elapsed
 
 
-async def raw_commits(folder: Path, count: int) -> float:
+async def raw_commits(folder: Path, count: int, placement: Placement) -> float:
     """Return single-row INSERT + COMMIT per second with plain aiosqlite and the same pragmas."""
     db = await aiosqlite.connect(folder / "raw.sqlite3")
+    placement.pin(db)
     for pragma in PRAGMAS:
         await db.execute(pragma)
     await db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, value TEXT NOT NULL)")
@@ -119,18 +155,36 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=50)
     parser.add_argument("--contacts", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=5, help="alternating runs; medians shown")
+    parser.add_argument("--placement", choices=["separate", "shared", "os", "both"],
+                        default="both", help="where the loop and the connection thread run")
     args = parser.parse_args()
+    names = ["separate", "shared"] if args.placement == "both" else [args.placement]
+    if any(n in PLACEMENTS for n in names) and len(os.sched_getaffinity(0)) < 2:
+        names = ["os"]  # pinning needs two cores
     tz = ZoneInfo("Asia/Ho_Chi_Minh")
     spec = load_campaign_text("bench.yaml", campaign_text(args.questions, args.contacts), tz)
+    print(f"medians of {args.repeat} alternating runs on a file database (WAL, synchronous=NORMAL)")
+    for name in names:
+        await measure(Placement(name), spec, args)
+
+
+async def measure(placement: Placement, spec: CampaignSpec, args: argparse.Namespace) -> None:
+    """Print raw, one-contact and interleaved rates with the threads placed as asked."""
+    placement.enter()
     runs: dict[str, list[float]] = {"raw": [], "solo": [], "many": []}
     for _ in range(args.repeat):  # alternate so that machine noise hits all three alike
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
-            runs["raw"].append(await raw_commits(folder, 3000))
-            runs["solo"].append(await one_contact(folder, spec, args.rounds, args.questions))
-            runs["many"].append(await interleaved(folder, spec, args.contacts, args.questions))
+            runs["raw"].append(await raw_commits(folder, 3000, placement))
+            runs["solo"].append(await one_contact(folder, spec, args.rounds, args.questions,
+                                                  placement))
+            runs["many"].append(await interleaved(folder, spec, args.contacts, args.questions,
+                                                  placement))
     raw, solo, many = (statistics.median(runs[k]) for k in ("raw", "solo", "many"))
-    print(f"medians of {args.repeat} alternating runs on a file database (WAL, synchronous=NORMAL)")
+    where = {"separate": "loop and connection thread on separate cores",
+             "shared": "loop and connection thread on one core",
+             "os": "threads placed by the OS"}[placement.name]
+    print(f"\n[{placement.name}] {where}")
     print(f"raw aiosqlite INSERT+COMMIT:  {raw:6.0f} commits/s   runs {_list(runs['raw'])}")
     print(f"engine+store, 1 contact:      {solo:6.0f} answers/s   ratio {solo / raw:.2f}   "
           f"runs {_list(runs['solo'])} ({args.rounds * args.questions} answers each)")

@@ -9,7 +9,7 @@ entry it read is still the current one and no other connection has committed sin
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from bot.model import Campaign, Changes, Contact, ContactState, Session, UnitStatus
@@ -101,9 +101,8 @@ class StateCache:
         sheet = self.sheets.get((campaign.id, unit))
         if sheet is not None and (changes.answers or changes.unit_status):
             written = {qid: value for qid, (value, _raw) in changes.answers.items()}
-            self.sheets[(campaign.id, unit)] = replace(
-                sheet, answers={**sheet.answers, **written},
-                status=changes.unit_status or sheet.status,
+            self.sheets[(campaign.id, unit)] = SheetEntry(
+                sheet.unit_name, changes.unit_status or sheet.status, {**sheet.answers, **written}
             )
         if changes.session is not None:
             self.sessions[(state.contact.id, campaign.id)] = changes.session

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from bot import parsing
@@ -84,11 +85,15 @@ def _reply(incoming: Incoming, caps: Capabilities, key: str, **context: Any) -> 
 
 def decide(
     state: ContactState, incoming: Incoming, caps: Capabilities, now: datetime
-) -> tuple[Changes, list[Outgoing]]:
-    """Return what to write and what to answer for one Incoming (pure)."""
+) -> tuple[Changes, Callable[[], list[Outgoing]]]:
+    """Return what to write for one Incoming and how to render the reply (pure).
+
+    The reply is rendered by calling the second item; the store does that while the write is
+    under way, so the text is ready when the commit is, and never sent before it.
+    """
     turn = Turn(state, incoming, caps, now)
     turn.run()
-    return turn.changes, turn.outgoing()
+    return turn.changes, turn.outgoing
 
 
 class Turn:
@@ -106,24 +111,28 @@ class Turn:
         self.prompter: Prompter | None = None
         if state.campaign is not None:
             self.prompter = Prompter(caps, state.campaign.spec, state.unit_name or "")
-        self.parts: list[str] = []
-        self.buttons: Any = ()
+        self.parts: list[Callable[[], str]] = []  # rendered by `outgoing`, after the write
+        self.buttons: Callable[[], Any] = tuple
         self.asked: str | None = None
 
     # plumbing -----------------------------------------------------------------------------
 
     def say(self, key: str, **context: Any) -> None:
         """Add a paragraph of reply text."""
-        self.parts.append(Prompter.say(self.caps, key, **context))
+        self.parts.append(partial(Prompter.say, self.caps, key, **context))
+
+    def show(self, render: Callable[..., str], *args: Any) -> None:
+        """Add a paragraph rendered later by `render(*args, answers)` from the answers as of now."""
+        self.parts.append(partial(render, *args, dict(self.answers)))
 
     def outgoing(self) -> list[Outgoing]:
         """Return the reply as one message to the contact's chat."""
-        text = "\n\n".join(p for p in self.parts if p)
+        text = "\n\n".join(p for p in (part() for part in self.parts) if p)
         extra = {"question": self.asked} if self.asked else {}
         if self.changes.unit_status == "submitted" and self.state.campaign is not None:
             extra.update(event="submitted", campaign=str(self.state.campaign.id),
                          unit=self.state.contact.unit_code or "")
-        return [Outgoing(self.incoming.chat_id, text, self.buttons, channel=self.incoming.channel,
+        return [Outgoing(self.incoming.chat_id, text, self.buttons(), channel=self.incoming.channel,
                          extra=extra)]
 
     def set_session(self, **fields: Any) -> None:
@@ -199,7 +208,8 @@ class Turn:
         """Welcome a contact (first time) or show where they are (coming back)."""
         assert self.prompter is not None
         visible = self.questionnaire.visible(self.answers)
-        self.parts.append(self.prompter.welcome(len(visible), self.state.session is not None))
+        returning = self.state.session is not None
+        self.parts.append(partial(self.prompter.welcome, len(visible), returning))
         if self.state.session is None and self.state.unit_status in ("submitted", "edited"):
             self.set_session(mode="submitted", cursor=None)
         if self.state.session is None and self.session.mode != "submitted":
@@ -223,9 +233,8 @@ class Turn:
     def ask(self, question: Question) -> None:
         """Add the question with progress, hint, current answer and buttons."""
         assert self.prompter is not None
-        text, buttons = self.prompter.question(question, self.answers, self.session.draft)
-        self.parts.append(text)
-        self.buttons = buttons
+        self.show(self.prompter.question_text, question, self.session.draft)
+        self.buttons = partial(self.prompter.buttons, question, self.session.draft)
         self.asked = question.id
 
     def answer(self, question: Question) -> None:
@@ -280,7 +289,7 @@ class Turn:
         self.store_answer(question, items, raw)
         self.say("engine.list_added", count=len(items))
         assert self.prompter is not None
-        self.buttons = self.prompter.buttons(question, self.session.draft)
+        self.buttons = partial(self.prompter.buttons, question, self.session.draft)
         self.asked = question.id
 
     def file_item(self) -> dict[str, Any]:
@@ -378,10 +387,11 @@ class Turn:
         """Ask the next unanswered visible question, or show the sheet when none is left."""
         visible = self.questionnaire.visible(self.answers)
         start = 0 if after is None else self.questionnaire.number(after, self.answers)
-        pending = [q for q in visible[start:] + visible[:start] if q.id not in self.answers]
-        if pending:
-            self.set_session(mode="asking", cursor=pending[0].id, draft={})
-            self.ask(pending[0])
+        following = (q for q in (*visible[start:], *visible[:start]) if q.id not in self.answers)
+        pending = next(following, None)
+        if pending is not None:
+            self.set_session(mode="asking", cursor=pending.id, draft={})
+            self.ask(pending)
         else:
             self.set_session(mode="review", cursor=None, draft={})
             self.say("engine.all_answered")
@@ -393,7 +403,7 @@ class Turn:
         """Show the whole answer sheet and what is still missing."""
         assert self.prompter is not None
         submitted = self.state.unit_status in ("submitted",) and not self.changes.unit_status
-        self.parts.append(self.prompter.review(self.answers, submitted))
+        self.show(self.prompter.review, submitted)
         if self.session.mode in ("asking", "editing") and self.session.cursor:
             self.ask(self.questionnaire.get(self.session.cursor))
 
@@ -416,7 +426,7 @@ class Turn:
     def show_edit_list(self) -> None:
         """List the visible questions by number with their answers."""
         assert self.prompter is not None
-        self.parts.append(self.prompter.edit_list(self.answers))
+        self.show(self.prompter.edit_list)
 
     def pick_edit(self, text: str) -> None:
         """Open the question picked by number or id."""
@@ -457,7 +467,7 @@ class Turn:
         missing = self.questionnaire.missing_required(self.answers)
         if missing:
             assert self.prompter is not None
-            self.parts.append(self.prompter.missing(missing, self.answers))
+            self.show(self.prompter.missing, missing)
             self.resume()
             return
         if self.state.unit_status == "submitted":

@@ -43,9 +43,9 @@ class Prompter:
         return self.render("engine.welcome", deadline=self.spec.deadline, total=total,
                            returning=returning)
 
-    def question(self, question: Question, answers: Mapping[str, Any],
-                 draft: Mapping[str, Any]) -> tuple[str, Rows]:
-        """Return the question's text and its buttons."""
+    def question_text(self, question: Question, draft: Mapping[str, Any],
+                      answers: Mapping[str, Any]) -> str:
+        """Return the question's text with progress, section, hint and current answer."""
         visible = self.questionnaire.visible(answers)
         number = self.questionnaire.number(question.id, answers)
         has_answer = question.id in answers
@@ -53,7 +53,7 @@ class Prompter:
         section = self.questionnaire.section_of(question.id).title
         key = (self.caps, question, section, number, len(visible), current,
                tuple(self._items(question, answers.get(question.id))), tuple(_picked(draft)))
-        return _question_text(*key), self.buttons(question, draft)
+        return _question_text(*key)
 
     @staticmethod
     def _items(question: Question, value: Any) -> list[str]:
@@ -106,7 +106,7 @@ class Prompter:
             return {"selected": labels, "other": None}
         return None
 
-    def review(self, answers: Mapping[str, Any], submitted: bool) -> str:
+    def review(self, submitted: bool, answers: Mapping[str, Any]) -> str:
         """Return the answer sheet grouped by section, marking what is missing."""
         visible = self.questionnaire.visible(answers)
         numbers = {q.id: i for i, q in enumerate(visible, 1)}

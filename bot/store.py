@@ -15,6 +15,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from queue import SimpleQueue
 from typing import Any, TypeVar, cast
@@ -55,6 +56,9 @@ def new_token() -> str:
     return secrets.token_urlsafe(16)
 
 
+_to_json = json.JSONEncoder(ensure_ascii=False).encode  # one encoder, not one per call
+
+
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
@@ -75,12 +79,12 @@ class CampaignSummary:
     reported: int
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Pending:
     """A step decided from the cache, waiting for the group commit."""
 
     snap: Snapshot
-    decided: tuple[Changes, Any]
+    changes: Changes
     channel: str
     update_key: str | None
     now: datetime
@@ -134,6 +138,15 @@ class Store:
         # aiosqlite runs each call in its own thread; `_execute` queues one callable there, so a
         # whole transaction costs one thread hop instead of one per statement.
         return cast(T, await self._db._execute(fn, self._db._conn))  # type: ignore[no-untyped-call]
+
+    def _submit(self, fn: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
+        # What `_execute` does, without the coroutine around it: the call is queued now, so the
+        # caller can go on working (rendering the reply) while the thread runs it.
+        if not self._db._running or self._db._connection is None:
+            raise ValueError("Connection closed")
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._db._tx.put_nowait((future, partial(fn, self._db._conn)))
+        return future
 
     async def transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn(conn)` inside BEGIN IMMEDIATE … COMMIT in the connection's thread."""
@@ -385,42 +398,53 @@ class Store:
         chat_id: str,
         user_id: str | None,
         update_key: str | None,
-        decide: Callable[[ContactState], tuple[Changes, T]],
+        decide: Callable[[ContactState], tuple[Changes, Callable[[], T]]],
         now: datetime,
         campaign_id: int | None = None,
     ) -> T:
-        """Decide one step from the contact's state and commit its changes in one transaction.
+        """Decide one step from the contact's state, commit its changes, then return its result.
 
-        When the state is cached, `decide` runs here and the transaction only checks that the
-        cache is still current before writing; otherwise (or if it was not) the state is read
-        and decided inside the transaction.
+        `decide` returns the changes and a function that makes the result (the reply). When the
+        state is cached, `decide` runs here, the write is queued to the connection's thread and
+        the result is made while it runs; the transaction only checks that the cache is still
+        current before writing. Otherwise (or if it was not) the state is read and decided
+        inside the transaction. Either way the result is returned only after the COMMIT.
         """
         try:
             snap = self._cache.snapshot(channel, chat_id, campaign_id)
             if snap is not None:
-                pending = _Pending(snap, decide(snap.state), channel, update_key, now,
+                changes, finish = decide(snap.state)
+                pending = _Pending(snap, changes, channel, update_key, now,
                                    asyncio.get_running_loop().create_future())
                 self._pending.put(pending)
-                await self._commit_soon()
-                outcome = await pending.done
-                if outcome is not _STALE:
-                    return cast(T, outcome)
-            return await self.transaction(
+                batch = self._schedule_commit()
+                try:
+                    result = finish()  # rendered while the thread writes
+                finally:
+                    if batch is not None:
+                        await self._finish_commit(batch)
+                if await pending.done is not _STALE:
+                    return result
+            finish = await self.transaction(
                 lambda conn: self._read_and_decide(conn, channel, chat_id, user_id, update_key,
                                                    decide, now, campaign_id)
             )
+            return finish()
         except BaseException:
             self._cache.clear()  # a rolled-back step may have updated the cache
             raise
 
-    async def _commit_soon(self) -> None:
+    def _schedule_commit(self) -> asyncio.Future[list[tuple[_Pending, Any]]] | None:
         # One group commit at a time is queued in the connection's thread, by the first step
         # that finds none queued; steps decided while it waits join it.
         if self._commit_scheduled:
-            return
+            return None
         self._commit_scheduled = True
+        return self._submit(self._commit_pending)
+
+    async def _finish_commit(self, batch: asyncio.Future[list[tuple[_Pending, Any]]]) -> None:
         try:
-            results = await self._run(self._commit_pending)
+            results = await batch
         except BaseException as error:  # the connection failed: fail every waiting step
             self._commit_scheduled = False
             while not self._pending.empty():
@@ -442,9 +466,7 @@ class Store:
         try:
             conn.execute("BEGIN IMMEDIATE")
             if len(batch) == 1:  # alone, the transaction itself is the step's savepoint
-                outcomes.append(self._commit_decided(conn, batch[0].snap, batch[0].decided,
-                                                     batch[0].channel, batch[0].update_key,
-                                                     batch[0].now))
+                outcomes.append(self._commit_decided(conn, batch[0]))
             else:
                 outcomes += [self._commit_one(conn, item) for item in batch]
             conn.execute("COMMIT")
@@ -458,8 +480,7 @@ class Store:
     def _commit_one(self, conn: sqlite3.Connection, item: _Pending) -> Any:
         conn.execute("SAVEPOINT step")
         try:
-            outcome = self._commit_decided(conn, item.snap, item.decided, item.channel,
-                                           item.update_key, item.now)
+            outcome = self._commit_decided(conn, item)
         except Exception as error:
             conn.execute("ROLLBACK TO step")
             self._cache.clear()
@@ -467,30 +488,29 @@ class Store:
         conn.execute("RELEASE step")
         return outcome
 
-    def _commit_decided(self, conn: sqlite3.Connection, snap: Snapshot,
-                        decided: tuple[Changes, Any], channel: str, update_key: str | None,
-                        now: datetime) -> Any:
+    def _commit_decided(self, conn: sqlite3.Connection, item: _Pending) -> Any:
+        snap = item.snap
         if not self._cache_is_fresh(conn) or not self._cache.is_current(snap):
             return _STALE
-        if update_key is not None and not _mark_processed(conn, channel, update_key, now):
+        if item.update_key is not None and not _mark_processed(conn, item.channel,
+                                                               item.update_key, item.now):
             return _STALE  # a redelivered update: decide again, knowing it is a duplicate
-        changes, result = decided
-        if not changes.is_empty():
-            _apply(conn, snap.state, changes, now)
-            self._cache.apply(snap.state, changes)
-        return result
+        if not item.changes.is_empty():
+            _apply(conn, snap.state, item.changes, item.now)
+            self._cache.apply(snap.state, item.changes)
+        return None
 
     def _read_and_decide(self, conn: sqlite3.Connection, channel: str, chat_id: str,
                          user_id: str | None, update_key: str | None,
-                         decide: Callable[[ContactState], tuple[Changes, T]], now: datetime,
-                         campaign_id: int | None) -> T:
+                         decide: Callable[[ContactState], tuple[Changes, Callable[[], T]]],
+                         now: datetime, campaign_id: int | None) -> Callable[[], T]:
         duplicate = update_key is not None and not _mark_processed(conn, channel, update_key, now)
         state = self._state(conn, channel, chat_id, user_id, now, campaign_id, duplicate)
-        changes, result = decide(state)
+        changes, finish = decide(state)
         if not duplicate and not changes.is_empty():
             _apply(conn, state, changes, now)
             self._cache.apply(state, changes)
-        return result
+        return finish
 
     def _cache_is_fresh(self, conn: sqlite3.Connection) -> bool:
         # A commit by any other connection (another process) changes `data_version`: then
@@ -607,7 +627,7 @@ def _apply(conn: sqlite3.Connection, state: ContactState, changes: Changes, now:
             " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
             " value_json = excluded.value_json, raw = excluded.raw,"
             " contact_id = excluded.contact_id, updated_at = excluded.updated_at",
-            (*sheet, qid, json.dumps(value, ensure_ascii=False), raw, state.contact.id, at),
+            (*sheet, qid, _to_json(value), raw, state.contact.id, at),
         )
     if changes.session is not None:
         _save_session(conn, state.contact.id, state.campaign.id, changes.session, at)
@@ -624,7 +644,7 @@ def _save_session(conn: sqlite3.Connection, contact_id: int, campaign_id: int, s
         " return_to = excluded.return_to, draft_json = excluded.draft_json,"
         " updated_at = excluded.updated_at",
         (contact_id, campaign_id, session.mode, session.cursor, session.return_mode,
-         session.return_to, json.dumps(session.draft, ensure_ascii=False), at),
+         session.return_to, _to_json(session.draft) if session.draft else "{}", at),
     )
 
 
