@@ -24,6 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,8 @@ sys.path.insert(0, str(ROOT))
 from bot.campaign_file import CampaignSpec, load_campaign_text  # noqa: E402
 from bot.channels.base import CONSOLE, Incoming  # noqa: E402
 from bot.engine import Engine  # noqa: E402
+from bot.model import Changes, ContactState, Session  # noqa: E402
+from bot.questionnaire import parse_answer  # noqa: E402
 from bot.store import PRAGMAS, Store  # noqa: E402
 
 TYPES = [("integer", "1.250 người"), ("money", "1,5 tỷ"), ("percent", "99,5 %"),
@@ -94,20 +97,55 @@ async def answer(engine: Engine, chat: str, text: str, campaign: int) -> None:
         raise SystemExit(f"answer refused: {replies[0].text[:200]}")
 
 
-async def one_contact(folder: Path, spec: CampaignSpec, rounds: int, questions: int,
-                      placement: Placement) -> float:
-    """Return answers/s for one contact answering `rounds` rounds of `questions` questions."""
-    store = await Store.open(folder / "one.sqlite3")
+async def _solo(path: Path, spec: CampaignSpec, rounds: int,
+                placement: Placement) -> tuple[Store, Engine, list[int]]:
+    """Open a store with `rounds` rounds and one contact greeted in each."""
+    store = await Store.open(path)
     placement.pin(store._db)  # the store keeps its aiosqlite connection here
     engine = Engine(store)
     campaigns = [(await store.create_campaign(spec, datetime.now(UTC)))[0] for _ in range(rounds)]
     await engine.bind("bench", "solo", "U0")
     for campaign in campaigns:
         await engine.handle(Incoming("bench", "solo"), CONSOLE, campaign)
+    return store, engine, campaigns
+
+
+async def one_contact(folder: Path, spec: CampaignSpec, rounds: int, questions: int,
+                      placement: Placement) -> float:
+    """Return answers/s for one contact answering `rounds` rounds of `questions` questions."""
+    store, engine, campaigns = await _solo(folder / "one.sqlite3", spec, rounds, placement)
     started = time.perf_counter()
     for campaign in campaigns:
         for i in range(questions):
             await answer(engine, "solo", typed(i), campaign)
+    elapsed = time.perf_counter() - started
+    await store.close()
+    return rounds * questions / elapsed
+
+
+def _fixed(changes: Changes) -> Callable[[ContactState], tuple[Changes, Callable[[], None]]]:
+    """Return a decision that always writes `changes` and makes no reply."""
+    return lambda _state: (changes, lambda: None)
+
+
+async def store_only(folder: Path, spec: CampaignSpec, rounds: int, questions: int,
+                     placement: Placement) -> float:
+    """Return writes/s of the same answers through `Store.step` with the engine left out.
+
+    Each step writes what the engine writes for an answer (the value and the moved cursor)
+    through the same cache, group commit and transaction, but decides nothing and renders
+    no reply: the store's share of an answer's cost.
+    """
+    store, _engine, campaigns = await _solo(folder / "store.sqlite3", spec, rounds, placement)
+    ids = [q.id for q in spec.questionnaire.questions]
+    values = [parse_answer(spec.questionnaire.get(qid), typed(i)) for i, qid in enumerate(ids)]
+    started = time.perf_counter()
+    for campaign in campaigns:
+        for i in range(questions):
+            following = ids[i + 1] if i + 1 < len(ids) else None
+            changes = Changes({ids[i]: (values[i], typed(i))}, Session("asking", following))
+            await store.step("bench", "solo", None, None, _fixed(changes), datetime.now(UTC),
+                             campaign)
     elapsed = time.perf_counter() - started
     await store.close()
     return rounds * questions / elapsed
@@ -171,21 +209,25 @@ async def main() -> None:
 async def measure(placement: Placement, spec: CampaignSpec, args: argparse.Namespace) -> None:
     """Print raw, one-contact and interleaved rates with the threads placed as asked."""
     placement.enter()
-    runs: dict[str, list[float]] = {"raw": [], "solo": [], "many": []}
-    for _ in range(args.repeat):  # alternate so that machine noise hits all three alike
+    runs: dict[str, list[float]] = {"raw": [], "store": [], "solo": [], "many": []}
+    for _ in range(args.repeat):  # alternate so that machine noise hits all alike
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             runs["raw"].append(await raw_commits(folder, 3000, placement))
+            runs["store"].append(await store_only(folder, spec, args.rounds,
+                                                  args.questions, placement))
             runs["solo"].append(await one_contact(folder, spec, args.rounds, args.questions,
                                                   placement))
             runs["many"].append(await interleaved(folder, spec, args.contacts, args.questions,
                                                   placement))
-    raw, solo, many = (statistics.median(runs[k]) for k in ("raw", "solo", "many"))
+    raw, store, solo, many = (statistics.median(runs[k]) for k in ("raw", "store", "solo", "many"))
     where = {"separate": "loop and connection thread on separate cores",
              "shared": "loop and connection thread on one core",
              "os": "threads placed by the OS"}[placement.name]
     print(f"\n[{placement.name}] {where}")
     print(f"raw aiosqlite INSERT+COMMIT:  {raw:6.0f} commits/s   runs {_list(runs['raw'])}")
+    print(f"store alone, 1 contact:       {store:6.0f} writes/s    ratio {store / raw:.2f}   "
+          f"runs {_list(runs['store'])} (the answers' writes, no engine)")
     print(f"engine+store, 1 contact:      {solo:6.0f} answers/s   ratio {solo / raw:.2f}   "
           f"runs {_list(runs['solo'])} ({args.rounds * args.questions} answers each)")
     print(f"engine+store, {args.contacts} contacts:  {many:6.0f} answers/s   "
