@@ -40,7 +40,8 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.campaign_file import CampaignSpec, load_campaign_text  # noqa: E402
+from bot.campaign_file import load_campaign_text  # noqa: E402
+from bot.campaign_spec import CampaignSpec  # noqa: E402
 from bot.compile import aggregate, summary_message  # noqa: E402
 from bot.export import write_xlsx  # noqa: E402
 from bot.model import Sheet, UnitStatus  # noqa: E402

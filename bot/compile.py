@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from bot import texts
-from bot.campaign_file import CampaignSpec
+from bot.campaign_spec import CampaignSpec
 from bot.display import format_document, format_value
 from bot.model import REPORTED, Sheet
 from bot.numwords import amount_in_words

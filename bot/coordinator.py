@@ -18,17 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot import texts
-from bot.campaign_file import (
-    CampaignFileError,
-    CampaignSpec,
-    Problem,
-    load_campaign,
-    load_campaign_text,
-)
+from bot.campaign_file import load_campaign, load_campaign_text
+from bot.campaign_spec import CampaignSpec
 from bot.channels.base import Capabilities, Incoming, Outgoing
 from bot.compile import summary_message
 from bot.engine import Engine, split_command
 from bot.export import export
+from bot.file_checks import CampaignFileError, Problem
 from bot.model import REPORTED, Campaign, Invite, UnitProgress
 from bot.outputs import write_outputs, write_unit_report
 from bot.store import Store

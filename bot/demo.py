@@ -14,7 +14,8 @@ from typing import Any
 
 import yaml
 
-from bot.campaign_file import CampaignSpec, load_campaign
+from bot.campaign_file import load_campaign
+from bot.campaign_spec import CampaignSpec
 from bot.channels.console import ConsoleChannel
 from bot.engine import Engine
 from bot.store import Store

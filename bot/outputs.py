@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bot import texts
-from bot.campaign_file import CampaignSpec
+from bot.campaign_spec import CampaignSpec
 from bot.compile import Report, aggregate, summary_message
 from bot.export import export
 from bot.model import Sheet

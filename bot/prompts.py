@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 from bot import texts
-from bot.campaign_file import CampaignSpec
+from bot.campaign_spec import CampaignSpec
 from bot.channels.base import Button, Capabilities
 from bot.display import format_value
 from bot.questionnaire import Question, is_empty

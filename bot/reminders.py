@@ -42,7 +42,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from bot import texts
-from bot.campaign_file import ReminderPolicy
+from bot.campaign_spec import ReminderPolicy
 from bot.model import REPORTED, UnitProgress, UnitStatus
 
 __all__ = [

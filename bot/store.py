@@ -23,7 +23,7 @@ from typing import Any, TypeVar, cast
 import aiosqlite
 
 from bot.cache import Snapshot, StateCache
-from bot.campaign_file import CampaignSpec
+from bot.campaign_spec import CampaignSpec
 from bot.migrations import MIGRATIONS
 from bot.model import (
     Campaign,

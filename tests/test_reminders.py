@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from bot import texts
-from bot.campaign_file import ReminderPolicy, load_campaign_text
+from bot.campaign_file import load_campaign_text
+from bot.campaign_spec import ReminderPolicy
 from bot.model import UnitProgress, UnitStatus
 from bot.reminders import (
     Reminder,

@@ -20,7 +20,7 @@ import pytest
 from docx import Document
 from lxml import etree
 
-from bot.campaign_file import CampaignSpec
+from bot.campaign_spec import CampaignSpec
 from bot.compile import Report, aggregate, amount_in_words
 from bot.demo import default_campaign, demo_clock, run_demo
 from bot.model import Sheet

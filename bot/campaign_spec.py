@@ -1,0 +1,122 @@
+"""The checked campaign as the rest of the bot sees it: agency, reminder policy and campaign spec.
+
+Plain frozen values with a JSON-able form (``to_dict`` / ``from_dict``) for the store; they are
+built from the files people write by bot/campaign_file.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.questionnaire import Questionnaire
+from bot.units_file import Unit
+
+__all__ = ["Agency", "CampaignSpec", "ReminderPolicy"]
+
+
+@dataclass(frozen=True)
+class Agency:
+    """The agency that asks for the report (shown in the report's heading)."""
+
+    parent: str
+    name: str
+    code: str
+    place: str
+
+
+@dataclass(frozen=True)
+class ReminderPolicy:
+    """When reminders go out before and after the deadline."""
+
+    before_days: tuple[int, ...] = (3, 1, 0)
+    at: time = time(8, 0)
+    after_deadline_every_days: int = 1
+    after_deadline_max: int = 5
+    working_days_only: bool = True
+    quiet_hours: tuple[time, time] | None = (time(20, 0), time(7, 0))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-able form, the inverse of from_dict."""
+        data = asdict(self)
+        data["before_days"] = list(self.before_days)
+        data["at"] = _hhmm(self.at)
+        data["quiet_hours"] = None if self.quiet_hours is None else [
+            _hhmm(t) for t in self.quiet_hours
+        ]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ReminderPolicy:
+        """Build from the JSON-able form made by to_dict."""
+        quiet = data["quiet_hours"]
+        return cls(
+            before_days=tuple(data["before_days"]),
+            at=time.fromisoformat(data["at"]),
+            after_deadline_every_days=data["after_deadline_every_days"],
+            after_deadline_max=data["after_deadline_max"],
+            working_days_only=data["working_days_only"],
+            quiet_hours=None if quiet is None else (
+                time.fromisoformat(quiet[0]), time.fromisoformat(quiet[1])),
+        )
+
+
+@dataclass(frozen=True)
+class CampaignSpec:
+    """Everything a campaign file says, checked."""
+
+    title: str
+    request: str
+    agency: Agency
+    deadline: datetime
+    period: tuple[date, date] | None
+    reminders: ReminderPolicy
+    questionnaire: Questionnaire
+    units: tuple[Unit, ...]
+    template: Path | None
+    source: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-able form, the inverse of from_dict."""
+        return {
+            "title": self.title,
+            "request": self.request,
+            "agency": asdict(self.agency),
+            "deadline": self.deadline.isoformat(),
+            "timezone": getattr(self.deadline.tzinfo, "key", None),
+            "period": None if self.period is None else [d.isoformat() for d in self.period],
+            "reminders": self.reminders.to_dict(),
+            "questionnaire": self.questionnaire.to_dict(),
+            "units": [asdict(u) for u in self.units],
+            "template": None if self.template is None else str(self.template),
+            "source": self.source,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CampaignSpec:
+        """Build from the JSON-able form made by to_dict."""
+        deadline = datetime.fromisoformat(data["deadline"])
+        if data.get("timezone"):
+            deadline = deadline.astimezone(ZoneInfo(data["timezone"]))
+        period = data["period"]
+        return cls(
+            title=data["title"],
+            request=data["request"],
+            agency=Agency(**data["agency"]),
+            deadline=deadline,
+            period=None if period is None else (
+                date.fromisoformat(period[0]), date.fromisoformat(period[1])),
+            reminders=ReminderPolicy.from_dict(data["reminders"]),
+            questionnaire=Questionnaire.from_dict(data["questionnaire"]),
+            units=tuple(Unit(**u) for u in data["units"]),
+            template=None if data["template"] is None else Path(data["template"]),
+            source=data["source"],
+        )
+
+
+def _hhmm(moment: time) -> str:
+    """Return a time as "HH:MM"."""
+    return moment.isoformat(timespec="minutes")

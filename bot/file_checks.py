@@ -1,0 +1,307 @@
+"""Problems found in the files people write, and the YAML reading that locates them.
+
+A problem carries its file, 1-based line and dotted field (``sections[1].questions[3].type``,
+indexes counted from 1 as people count). Its text is the catalogue message ``campaign_file.<code>``
+(templates/messages/campaign_file.yaml); PARAMS lists the params of each code. A load gathers
+every problem of every file in one Sink; a Checker reports those of one file and reads typed
+values out of the YAML tree, whose Nodes keep the lines they were written on.
+
+Decisions:
+- YAML's base-60 numbers are read as text, so ``at: 17:00`` is the time, not 1020.
+- A scalar written where text is expected is taken as written (``code: 01`` is "01").
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot import texts, units_file
+from bot.units_file import clean, field_at, suggest
+
+__all__ = [
+    "PARAMS",
+    "CampaignFileError",
+    "Checker",
+    "Node",
+    "Problem",
+    "Sink",
+    "as_datetime",
+    "parse_yaml",
+    "read_bytes",
+    "read_yaml",
+]
+
+PARAMS: dict[str, tuple[str, ...]] = {
+    **units_file.PARAMS,
+    "file_missing": ("path",),
+    "file_too_large": ("limit",),  # a file sent in chat (bot/coordinator.py)
+    "bad_zip": ("error",),
+    "zip_without_campaign": (),
+    "file_unreadable": ("path", "error"),
+    "yaml_syntax": ("error",),
+    "wrong_type": ("expected",),
+    "missing_key": ("key",),
+    "unknown_key": ("key", "suggestion", "allowed"),
+    "duplicate_key": ("key", "first_line"),
+    "too_small": ("value", "min"),
+    "bad_deadline": ("value",),
+    "bad_date": ("value",),
+    "bad_period": ("start", "end"),
+    "bad_time": ("value",),
+    "bad_quiet_hours": ("value",),
+    "bad_extension": ("path", "allowed"),
+    "path_not_allowed": ("path",),
+    "empty_list": (),
+    "bad_id": ("value",),
+    "duplicate_id": ("id", "first_line"),
+    "bad_type": ("value", "allowed", "suggestion"),
+    "not_for_type": ("key", "type"),
+    "options_required": ("type",),
+    "too_few_options": ("count",),
+    "duplicate_option": ("value",),
+    "min_above_max": ("min", "max"),
+    "percent_bounds": ("value",),
+    "when_keys": (),
+    "when_unknown_id": ("id", "suggestion"),
+    "when_later": ("id",),
+    "when_self": ("id",),
+    "when_bad_value": ("value", "id", "expected", "options"),
+    "bad_aggregate": ("value", "allowed", "suggestion"),
+    "aggregate_for_type": ("value", "type"),
+}
+
+_INT_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a file, located by file, line and field."""
+
+    file: str
+    line: int | None
+    field: str
+    code: str
+    params: dict[str, object]
+
+    def message(self, fmt: texts.Format = "plain") -> str:
+        """Return 'file:line: field: text', the text from the message catalogue."""
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        if self.field:
+            where = f"{where}: {self.field}"
+        if fmt == "html":
+            where = html.escape(where, quote=False)
+        return f"{where}: {texts.render('campaign_file.' + self.code, fmt, **self.params)}"
+
+
+class CampaignFileError(Exception):
+    """Every problem found in a campaign, questionnaire or units file."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(p.message() for p in problems))
+
+
+class Sink:
+    """Collects problems from every file of a load."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def __call__(
+        self, code: str, file: str, line: int | None, field: str, /, **params: object
+    ) -> None:
+        """Record one problem."""
+        self.problems.append(Problem(file, line, field, code, dict(params)))
+
+
+@dataclass
+class Node:
+    """A YAML value with the lines it was written on."""
+
+    value: Any  # a scalar, list[Node] or dict[str, Node]
+    line: int
+    key_line: int  # line of the key naming it; its own line for list items and the root
+    text: str = ""  # a scalar as written, cleaned
+    keys: dict[str, int] = field(default_factory=dict)  # line of each key of a mapping
+
+
+def read_bytes(path: Path, file: str, sink: Sink, line: int | None = None,
+                where: str = "") -> bytes | None:
+    """Return a file's content, or report why it cannot be read."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        sink("file_missing", file, line, where, path=str(path))
+    except OSError as exc:
+        sink("file_unreadable", file, line, where, path=str(path), error=exc.strerror or str(exc))
+    return None
+
+
+def read_yaml(path: Path, file: str, sink: Sink, line: int | None = None,
+               where: str = "", report_as: str | None = None) -> Node | None:
+    """Return the YAML tree of a file, or report why there is none."""
+    data = read_bytes(path, report_as or file, sink, line, where)
+    text = None if data is None else units_file.decode_utf8(data, file, sink)
+    return None if text is None else parse_yaml(text, file, sink)
+
+
+def parse_yaml(text: str, file: str, sink: Sink) -> Node | None:
+    """Return the YAML tree of a text, or report the syntax error and its line."""
+    loader = None
+    try:
+        loader = yaml.SafeLoader(text)
+        root = loader.get_single_node()
+        if root is None:
+            sink("empty_file", file, None, "")
+            return None
+        return _Tree(loader, file, sink).node(root, root.start_mark.line + 1)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        sink("yaml_syntax", file, None if mark is None else mark.line + 1, "",
+             error=exc.problem or exc.context or str(exc))
+    except (yaml.YAMLError, RecursionError) as exc:
+        sink("yaml_syntax", file, None, "", error=str(exc) or type(exc).__name__)
+    finally:
+        if loader is not None:
+            loader.dispose()
+    return None
+
+
+class _Tree:
+    """Turns composed YAML nodes into Node values, reporting repeated keys."""
+
+    def __init__(self, loader: yaml.SafeLoader, file: str, sink: Sink) -> None:
+        self.loader, self.file, self.sink = loader, file, sink
+        self.done: dict[int, Node] = {}  # aliases share one node: no exponential blow-up
+
+    def node(self, raw: yaml.Node, key_line: int) -> Node:
+        """Return the Node of a composed node."""
+        if id(raw) not in self.done:
+            self.done[id(raw)] = self._convert(raw, key_line)
+        return self.done[id(raw)]
+
+    def _convert(self, raw: yaml.Node, key_line: int) -> Node:
+        line = raw.start_mark.line + 1
+        if isinstance(raw, yaml.MappingNode):
+            return self._mapping(raw, line, key_line)
+        if isinstance(raw, yaml.SequenceNode):
+            items = [self.node(item, item.start_mark.line + 1) for item in raw.value]
+            return Node(items, line, key_line)
+        return Node(self._scalar(raw), line, key_line, text=clean(str(raw.value)))
+
+    def _mapping(self, raw: yaml.MappingNode, line: int, key_line: int) -> Node:
+        self.loader.flatten_mapping(raw)
+        result = Node({}, line, key_line)
+        for key_node, value_node in raw.value:
+            key = clean(str(key_node.value))
+            at = key_node.start_mark.line + 1
+            if key in result.keys:
+                self.sink("duplicate_key", self.file, at, key, key=key,
+                          first_line=result.keys[key])
+                continue
+            result.keys[key] = at
+            result.value[key] = self.node(value_node, at)
+        return result
+
+    def _scalar(self, raw: yaml.Node) -> Any:
+        if raw.tag in _INT_TAGS and ":" in str(raw.value):
+            return clean(str(raw.value))  # base-60 in YAML 1.1; here always a time
+        try:
+            value = self.loader.construct_object(raw)
+        except (yaml.YAMLError, ValueError):
+            value = str(raw.value)  # a bad date such as 2023-02-30 stays text
+        return clean(value) if isinstance(value, str) else value
+
+
+class Checker:
+    """Reports problems of one file and reads typed values out of Nodes."""
+
+    def __init__(self, file: str, sink: Sink) -> None:
+        self.file, self.sink = file, sink
+
+    def add(self, code: str, line: int | None, where: str, **params: object) -> None:
+        """Record a problem in this file."""
+        self.sink(code, self.file, line, where, **params)
+
+    def mapping(self, node: Node, where: str, allowed: tuple[str, ...],
+                required: tuple[str, ...] = ()) -> dict[str, Node] | None:
+        """Return the keys of a mapping after reporting unknown and missing keys."""
+        if not isinstance(node.value, dict):
+            self.add("wrong_type", node.line, where, expected="mapping")
+            return None
+        for key in node.value:
+            if key not in allowed:
+                self.add("unknown_key", node.keys[key], field_at(where, key), key=key,
+                         suggestion=suggest(key, allowed), allowed=", ".join(allowed))
+        for key in required:
+            if key not in node.value:
+                self.add("missing_key", node.key_line, where, key=key)
+        return dict(node.value)
+
+    def items(self, node: Node, where: str) -> list[Node]:
+        """Return the items of a non-empty list."""
+        if not isinstance(node.value, list):
+            self.add("wrong_type", node.line, where, expected="list")
+            return []
+        if not node.value:
+            self.add("empty_list", node.line, where)
+        return list(node.value)
+
+    def text(self, m: dict[str, Node], key: str, where: str) -> str | None:
+        """Return a non-empty text, as written, or None if absent or wrong."""
+        node = m.get(key)
+        if node is None:
+            return None
+        if isinstance(node.value, dict | list):
+            self.add("wrong_type", node.line, field_at(where, key), expected="text")
+        elif node.value is None or not node.text:
+            self.add("empty_value", node.line, field_at(where, key))
+        else:
+            return node.text
+        return None
+
+    def flag(self, m: dict[str, Node], key: str, where: str, default: bool) -> bool:
+        """Return a true/false value."""
+        node = m.get(key)
+        if node is None:
+            return default
+        if not isinstance(node.value, bool):
+            self.add("wrong_type", node.line, field_at(where, key), expected="bool")
+            return default
+        return node.value
+
+    def integer(self, node: Node, where: str, minimum: int) -> int:
+        """Return a whole number not below the minimum."""
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.add("wrong_type", node.line, where, expected="integer")
+            return minimum
+        if value < minimum:
+            self.add("too_small", node.line, where, value=value, min=minimum)
+        return value
+
+
+def as_datetime(node: Node) -> date | None:
+    """Return the date or datetime a node holds or spells, if any."""
+    if isinstance(node.value, date):
+        return node.value
+    if not isinstance(node.value, str):
+        return None
+    text = node.value
+    for pattern in ("%d/%m/%Y %H:%M", "%d/%m/%Y"):
+        try:
+            parsed = datetime.strptime(text, pattern)
+            return parsed if ":" in text else parsed.date()
+        except ValueError:
+            pass
+    try:
+        return datetime.fromisoformat(text) if len(text) > 10 else date.fromisoformat(text)
+    except ValueError:
+        return None
+
