@@ -23,20 +23,13 @@ from lxml import etree
 from bot.campaign_spec import CampaignSpec
 from bot.compile import Report, aggregate, amount_in_words
 from bot.demo import default_campaign, demo_clock, run_demo
+from bot.docx_layout import text_width
 from bot.model import Sheet
-from bot.render_docx import (
-    RenderError,
-    consolidated_context,
-    display_name,
-    question_label,
-    render_consolidated,
-    render_unit,
-    signer_title,
-    text_width,
-    unit_context,
-)
+from bot.render_docx import RenderError, render_consolidated, render_unit
+from bot.report_context import consolidated_context, unit_context
 from bot.store import Store
 from bot.texts import templates_dir
+from bot.wording import display_name, question_label, signer_title
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"

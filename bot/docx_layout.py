@@ -1,0 +1,344 @@
+"""The layout of a rendered Word report: a paragraph in style "ND30 Line" becomes a centred line
+40 % as long as the text above it (Decree 30: 1/3 to 1/2), "ND30 Line Full" as long as that text;
+the columns of a table in style "ND30 Appendix Table" are sized to their content. Widths come
+from Times New Roman metrics (Liberation Serif has the same)."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from docx.oxml.ns import qn
+from docx.shared import Twips
+from docx.text.parfmt import ParagraphFormat
+
+__all__ = ["STYLE_APPENDIX_TABLE", "STYLE_LINE", "STYLE_LINE_FULL", "fix_layout", "text_width"]
+
+# Style names shared with scripts/make_word_templates.py.
+STYLE_LINE = "ND30 Line"
+STYLE_LINE_FULL = "ND30 Line Full"
+STYLE_APPENDIX_TABLE = "ND30 Appendix Table"
+LINE_SHARE = {STYLE_LINE: Decimal("0.4"), STYLE_LINE_FULL: Decimal(1)}
+DEFAULT_CELL_MARGIN = 108  # twips, Word's default left and right cell padding
+CELL_SLACK = 60  # twips added to a measured cell so a rounding error never wraps a number
+MIN_COLUMN = 454  # twips (8 mm)
+
+_W_P, _W_R, _W_T, _W_TBL, _W_TR, _W_TC = (qn(f"w:{t}") for t in ("p", "r", "t", "tbl", "tr", "tc"))
+_W_RPR, _W_SZ, _W_B, _W_VAL, _W_W, _W_TYPE = (
+    qn(f"w:{t}") for t in ("rPr", "sz", "b", "val", "w", "type"))
+_W_TCPR, _W_TCW = qn("w:tcPr"), qn("w:tcW")
+_W_PPR, _W_PSTYLE = qn("w:pPr"), qn("w:pStyle")
+_TBL_STYLE = f"{qn('w:tblPr')}/{qn('w:tblStyle')}"
+_ANY_GRID_SPAN = f".//{qn('w:gridSpan')}"
+_CHAR_UNITS: dict[bool, dict[str, int]] = {False: {}, True: {}}  # text_width's, by bold
+
+# Advance widths of Times New Roman in 1/1000 em (the Adobe Times metrics; Liberation Serif has
+# the same). Vietnamese letters are measured by their base letter. Italic is taken as regular.
+_REGULAR = dict(zip(
+    " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`"
+    "abcdefghijklmnopqrstuvwxyz{|}~",
+    (250, 333, 408, 500, 500, 833, 778, 180, 333, 333, 500, 564, 250, 333, 250, 278, *[500] * 10,
+     278, 278, 564, 564, 564, 444, 921, 722, 667, 667, 722, 611, 556, 722, 722, 333, 389, 722,
+     611, 889, 722, 722, 556, 722, 667, 556, 611, 722, 722, 944, 722, 722, 611, 333, 278, 333,
+     469, 500, 333, 444, 500, 444, 500, 444, 333, 500, 500, 278, 278, 500, 278, 778, 500, 500,
+     500, 500, 333, 389, 278, 500, 500, 722, 500, 500, 444, 480, 200, 480, 541),
+    strict=True))
+_BOLD = dict(zip(
+    " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`"
+    "abcdefghijklmnopqrstuvwxyz{|}~",
+    (250, 333, 555, 500, 500, 1000, 833, 278, 333, 333, 500, 570, 250, 333, 250, 278,
+     *[500] * 10, 333, 333, 570, 570, 570, 500, 930, 722, 667, 722, 722, 667, 611, 778, 778, 389,
+     500, 778, 667, 944, 722, 778, 611, 778, 722, 556, 667, 722, 722, 1000, 722, 722, 667, 333,
+     278, 333, 581, 500, 333, 500, 556, 444, 556, 444, 333, 500, 556, 278, 333, 556, 278, 833,
+     556, 500, 556, 556, 444, 389, 333, 556, 500, 722, 500, 500, 444, 394, 220, 394, 520),
+    strict=True))
+_EXTRA = {"Đ": "D", "đ": "d", "“": '"', "”": '"', "‘": "'", "’": "'", "–": "-", "—": "-",
+          "\u00a0": " "}
+_WIDE = {"–": 500, "—": 1000, "…": 1000, "“": 444, "”": 444}
+
+
+def fix_layout(document: Any) -> None:
+    """Size the ND30 lines and the appendix tables of a rendered document."""
+    widths = _Metrics(document)
+    body = document.element.body
+    for p in _line_candidates(body, widths):
+        share = LINE_SHARE.get(widths.style_name(p) or "")
+        if share is not None:
+            _fit_line(p, share, widths, document)
+    appendix_id = widths.style_id(STYLE_APPENDIX_TABLE)
+    for table in body.iter(_W_TBL):
+        style = table.find(_TBL_STYLE)
+        if style is not None and style.get(_W_VAL) == appendix_id:
+            _fit_columns(table, widths, document)
+
+
+def _line_candidates(body: Any, widths: _Metrics) -> Iterable[Any]:
+    """Return the paragraphs that may be in a line style, in document order: those that name
+    one (found without visiting the thousands of others), or all when one is the default."""
+    ids = {sid for sid, name in widths.names.items() if name in LINE_SHARE}
+    if widths.default_style in ids:
+        return body.iter(_W_P)  # type: ignore[no-any-return]
+    found: list[Any] = []
+    for ref in body.iter(_W_PSTYLE):
+        if ref.get(_W_VAL) not in ids:
+            continue
+        ppr = ref.getparent()
+        p = None if ppr is None or ppr.tag != _W_PPR else ppr.getparent()
+        if p is not None and p.tag == _W_P and (not found or found[-1] is not p):
+            found.append(p)
+    return found
+
+
+@dataclass(frozen=True)
+class _Font:
+    half_points: int
+    bold: bool
+
+
+class _Metrics:
+    """Font sizes of paragraphs, resolved through their styles, and text widths."""
+
+    def __init__(self, document: Any) -> None:
+        self.styles: dict[str, Any] = {}
+        self.names: dict[str, str] = {}
+        for style in document.styles.element.findall(qn("w:style")):
+            sid = style.get(qn("w:styleId"))
+            name = style.find(qn("w:name"))
+            self.styles[sid] = style
+            if name is not None:
+                self.names[sid] = name.get(qn("w:val"))
+        defaults = document.styles.element.find(f"{qn('w:docDefaults')}/{qn('w:rPrDefault')}")
+        size = None if defaults is None else defaults.find(f"{qn('w:rPr')}/{qn('w:sz')}")
+        self.default_size = 24 if size is None else int(size.get(qn("w:val")))
+        self.default_style = next((sid for sid, s in self.styles.items()
+                                   if s.get(qn("w:default")) in ("1", "true")
+                                   and s.get(qn("w:type")) == "paragraph"), None)
+        self._style_chains: dict[str | None, list[Any]] = {}
+        self._style_fonts: dict[str | None, tuple[int | None, bool | None]] = {}
+
+    def style_id(self, name: str) -> str | None:
+        return next((sid for sid, n in self.names.items() if n == name), None)
+
+    def style_name(self, p: Any) -> str | None:
+        sid = self._pstyle(p)
+        return None if sid is None else self.names.get(sid)
+
+    def _pstyle(self, p: Any) -> str | None:
+        for ppr in p.iterchildren(_W_PPR):  # as p.find("w:pPr/w:pStyle"), without ElementPath
+            for ref in ppr.iterchildren(_W_PSTYLE):
+                return ref.get(_W_VAL)  # type: ignore[no-any-return]
+        return self.default_style
+
+    def font(self, p: Any, run: Any = None) -> _Font:
+        """Return the size and weight of a run: its own properties, then its paragraph style's
+        and the styles that one is based on, the first found of each winning."""
+        size: int | None = None
+        bold: bool | None = None
+        own = None if run is None else run.find(_W_RPR)
+        if own is not None:
+            size, bold = _rpr_font(own, size, bold)
+        if size is None or bold is None:
+            sid = self._pstyle(p)
+            if size is None and bold is None:
+                found = self._style_fonts.get(sid)
+                if found is None:
+                    found = self._style_fonts[sid] = self._through_styles(sid, None, None)
+                size, bold = found
+            else:
+                size, bold = self._through_styles(sid, size, bold)
+        return _Font(size or self.default_size, bool(bold))
+
+    def _through_styles(self, sid: str | None, size: int | None,
+                        bold: bool | None) -> tuple[int | None, bool | None]:
+        chain = self._style_chains.get(sid)
+        if chain is None:
+            chain = self._style_chains[sid] = self._style_chain(sid)
+        for rpr in chain:
+            size, bold = _rpr_font(rpr, size, bold)
+        return size, bold
+
+    def _style_chain(self, sid: str | None) -> list[Any]:
+        """Return the run properties of a style and of those it is based on, nearest first."""
+        chain = []
+        seen: set[str] = set()
+        while sid is not None and sid not in seen and sid in self.styles:
+            seen.add(sid)
+            style = self.styles[sid]
+            rpr = style.find(qn("w:rPr"))
+            if rpr is not None:
+                chain.append(rpr)
+            based = style.find(qn("w:basedOn"))
+            sid = None if based is None else based.get(qn("w:val"))
+        return chain
+
+    def paragraph_width(self, p: Any) -> int:
+        """Return the width of a paragraph's text on one line, in twips."""
+        return self.measure(p)[0]
+
+    def longest_word(self, p: Any) -> int:
+        return self.measure(p)[1]
+
+    def measure(self, p: Any) -> tuple[int, int]:
+        """Return the width of a paragraph's text on one line and of its longest word, in twips."""
+        total = 0
+        best = 0
+        for run in p.iter(_W_R):
+            font = self.font(p, run)
+            text = "".join(t.text or "" for t in run.iter(_W_T))
+            total += text_width(text, font.half_points, font.bold)
+            for word in text.split():
+                best = max(best, text_width(word, font.half_points, font.bold))
+        return total, best
+
+
+def _rpr_font(rpr: Any, size: int | None, bold: bool | None) -> tuple[int | None, bool | None]:
+    """Return (size, bold) completed, where still None, from one run-properties element."""
+    if size is None:
+        sz = rpr.find(_W_SZ)
+        if sz is not None:
+            size = int(sz.get(_W_VAL))
+    if bold is None:
+        b = rpr.find(_W_B)
+        if b is not None:
+            bold = b.get(_W_VAL, "true") not in ("0", "false")
+    return size, bold
+
+
+def text_width(text: str, half_points: int, bold: bool = False) -> int:
+    """Return the width of a text in Times New Roman, in twips (1/20 pt)."""
+    known = _CHAR_UNITS[bool(bold)]
+    units = 0
+    for char in unicodedata.normalize("NFC", text):
+        width = known.get(char)
+        if width is None:
+            width = known[char] = _char_units(char, bool(bold))
+        units += width
+    return units * half_points // 100  # units/1000 em * (half_points/2) pt * 20 twips
+
+
+def _char_units(char: str, bold: bool) -> int:
+    """Return the advance width of one character in 1/1000 em."""
+    if char in _WIDE:
+        return _WIDE[char]
+    base = _EXTRA.get(char) or unicodedata.normalize("NFD", char)[:1]
+    return (_BOLD if bold else _REGULAR).get(base, 500)
+
+
+def _container_width(p: Any, document: Any) -> int:
+    """Return the width available to a paragraph: its cell's, else the page's text width."""
+    cell = next((a for a in p.iterancestors() if a.tag == qn("w:tc")), None)
+    if cell is not None:
+        width = cell.find(f"{qn('w:tcPr')}/{qn('w:tcW')}")
+        table = next(a for a in cell.iterancestors() if a.tag == qn("w:tbl"))
+        left, right = _cell_margins(table)
+        if width is not None and width.get(qn("w:type"), "dxa") == "dxa":
+            return int(width.get(qn("w:w"))) - left - right
+    section = document.sections[-1]
+    return int(section.page_width - section.left_margin - section.right_margin) // 635
+
+
+def _cell_margins(table: Any) -> tuple[int, int]:
+    margins = table.find(f"{qn('w:tblPr')}/{qn('w:tblCellMar')}")
+    found = []
+    for side in ("left", "right"):
+        el = None if margins is None else margins.find(qn(f"w:{side}"))
+        if el is None and margins is not None:
+            el = margins.find(qn("w:start" if side == "left" else "w:end"))
+        found.append(DEFAULT_CELL_MARGIN if el is None else int(el.get(qn("w:w"))))
+    return found[0], found[1]
+
+
+def _fit_line(p: Any, share: Decimal, widths: _Metrics, document: Any) -> None:
+    """Centre a line paragraph under the paragraph above it, `share` of its text's width."""
+    above = p.getprevious()
+    while above is not None and above.tag != qn("w:p"):
+        above = above.getprevious()
+    if above is None:
+        return
+    available = _container_width(p, document)
+    text = min(widths.paragraph_width(above), available)
+    if text <= 0:
+        return
+    length = int(text * share)
+    indent = max(0, (available - length) // 2)
+    fmt = ParagraphFormat(p)
+    fmt.left_indent = Twips(indent)
+    fmt.right_indent = Twips(indent)
+    fmt.first_line_indent = Twips(0)
+
+
+def _fit_columns(table: Any, widths: _Metrics, document: Any) -> None:
+    """Size the columns of a table to their content, like a browser's automatic table layout."""
+    rows = table.findall(_W_TR)
+    if not rows:
+        return
+    cells = [r.findall(_W_TC) for r in rows]
+    count = len(cells[0])
+    if any(len(c) != count for c in cells) or table.find(_ANY_GRID_SPAN) is not None:
+        return  # merged cells: leave the widths a person set
+    left, right = _cell_margins(table)
+    pad = left + right + CELL_SLACK
+    natural = [MIN_COLUMN] * count
+    minimum = [MIN_COLUMN] * count
+    for row_cells in cells:
+        for i, cell in enumerate(row_cells):
+            for p in cell.iter(_W_P):
+                width, word = widths.measure(p)
+                natural[i] = max(natural[i], width + pad)
+                minimum[i] = max(minimum[i], word + pad)
+    total = _container_width(table, document)
+    columns = _distribute(total, natural, minimum)
+    grid = table.find(qn("w:tblGrid"))
+    for col in list(grid):
+        grid.remove(col)
+    for width in columns:
+        grid.append(_el("w:gridCol", {"w:w": str(width)}))
+    written = [str(width) for width in columns]
+    for row_cells in cells:
+        for text, cell in zip(written, row_cells, strict=True):
+            tcpr = cell.find(_W_TCPR)
+            if tcpr is None:
+                tcpr = _el("w:tcPr")
+                cell.insert(0, tcpr)
+            tcw = tcpr.find(_W_TCW)
+            if tcw is None:
+                tcw = _el("w:tcW")
+                tcpr.insert(0, tcw)
+            tcw.set(_W_W, text)
+            tcw.set(_W_TYPE, "dxa")
+    tblw = table.find(f"{qn('w:tblPr')}/{qn('w:tblW')}")
+    if tblw is not None:
+        tblw.set(qn("w:w"), str(sum(columns)))
+        tblw.set(qn("w:type"), "dxa")
+
+
+def _distribute(total: int, natural: list[int], minimum: list[int]) -> list[int]:
+    """Return column widths adding up to `total`: natural widths if they fit, else each column's
+    longest word plus a share of the rest in proportion to how much more it would like."""
+    if sum(natural) <= total:
+        extra = total - sum(natural)
+        wide = sum(n - m for n, m in zip(natural, minimum, strict=True)) or sum(natural)
+        keys = [n - m for n, m in zip(natural, minimum, strict=True)]
+        if not any(keys):
+            keys = natural
+        result = [n + extra * k // wide for n, k in zip(natural, keys, strict=True)]
+    elif sum(minimum) <= total:
+        extra = total - sum(minimum)
+        want = [n - m for n, m in zip(natural, minimum, strict=True)]
+        result = [m + extra * w // (sum(want) or 1) for m, w in zip(minimum, want, strict=True)]
+    else:
+        result = [m * total // sum(minimum) for m in minimum]
+    result[-1] += total - sum(result)
+    return result
+
+
+def _el(tag: str, attrs: Mapping[str, str] | None = None) -> Any:
+    from docx.oxml import OxmlElement
+
+    element = OxmlElement(tag)
+    for key, value in (attrs or {}).items():
+        element.set(qn(key), value)
+    return element
