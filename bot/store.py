@@ -1,8 +1,9 @@
 """The only SQL: rounds, units, contacts, answers and sessions in SQLite through aiosqlite.
 
-Every write is one transaction. A conversation step runs as one unit of work in the
-connection's own thread (`step`): read the contact's state, let the engine decide, write the
-changes, commit — a single hop, so every answer is committed before its reply exists.
+Every write is one transaction. A conversation step (`step`) is decided from cached state on
+the event loop and written in one hop to the connection's own thread, together with any other
+steps decided meanwhile (group commit); its reply is rendered while that runs and returned only
+after the COMMIT, so every answer is committed before the reply that confirms it is sent.
 """
 
 from __future__ import annotations
