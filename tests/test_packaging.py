@@ -1,4 +1,4 @@
-"""A non-editable install ships the templates, so `reportbot` runs from any folder."""
+"""A non-editable install ships every module and the templates: `reportbot` runs anywhere."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_wheel_contains_every_template(tmp_path: Path) -> None:
+def test_wheel_contains_every_module_and_template(tmp_path: Path) -> None:
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
          "-w", str(tmp_path), str(ROOT)],
@@ -22,3 +22,5 @@ def test_wheel_contains_every_template(tmp_path: Path) -> None:
                for p in (ROOT / "templates").rglob("*") if p.is_file()}
     assert shipped and all(f"bot/templates/{name}" in names for name in shipped)
     assert "bot/cli.py" in names
+    modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "bot").rglob("*.py")}
+    assert "bot/parsing/__init__.py" in modules and modules <= names  # every subpackage listed

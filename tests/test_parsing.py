@@ -1,4 +1,4 @@
-"""Tests for bot/parsing.py: tables of accepted and refused input, properties, message catalogue."""
+"""Tests for bot/parsing/: tables of accepted and refused input, properties, message catalogue."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ from bot.texts import Catalogue, vn_dec
 
 ROOT = Path(__file__).resolve().parent.parent
 MESSAGES = ROOT / "templates" / "messages" / "parsing.yaml"
-SOURCE = ROOT / "bot" / "parsing.py"
+SOURCES = sorted((ROOT / "bot" / "parsing").glob("*.py"))
 
 OPTIONS = ("Tiền mặt", "Hiện vật", "Ngày công", "Phòng, chống dịch", "Tiền chuyển khoản")
 choice = partial(parse_choice, options=OPTIONS, other=False)
@@ -677,8 +677,9 @@ def messages() -> dict[str, str]:
 
 
 def source_codes() -> set[str]:
-    """Return every ParseError code written in bot/parsing.py."""
-    return set(re.findall(r'ParseError\(\s*"([a-z_]+)"', SOURCE.read_text(encoding="utf-8")))
+    """Return every ParseError code written in the modules of bot/parsing/."""
+    source = "\n".join(path.read_text(encoding="utf-8") for path in SOURCES)
+    return set(re.findall(r'ParseError\(\s*"([a-z_]+)"', source))
 
 
 def test_every_code_has_a_message() -> None:
