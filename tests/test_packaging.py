@@ -22,3 +22,5 @@ def test_wheel_contains_every_template(tmp_path: Path) -> None:
                for p in (ROOT / "templates").rglob("*") if p.is_file()}
     assert shipped and all(f"bot/templates/{name}" in names for name in shipped)
     assert "bot/cli.py" in names
+    assert all(p.relative_to(ROOT).as_posix() in names  # every module, sub-packages too
+               for p in (ROOT / "bot").rglob("*.py"))
