@@ -1,0 +1,337 @@
+"""The only SQL: rounds, units, contacts, answers and sessions in SQLite through aiosqlite.
+
+Every write is one transaction. A conversation step (`step`) is decided from cached state on
+the event loop and written in one hop to the connection's own thread, together with any other
+steps decided meanwhile (group commit); its reply is rendered while that runs and returned only
+after the COMMIT, so every answer is committed before the reply that confirms it is sent.
+
+`Store` (here) owns the connection, rounds, contacts and the reminder and digest logs;
+`steps.Steps` the conversation steps (the cache and the group commit); `sql` the SQL helper
+functions both use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import sqlite3
+from collections.abc import Callable
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+from typing import TypeVar, cast
+
+import aiosqlite
+
+from bot.cache import StateCache
+from bot.campaign_spec import CampaignSpec
+from bot.model import Campaign, Changes, Contact, ContactState, Invite, Sheet
+from bot.store.sql import (
+    PRAGMAS,
+    CampaignSummary,
+    HistoryEntry,
+    _configure,
+    _contact,
+    _dt,
+    _in_transaction,
+    _iso,
+    _migrate,
+    _set_status,
+    _sheets,
+    hash_token,
+    new_token,
+)
+from bot.store.steps import Steps
+
+__all__ = ["PRAGMAS", "CampaignSummary", "HistoryEntry", "Store", "hash_token", "new_token"]
+
+T = TypeVar("T")
+
+
+class Store:
+    """An open database; use `await Store.open(path)` and `await store.close()`."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+        self._specs: dict[int, CampaignSpec] = {}
+        self._cache = StateCache()
+        self._steps = Steps(self)  # decides and commits conversation steps, sharing `_cache`
+
+    @classmethod
+    async def open(cls, path: str | Path) -> Store:
+        """Open (creating and migrating if needed) the database at `path`."""
+        db = await aiosqlite.connect(str(path), isolation_level=None)
+        store = cls(db)
+        await store._run(_configure)
+        await store._run(_migrate)
+        return store
+
+    async def close(self) -> None:
+        """Close the connection."""
+        await self._db.close()
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        # aiosqlite runs each call in its own thread; `_execute` queues one callable there, so a
+        # whole transaction costs one thread hop instead of one per statement.
+        return cast(T, await self._db._execute(fn, self._db._conn))  # type: ignore[no-untyped-call]
+
+    def _submit(self, fn: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
+        # What `_execute` does, without the coroutine around it: the call is queued now, so the
+        # caller can go on working (rendering the reply) while the thread runs it.
+        if not self._db._running or self._db._connection is None:
+            raise ValueError("Connection closed")
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._db._tx.put_nowait((future, partial(fn, self._db._conn)))
+        return future
+
+    async def transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn(conn)` inside BEGIN IMMEDIATE … COMMIT in the connection's thread."""
+        return await self._run(lambda conn: _in_transaction(conn, fn))
+
+    # rounds -------------------------------------------------------------------------------
+
+    async def create_campaign(self, spec: CampaignSpec, now: datetime) -> tuple[int, list[Invite]]:
+        """Store a round and its units; return its id and one fresh invite token per unit."""
+        invites = [Invite(u.code, u.name, new_token()) for u in spec.units]
+        spec_json = json.dumps(spec.to_dict(), ensure_ascii=False, sort_keys=True)
+
+        def write(conn: sqlite3.Connection) -> int:
+            cur = conn.execute(
+                "INSERT INTO campaigns (title, spec_json, spec_hash, deadline, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (spec.title, spec_json, hashlib.sha256(spec_json.encode()).hexdigest(),
+                 _iso(spec.deadline), _iso(now)),
+            )
+            campaign_id = cast(int, cur.lastrowid)
+            for position, (unit, invite) in enumerate(zip(spec.units, invites, strict=True)):
+                conn.execute(
+                    "INSERT INTO units (code, name, grp) VALUES (?, ?, ?) ON CONFLICT(code)"
+                    " DO UPDATE SET name = excluded.name, grp = excluded.grp",
+                    (unit.code, unit.name, unit.group),
+                )
+                conn.execute(
+                    "INSERT INTO campaign_units (campaign_id, unit_code, position, invite_hash,"
+                    " updated_at) VALUES (?, ?, ?, ?, ?)",
+                    (campaign_id, unit.code, position, hash_token(invite.token), _iso(now)),
+                )
+            self._cache.clear()  # units may now have a newer current round
+            return campaign_id
+
+        return await self.transaction(write), invites
+
+    async def campaign(self, campaign_id: int) -> Campaign | None:
+        """Return a round by id, or None."""
+        return await self._run(lambda conn: self._campaign(conn, campaign_id))
+
+    def _campaign(self, conn: sqlite3.Connection, campaign_id: int) -> Campaign | None:
+        spec = self._spec(conn, campaign_id)
+        row = conn.execute(
+            "SELECT status, created_at FROM campaigns WHERE id = ?", (campaign_id,)
+        ).fetchone()
+        if spec is None or row is None:
+            return None
+        return Campaign(campaign_id, spec, row[0], cast(datetime, _dt(row[1])))
+
+    def _spec(self, conn: sqlite3.Connection, campaign_id: int) -> CampaignSpec | None:
+        # A round's campaign file never changes once created, so it is parsed once.
+        spec = self._specs.get(campaign_id)
+        if spec is None:
+            row = conn.execute(
+                "SELECT spec_json FROM campaigns WHERE id = ?", (campaign_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            spec = self._specs[campaign_id] = CampaignSpec.from_dict(json.loads(row[0]))
+        return spec
+
+    async def campaigns(self) -> list[CampaignSummary]:
+        """Return every round, newest first, with its unit and reported counts."""
+        rows = await self._db.execute_fetchall(
+            "SELECT c.id, c.title, c.status, c.deadline, COUNT(cu.unit_code),"
+            " SUM(cu.status IN ('submitted', 'edited')) FROM campaigns c"
+            " LEFT JOIN campaign_units cu ON cu.campaign_id = c.id GROUP BY c.id ORDER BY c.id DESC"
+        )
+        return [
+            CampaignSummary(r[0], r[1], r[2], cast(datetime, _dt(r[3])), r[4], r[5] or 0)
+            for r in rows
+        ]
+
+    async def sheets(self, campaign_id: int) -> list[Sheet]:
+        """Return every unit's answers in a round, in the campaign file's unit order."""
+        return await self._run(lambda conn: _sheets(conn, campaign_id))
+
+    async def contact_counts(self, campaign_id: int) -> dict[str, int]:
+        """Return how many reachable contacts each unit of a round has."""
+        rows = await self._db.execute_fetchall(
+            "SELECT cu.unit_code, COUNT(c.id) FROM campaign_units cu LEFT JOIN contacts c"
+            " ON c.unit_code = cu.unit_code AND c.reachable WHERE cu.campaign_id = ?"
+            " GROUP BY cu.unit_code",
+            (campaign_id,),
+        )
+        return {r[0]: r[1] for r in rows}
+
+    async def set_campaign_status(self, campaign_id: int, status: str) -> None:
+        """Open or close a round."""
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute("UPDATE campaigns SET status = ? WHERE id = ?", (status, campaign_id))
+            self._cache.clear()
+
+        await self.transaction(write)
+
+    async def history(self, campaign_id: int, unit_code: str) -> list[HistoryEntry]:
+        """Return every stored change of a unit's answers, oldest first."""
+        rows = await self._db.execute_fetchall(
+            "SELECT question_id, value_json, raw, contact_id, at FROM answer_history"
+            " WHERE campaign_id = ? AND unit_code = ? ORDER BY id",
+            (campaign_id, unit_code),
+        )
+        return [HistoryEntry(r[0], json.loads(r[1]), r[2], r[3], cast(datetime, _dt(r[4])))
+                for r in rows]
+
+    async def latest_open_campaign(self) -> int | None:
+        """Return the newest open round's id, or None."""
+        rows = list(await self._db.execute_fetchall(
+            "SELECT id FROM campaigns WHERE status = 'open' ORDER BY id DESC LIMIT 1"))
+        return None if not rows else int(rows[0][0])
+
+    async def regenerate_invites(self, campaign_id: int) -> list[Invite]:
+        """Give every unit of a round a new invite token; the old ones stop working."""
+
+        def write(conn: sqlite3.Connection) -> list[Invite]:
+            rows = conn.execute(
+                "SELECT u.code, u.name FROM campaign_units cu JOIN units u ON u.code = cu.unit_code"
+                " WHERE cu.campaign_id = ? ORDER BY cu.position", (campaign_id,)).fetchall()
+            invites = [Invite(code, name, new_token()) for code, name in rows]
+            conn.executemany(
+                "UPDATE campaign_units SET invite_hash = ? WHERE campaign_id = ? AND unit_code = ?",
+                [(hash_token(i.token), campaign_id, i.code) for i in invites])
+            return invites
+
+        return await self.transaction(write)
+
+    async def open_campaigns(self) -> list[Campaign]:
+        """Return every open round."""
+        rows = await self._db.execute_fetchall("SELECT id FROM campaigns WHERE status = 'open'")
+        found = [await self.campaign(int(r[0])) for r in rows]
+        return [c for c in found if c is not None]
+
+    async def reminders_sent(self, campaign_id: int) -> list[tuple[str, int, str]]:
+        """Return (unit code, contact id, slot key) of every reminder logged for a round."""
+        rows = await self._db.execute_fetchall(
+            "SELECT unit_code, contact_id, slot FROM reminder_log WHERE campaign_id = ?",
+            (campaign_id,))
+        return [(r[0], int(r[1]), r[2]) for r in rows]
+
+    async def claim_reminder(self, campaign_id: int, unit_code: str, contact_id: int, slot: str,
+                             now: datetime) -> bool:
+        """Log a reminder right before it leaves; False if it was logged already."""
+        return await self.transaction(lambda conn: conn.execute(
+            "INSERT OR IGNORE INTO reminder_log (campaign_id, unit_code, contact_id, slot, at)"
+            " VALUES (?, ?, ?, ?, ?)", (campaign_id, unit_code, contact_id, slot, _iso(now))
+        ).rowcount == 1)
+
+    async def digests_sent(self, campaign_id: int, chat_id: str) -> list[str]:
+        """Return the digest slot keys already sent to a coordinator's chat."""
+        rows = await self._db.execute_fetchall(
+            "SELECT slot FROM digest_log WHERE campaign_id = ? AND chat_id = ?",
+            (campaign_id, chat_id))
+        return [r[0] for r in rows]
+
+    async def claim_digest(self, campaign_id: int, chat_id: str, slot: str, now: datetime) -> bool:
+        """Log a digest before sending it; False if it was already logged."""
+        return await self.transaction(lambda conn: conn.execute(
+            "INSERT OR IGNORE INTO digest_log (campaign_id, chat_id, slot, at) VALUES (?, ?, ?, ?)",
+            (campaign_id, chat_id, slot, _iso(now))).rowcount == 1)
+
+    async def unreachable_contacts(self, campaign_id: int) -> list[tuple[str, str]]:
+        """Return (unit code, chat id) of the contacts of a round who blocked the bot."""
+        rows = await self._db.execute_fetchall(
+            "SELECT c.unit_code, c.chat_id FROM contacts c JOIN campaign_units cu"
+            " ON cu.unit_code = c.unit_code WHERE cu.campaign_id = ? AND NOT c.reachable",
+            (campaign_id,))
+        return [(r[0], r[1]) for r in rows]
+
+    async def return_unit(self, campaign_id: int, unit_code: str, question_ids: list[str],
+                          now: datetime) -> bool:
+        """Send a unit's sheet back: status returned, named answers cleared, cursors reset."""
+
+        def write(conn: sqlite3.Connection) -> bool:
+            found = conn.execute(
+                "SELECT 1 FROM campaign_units WHERE campaign_id = ? AND unit_code = ?",
+                (campaign_id, unit_code)).fetchone()
+            if found is None:
+                return False
+            for qid in question_ids:
+                conn.execute(
+                    "DELETE FROM answers WHERE campaign_id = ? AND unit_code = ?"
+                    " AND question_id = ?", (campaign_id, unit_code, qid))
+                conn.execute(
+                    "INSERT INTO answer_history (campaign_id, unit_code, question_id, value_json,"
+                    " raw, contact_id, at) VALUES (?, ?, ?, NULL, '/return', NULL, ?)",
+                    (campaign_id, unit_code, qid, _iso(now)))
+            conn.execute(
+                "UPDATE sessions SET mode = 'asking', cursor = NULL, return_mode = NULL,"
+                " return_to = NULL, draft_json = NULL WHERE campaign_id = ? AND contact_id IN"
+                " (SELECT id FROM contacts WHERE unit_code = ?)", (campaign_id, unit_code))
+            _set_status(conn, (campaign_id, unit_code), "returned", None, _iso(now))
+            self._cache.clear()
+            return True
+
+        return await self.transaction(write)
+
+    async def bound_contacts(self, campaign_id: int) -> list[Contact]:
+        """Return the reachable contacts bound to the units of a round."""
+        rows = await self._db.execute_fetchall(
+            "SELECT c.id, c.channel, c.chat_id, c.user_id, c.unit_code FROM contacts c"
+            " JOIN campaign_units cu ON cu.unit_code = c.unit_code"
+            " WHERE cu.campaign_id = ? AND c.reachable ORDER BY cu.position, c.id",
+            (campaign_id,))
+        return [Contact(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    async def mark_unreachable(self, channel: str, chat_id: str) -> Contact | None:
+        """Mark a contact unreachable; return it if it was reachable until now."""
+
+        def write(conn: sqlite3.Connection) -> Contact | None:
+            row = conn.execute(
+                "UPDATE contacts SET reachable = 0 WHERE channel = ? AND chat_id = ? AND reachable"
+                " RETURNING id, user_id, unit_code", (channel, chat_id)).fetchone()
+            self._cache.clear()
+            return None if row is None else Contact(row[0], channel, chat_id, row[1], row[2], False)
+
+        return await self.transaction(write)
+
+    # contacts -----------------------------------------------------------------------------
+
+    async def find_invite(self, token: str) -> tuple[int, str] | None:
+        """Return (campaign id, unit code) for an invite token, or None."""
+        rows = await self._db.execute_fetchall(
+            "SELECT campaign_id, unit_code FROM campaign_units WHERE invite_hash = ?",
+            (hash_token(token),),
+        )
+        found = list(rows)
+        return None if not found else (found[0][0], found[0][1])
+
+    async def bind(self, channel: str, chat_id: str, user_id: str | None, unit_code: str,
+                   now: datetime) -> Contact:
+        """Bind a chat to a unit (creating the contact if new) and mark it reachable."""
+
+        def write(conn: sqlite3.Connection) -> Contact:
+            self._cache.clear()
+            contact = _contact(conn, channel, chat_id, user_id, now)
+            conn.execute(
+                "UPDATE contacts SET unit_code = ?, reachable = 1 WHERE id = ?",
+                (unit_code, contact.id),
+            )
+            return Contact(contact.id, channel, chat_id, user_id, unit_code)
+
+        return await self.transaction(write)
+
+    # conversation -------------------------------------------------------------------------
+
+    async def step(self, channel: str, chat_id: str, user_id: str | None, update_key: str | None,
+                   decide: Callable[[ContactState], tuple[Changes, Callable[[], T]]],
+                   now: datetime, campaign_id: int | None = None) -> T:
+        """Decide one step, commit its changes, then return its result (see `Steps.step`)."""
+        return await self._steps.step(channel, chat_id, user_id, update_key, decide, now,
+                                      campaign_id)

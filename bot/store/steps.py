@@ -1,0 +1,220 @@
+"""Conversation steps: decided from cached state on the event loop, written by group commit.
+
+The steps decided meanwhile are written together in one transaction in the connection's thread,
+each in its own savepoint; a step that was not cached, or whose cache went stale, is read and
+decided again inside a transaction of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from queue import SimpleQueue
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from bot.cache import Snapshot
+from bot.model import Campaign, Changes, ContactState, Session
+from bot.store.sql import _answers, _apply, _contact, _current_campaign, _dt, _mark_processed
+
+if TYPE_CHECKING:
+    from bot.store import Store
+
+T = TypeVar("T")
+_STALE = object()  # a cached decision that must be made again from the database
+
+
+@dataclass(slots=True)
+class _Pending:
+    """A step decided from the cache, waiting for the group commit."""
+
+    snap: Snapshot
+    changes: Changes
+    channel: str
+    update_key: str | None
+    now: datetime
+    done: asyncio.Future[Any]
+
+
+def _resolve(done: asyncio.Future[Any], outcome: Any) -> None:
+    if done.done():
+        return
+    if isinstance(outcome, BaseException):
+        done.set_exception(outcome)
+    else:
+        done.set_result(outcome)
+
+
+class Steps:
+    """The conversation steps of one `Store`, sharing its state cache."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._cache = store._cache
+        self._pending: SimpleQueue[_Pending] = SimpleQueue()
+        self._commit_scheduled = False
+
+    async def step(
+        self,
+        channel: str,
+        chat_id: str,
+        user_id: str | None,
+        update_key: str | None,
+        decide: Callable[[ContactState], tuple[Changes, Callable[[], T]]],
+        now: datetime,
+        campaign_id: int | None = None,
+    ) -> T:
+        """Decide one step from the contact's state, commit its changes, then return its result.
+
+        `decide` returns the changes and a function that makes the result (the reply). When the
+        state is cached, `decide` runs here, the write is queued to the connection's thread and
+        the result is made while it runs; the transaction only checks that the cache is still
+        current before writing. Otherwise (or if it was not) the state is read and decided
+        inside the transaction. Either way the result is returned only after the COMMIT.
+        """
+        try:
+            snap = self._cache.snapshot(channel, chat_id, campaign_id)
+            if snap is not None:
+                changes, finish = decide(snap.state)
+                pending = _Pending(snap, changes, channel, update_key, now,
+                                   asyncio.get_running_loop().create_future())
+                self._pending.put(pending)
+                batch = self._schedule_commit()
+                try:
+                    result = finish()  # rendered while the thread writes
+                finally:
+                    if batch is not None:
+                        await self._finish_commit(batch)
+                if await pending.done is not _STALE:
+                    return result
+            finish = await self._store.transaction(
+                lambda conn: self._read_and_decide(conn, channel, chat_id, user_id, update_key,
+                                                   decide, now, campaign_id)
+            )
+            return finish()
+        except BaseException:
+            self._cache.clear()  # a rolled-back step may have updated the cache
+            raise
+
+    def _schedule_commit(self) -> asyncio.Future[list[tuple[_Pending, Any]]] | None:
+        # One group commit at a time is queued in the connection's thread, by the first step
+        # that finds none queued; steps decided while it waits join it.
+        if self._commit_scheduled:
+            return None
+        self._commit_scheduled = True
+        return self._store._submit(self._commit_pending)
+
+    async def _finish_commit(self, batch: asyncio.Future[list[tuple[_Pending, Any]]]) -> None:
+        try:
+            results = await batch
+        except BaseException as error:  # the connection failed: fail every waiting step
+            self._commit_scheduled = False
+            while not self._pending.empty():
+                _resolve(self._pending.get_nowait().done, error)
+            raise
+        for item, outcome in results:  # resolved here, on the loop: no extra wake-up
+            _resolve(item.done, outcome)
+
+    def _commit_pending(self, conn: sqlite3.Connection) -> list[tuple[_Pending, Any]]:
+        # Group commit: every step decided since the last run is written in one transaction,
+        # each inside its own savepoint, and resolved only after the COMMIT.
+        self._commit_scheduled = False  # before draining, so a step added later schedules anew
+        batch: list[_Pending] = []
+        while not self._pending.empty():
+            batch.append(self._pending.get_nowait())
+        if not batch:
+            return []
+        outcomes: list[Any] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            if len(batch) == 1:  # alone, the transaction itself is the step's savepoint
+                outcomes.append(self._commit_decided(conn, batch[0]))
+            else:
+                outcomes += [self._commit_one(conn, item) for item in batch]
+            conn.execute("COMMIT")
+        except BaseException as error:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            self._cache.clear()
+            outcomes = [error] * len(batch)
+        return list(zip(batch, outcomes, strict=True))
+
+    def _commit_one(self, conn: sqlite3.Connection, item: _Pending) -> Any:
+        conn.execute("SAVEPOINT step")
+        try:
+            outcome = self._commit_decided(conn, item)
+        except Exception as error:
+            conn.execute("ROLLBACK TO step")
+            self._cache.clear()
+            outcome = error
+        conn.execute("RELEASE step")
+        return outcome
+
+    def _commit_decided(self, conn: sqlite3.Connection, item: _Pending) -> Any:
+        snap = item.snap
+        if not self._cache_is_fresh(conn) or not self._cache.is_current(snap):
+            return _STALE
+        if item.update_key is not None and not _mark_processed(conn, item.channel,
+                                                               item.update_key, item.now):
+            return _STALE  # a redelivered update: decide again, knowing it is a duplicate
+        if not item.changes.is_empty():
+            _apply(conn, snap.state, item.changes, item.now)
+            self._cache.apply(snap.state, item.changes)
+        return None
+
+    def _read_and_decide(self, conn: sqlite3.Connection, channel: str, chat_id: str,
+                         user_id: str | None, update_key: str | None,
+                         decide: Callable[[ContactState], tuple[Changes, Callable[[], T]]],
+                         now: datetime, campaign_id: int | None) -> Callable[[], T]:
+        duplicate = update_key is not None and not _mark_processed(conn, channel, update_key, now)
+        state = self._state(conn, channel, chat_id, user_id, now, campaign_id, duplicate)
+        changes, finish = decide(state)
+        if not duplicate and not changes.is_empty():
+            _apply(conn, state, changes, now)
+            self._cache.apply(state, changes)
+        return finish
+
+    def _cache_is_fresh(self, conn: sqlite3.Connection) -> bool:
+        # A commit by any other connection (another process) changes `data_version`: then
+        # nothing cached can be trusted.
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        if version == self._cache.data_version:
+            return True
+        self._cache.clear()
+        self._cache.data_version = version
+        return False
+
+    def _state(self, conn: sqlite3.Connection, channel: str, chat_id: str, user_id: str | None,
+               now: datetime, campaign_id: int | None, duplicate: bool) -> ContactState:
+        self._cache_is_fresh(conn)
+        contact = self._cache.contacts.get((channel, chat_id))
+        if contact is None:
+            contact = _contact(conn, channel, chat_id, user_id, now)
+            self._cache.contacts[(channel, chat_id)] = contact
+        if campaign_id is None and contact.unit_code is not None:
+            campaign_id = _current_campaign(conn, contact.unit_code)
+            if campaign_id is not None:
+                self._cache.current[contact.unit_code] = campaign_id
+        spec = None if campaign_id is None else self._store._spec(conn, campaign_id)
+        if campaign_id is None or spec is None:
+            return ContactState(contact, None, None, None, {}, None, duplicate)
+        row = conn.execute(
+            "SELECT c.status, c.created_at, u.name, cu.status, s.mode, s.cursor,"
+            " s.return_mode, s.return_to, s.draft_json FROM campaigns c"
+            " LEFT JOIN campaign_units cu ON cu.campaign_id = c.id AND cu.unit_code = ?"
+            " LEFT JOIN units u ON u.code = cu.unit_code"
+            " LEFT JOIN sessions s ON s.campaign_id = c.id AND s.contact_id = ? WHERE c.id = ?",
+            (contact.unit_code, contact.id, campaign_id),
+        ).fetchone()
+        campaign = Campaign(campaign_id, spec, row[0], cast(datetime, _dt(row[1])))
+        if contact.unit_code is None or row[3] is None:
+            return ContactState(contact, campaign, None, None, {}, None, duplicate)
+        answers = _answers(conn, campaign_id, contact.unit_code)
+        session = None if row[4] is None else Session(
+            row[4], row[5], row[6], row[7], json.loads(row[8] or "{}"))
+        state = ContactState(contact, campaign, row[2], row[3], answers, session, duplicate)
+        self._cache.keep(state)
+        return state
