@@ -18,8 +18,8 @@ from bot.campaign_file import load_campaign
 from bot.campaign_spec import CampaignSpec
 from bot.channels.console import ConsoleChannel
 from bot.engine import Engine
+from bot.paths import templates_dir
 from bot.store import Store
-from bot.texts import templates_dir
 
 
 class DemoError(RuntimeError):

@@ -65,9 +65,9 @@ from docx.oxml.ns import qn
 from docxtpl import DocxTemplate
 from jinja2 import Environment, StrictUndefined
 
-from bot import texts
 from bot.compile import Report
 from bot.docx_layout import fix_layout
+from bot.paths import templates_dir
 from bot.report_context import consolidated_context, unit_context
 
 __all__ = [
@@ -107,7 +107,7 @@ def render_unit(report: Report, unit_code: str, out: Path, template: Path | None
 
 
 def _word_dir() -> Path:
-    return texts.templates_dir() / "word"
+    return templates_dir() / "word"
 
 
 class _Template(DocxTemplate):  # type: ignore[misc]

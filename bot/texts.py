@@ -25,14 +25,9 @@ import yaml
 from jinja2 import Environment, StrictUndefined, Template
 from markupsafe import Markup, escape
 
+from bot.paths import templates_dir
+
 Format = Literal["plain", "html"]
-
-
-def templates_dir() -> Path:
-    """Return the templates folder: the installed package's (bot/templates), else the checkout's."""
-    here = Path(__file__).resolve().parent
-    installed = here / "templates"
-    return installed if (installed / "messages").is_dir() else here.parent / "templates"
 
 
 def vn_int(value: Any) -> str:

@@ -23,7 +23,7 @@ from bot.compile import (
     summary_message,
 )
 from bot.model import Sheet, UnitStatus
-from bot.texts import templates_dir
+from bot.paths import templates_dir
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = datetime(2023, 10, 27, 2, 0, tzinfo=UTC)  # 09:00 in Quảng Ngãi

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import json
 import re
 import unicodedata
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from bot.parsing import (
     parse_percent,
     parse_yesno,
 )
+from bot.paths import templates_dir
 from bot.texts import Catalogue, vn_dec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -719,3 +721,14 @@ def test_messages_render_with_the_error_params(code: str, fmt: Any) -> None:
 @pytest.mark.parametrize("kind", TYPES)
 def test_hints_render_without_params(kind: str) -> None:
     assert Catalogue(ROOT / "templates").render(f"hint.{kind}").startswith("Ví dụ:")
+
+
+def test_every_document_abbreviation_expands_to_a_listed_kind() -> None:
+    vocabulary = json.loads((templates_dir() / "vocabulary" / "documents.json").read_text("utf-8"))
+    kinds = set(vocabulary["kinds"])
+    assert vocabulary["default_kind"] in kinds
+    for abbreviation, kind in vocabulary["abbreviations"].items():
+        assert kind in kinds, abbreviation
+        assert unicodedata.is_normalized("NFC", abbreviation + kind), abbreviation
+        parsed = parse_document(f"{abbreviation} số 12/{abbreviation}-UBND ngày 01/02/2023 về X")
+        assert (parsed.kind, parsed.number) == (kind, f"12/{abbreviation}-UBND"), abbreviation

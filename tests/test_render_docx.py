@@ -25,10 +25,10 @@ from bot.compile import Report, aggregate, amount_in_words
 from bot.demo import default_campaign, demo_clock, run_demo
 from bot.docx_layout import text_width
 from bot.model import Sheet
+from bot.paths import templates_dir
 from bot.render_docx import RenderError, render_consolidated, render_unit
 from bot.report_context import consolidated_context, unit_context
 from bot.store import Store
-from bot.texts import templates_dir
 from bot.wording import display_name, question_label, signer_title
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")

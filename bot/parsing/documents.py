@@ -1,9 +1,11 @@
-"""Document references ("Kế hoạch số 692/KH-SXD ngày 04/10/2021 …"): the Document value, the
-document kinds and their abbreviations (Decree 30/2020/NĐ-CP), and the reader."""
+"""Document references ("Kế hoạch số 692/KH-SXD ngày 04/10/2021 …"): the Document value and the
+reader. The document kinds and their abbreviations (Decree 30/2020/NĐ-CP) are in
+templates/vocabulary/documents.json."""
 
 from __future__ import annotations
 
 import datetime
+import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -11,6 +13,7 @@ from functools import lru_cache
 from bot.parsing.dates import match_date
 from bot.parsing.numbers import PLAIN_RE
 from bot.parsing.text import ParseError, fold, normalize_text
+from bot.paths import templates_dir
 
 __all__ = ["Document", "parse_document"]
 
@@ -25,22 +28,10 @@ class Document:
     summary: str
 
 
-_KINDS = (
-    "Kế hoạch", "Quyết định", "Công văn", "Chỉ thị", "Thông báo", "Hướng dẫn", "Báo cáo",
-    "Nghị quyết", "Tờ trình", "Chương trình", "Kết luận", "Công điện", "Quy định", "Quy chế",
-    "Thông cáo", "Phương án", "Đề án", "Dự án", "Biên bản", "Hợp đồng", "Giấy mời", "Thông tư",
-    "Thông tư liên tịch", "Nghị định", "Giấy giới thiệu", "Giấy ủy quyền",
-)  # fmt: skip
-# Keys are the canonical spelling (Decree 30/2020/NĐ-CP); lookups go through upper case.
-_ABBREVIATIONS = {
-    "QĐ": "Quyết định", "QD": "Quyết định", "KH": "Kế hoạch", "CV": "Công văn",
-    "TB": "Thông báo", "BC": "Báo cáo", "HD": "Hướng dẫn", "CT": "Chỉ thị", "NQ": "Nghị quyết",
-    "TTr": "Tờ trình", "CTr": "Chương trình", "KL": "Kết luận", "QyĐ": "Quy định",
-    "QYD": "Quy định", "QC": "Quy chế", "TC": "Thông cáo", "PA": "Phương án", "ĐA": "Đề án",
-    "DA": "Dự án", "BB": "Biên bản", "HĐ": "Hợp đồng", "CĐ": "Công điện", "CD": "Công điện",
-    "GM": "Giấy mời", "GGT": "Giấy giới thiệu", "GUQ": "Giấy ủy quyền", "TT": "Thông tư",
-    "TTLT": "Thông tư liên tịch", "NĐ": "Nghị định", "ND": "Nghị định",
-}  # fmt: skip
+_VOCABULARY = json.loads((templates_dir() / "vocabulary" / "documents.json").read_text("utf-8"))
+_KINDS: list[str] = _VOCABULARY["kinds"]
+_ABBREVIATIONS: dict[str, str] = _VOCABULARY["abbreviations"]  # canonical spelling -> kind
+_DEFAULT_KIND: str = _VOCABULARY["default_kind"]  # of a numbered document with no kind named
 _ABBREVIATION_SPELLING = {abbr.upper(): abbr for abbr in _ABBREVIATIONS}
 _KIND_BY_ABBREVIATION = {abbr.upper(): kind for abbr, kind in _ABBREVIATIONS.items()}
 _KIND_WORDS = {fold(kind): kind for kind in _KINDS}
@@ -124,7 +115,7 @@ def parse_document(text: str) -> Document:
         kind, pos = None, 0  # "DA …" opening a sentence is a word, not "Dự án", without a number
     if number is not None:
         number, number_kind = _number_type(number)
-        kind = kind or number_kind or "Công văn"
+        kind = kind or number_kind or _DEFAULT_KIND
     if kind is None:
         raise ParseError("document_unrecognised")
     day, pos = _read_doc_date(folded, pos)
