@@ -130,6 +130,7 @@ class Steps:
         outcomes: list[Any] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
+            self._cache_is_fresh(conn)  # once: the write lock keeps other writers out until COMMIT
             if len(batch) == 1:  # alone, the transaction itself is the step's savepoint
                 outcomes.append(self._commit_decided(conn, batch[0]))
             else:
@@ -155,7 +156,7 @@ class Steps:
 
     def _commit_decided(self, conn: sqlite3.Connection, item: _Pending) -> Any:
         snap = item.snap
-        if not self._cache_is_fresh(conn) or not self._cache.is_current(snap):
+        if not self._cache.is_current(snap):  # also after another process wrote: then it is empty
             return _STALE
         if item.update_key is not None and not _mark_processed(conn, item.channel,
                                                                item.update_key, item.now):
