@@ -10,7 +10,7 @@ Telegram channel processes one getUpdates batch (steps decided meanwhile share o
 
 Both rates are set mostly by how fast the event loop and aiosqlite's connection thread hand
 work to each other, and that depends on where the OS runs the two threads: on separate cores
-a hand-off costs about 100 µs here, on one shared core about 30 µs. Left to the OS the
+a round trip costs 100–130 µs here, on one shared core 30–40 µs. Left to the OS the
 placement changes from run to run, so by default the script pins the threads and measures
 both placements (`--placement separate|shared|os|both`).
 
