@@ -262,7 +262,7 @@ class Turn:
     def parse_and_store(self, question: Question, text: str) -> None:
         """Parse text for the question; store and move on, or explain and ask again."""
         try:
-            value = parse_answer(question, text)
+            value = parse_answer(question, text, self.now.date())
         except parsing.ParseError as error:
             self.say_error(error)
             self.ask(question)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -275,10 +276,11 @@ def _question_from_dict(data: Mapping[str, Any], section: int) -> Question:
     )
 
 
-def parse_answer(question: Question, text: str) -> Value:
+def parse_answer(question: Question, text: str, today: date | None = None) -> Value:
     """Parse one typed message into the stored value of a question, or raise ParseError.
 
-    For list types this parses one item; the engine appends it to the list.
+    For list types this parses one item; the engine appends it to the list. `today` resolves
+    two-digit years.
     """
     kind = question.type
     if kind in TEXT_TYPES or kind == "list":
@@ -292,7 +294,7 @@ def parse_answer(question: Question, text: str) -> Value:
     if kind == "percent":
         return _decimal_str(_check_range(question, parsing.parse_percent(text)))
     if kind == "date":
-        return parsing.parse_date(text).isoformat()
+        return parsing.parse_date(text, today).isoformat()
     if kind == "yesno":
         return parsing.parse_yesno(text)
     if kind == "choice":
@@ -301,7 +303,7 @@ def parse_answer(question: Question, text: str) -> Value:
         return _choice_value(parsing.parse_multichoice(text, question.options, question.other))
     if kind == "documents":
         _check_length(question, text)
-        return _document_value(parsing.parse_document(text))
+        return _document_value(parsing.parse_document(text, today))
     raise ParseError("file_expected")
 
 

@@ -205,9 +205,6 @@ MONEY = [
     ("5000000", 5_000_000),
     ("0", 0),
     ("0 đồng", 0),
-    ("10,5", 11),  # half a đồng rounds up
-    ("10,4 đ", 10),
-    ("1,2345678 triệu", 1_234_568),
     ("1 triệu rưỡi", 1_500_000),
     ("1 triệu 500 đồng", 1_000_500),
     ("999.999.999.999.999 đồng", 999_999_999_999_999),
@@ -241,7 +238,6 @@ DATES = [
     ("ngày 04/10/2021", day(2021, 10, 4)),
     ("ngày 04/10/2021.", day(2021, 10, 4)),
     ("29/02/2024", day(2024, 2, 29)),
-    ("31/12/99", day(2099, 12, 31)),
     ("1/1/00", day(2000, 1, 1)),
     ("12/01/2021", day(2021, 1, 12)),  # day first, never month first
 ]
@@ -473,7 +469,7 @@ REFUSED = [
     (parse_money, "mười triệu", "not_money"),
     (parse_money, "-5 triệu", "negative_money"),
     (parse_money, "âm 5 triệu", "negative_money"),
-    (parse_money, "- 500k", "negative_money"),
+    (parse_money, "- 500k", "detached_sign"),
     (parse_money, "1 triệu 500", "not_money"),  # 1.000.500 or 1.500.000? ask again
     (parse_money, "200 triệu 1 tỷ", "not_money"),
     (parse_money, "1 tỷ 1500 triệu", "not_money"),
@@ -494,6 +490,7 @@ REFUSED = [
     (parse_date, "4/13/2021", "impossible_date"),
     (parse_date, "29/02/2023", "impossible_date"),
     (parse_date, "04/10/0000", "impossible_date"),
+    (parse_date, "04/10/1899", "implausible_year"),
     (parse_yesno, "", "empty"),
     (parse_yesno, "có lẽ", "not_yesno"),
     (parse_yesno, "maybe", "not_yesno"),
@@ -623,7 +620,7 @@ def test_percent_round_trips(value: Decimal) -> None:
     assert parse_percent(vn_dec(value) + "%") == value
 
 
-@given(date=st.dates())
+@given(date=st.dates(min_value=day(1900, 1, 1), max_value=day(2100, 12, 31)))
 def test_dates_round_trip(date: datetime.date) -> None:
     assert parse_date(f"{date.day:02}/{date.month:02}/{date.year:04}") == date
     assert parse_date(f"{date.day}-{date.month}-{date.year:04}") == date
@@ -668,6 +665,14 @@ TRIGGERS: dict[str, tuple[Callable[[str], Any], str]] = {
     "option_out_of_range": (choice, "9"),
     "ambiguous_option": (choice, "tiền"),
     "document_unrecognised": (parse_document, "hello"),
+    "scale_word": (parse_integer, "10 triệu"),
+    "exponent": (parse_number, "1e6"),
+    "percent_sign": (parse_integer, "95%"),
+    "percent_unit": (parse_percent, "45 người"),
+    "detached_sign": (parse_integer, "- 3"),
+    "money_fraction": (parse_money, "10,5 đồng"),
+    "implausible_year": (parse_date, "04/10/1021"),
+    "single_choice": (choice_other, "1, 3"),
 }
 
 

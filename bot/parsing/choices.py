@@ -46,6 +46,7 @@ _OPTION_NUMBER_RE = re.compile(r"(?:(?:so|chon|phuong an|lua chon) ?)?#? ?(?P<n>
 _NUMBERED_LABEL_RE = re.compile(r"(?P<n>[0-9]{1,9})[.)] ?(?P<label>.+)")
 _SPACED_NUMBERS_RE = re.compile(r"[0-9]{1,9}(?: [0-9]{1,9})+")
 _ITEM_SEP_RE = re.compile(r"([,;\n]| (?:và|va) )", re.IGNORECASE)
+_SEVERAL_NUMBERS_RE = re.compile(r"[0-9]+(?: ?(?:[,;/&+]|va) ?[0-9]+| [0-9]+)+")
 
 
 def _key(text: str) -> str:
@@ -82,6 +83,8 @@ def parse_choice(
     index = _match_option(typed, options)
     if index is not None:
         return (options[index],), None
+    if _SEVERAL_NUMBERS_RE.fullmatch(_key(typed)):  # "1, 3": several picks, not an "other" text
+        raise ParseError("single_choice", count=len(options))
     if other:
         return (), typed
     raise ParseError("unknown_option", item=typed, count=len(options))

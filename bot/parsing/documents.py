@@ -93,17 +93,21 @@ def _number_type(number: str) -> tuple[str, str | None]:
     return number, None
 
 
-def _read_doc_date(folded: str, pos: int) -> tuple[datetime.date | None, int]:
+def _read_doc_date(folded: str, pos: int, today: datetime.date
+                   ) -> tuple[datetime.date | None, int]:
     """Return the date following pos ("ngày 04/10/2021", a bare date) and where it ends."""
     lead = _DATE_LEAD_RE.match(folded, pos)
-    found = match_date(folded, lead.end() if lead else pos)
+    found = match_date(folded, lead.end() if lead else pos, today)
     if found is None or _LETTER_RE.match(folded, found[1]):
         return None, pos
     return found
 
 
-def parse_document(text: str) -> Document:
-    """Read a document reference: "Kế hoạch số 692/KH-SXD ngày 04/10/2021 tổ chức …"."""
+def parse_document(text: str, today: datetime.date | None = None) -> Document:
+    """Read a document reference: "Kế hoạch số 692/KH-SXD ngày 04/10/2021 tổ chức …".
+
+    `today` resolves a two-digit year (default: the system's date).
+    """
     line = " ".join(normalize_text(text).split())
     if not line:
         raise ParseError("empty")
@@ -118,7 +122,7 @@ def parse_document(text: str) -> Document:
         kind = kind or number_kind or _DEFAULT_KIND
     if kind is None:
         raise ParseError("document_unrecognised")
-    day, pos = _read_doc_date(folded, pos)
+    day, pos = _read_doc_date(folded, pos, today or datetime.date.today())
     summary = line[pos:].strip(_SUMMARY_EDGES).rstrip(".").rstrip(_SUMMARY_EDGES)
     return Document(kind=kind, number=number, date=day, summary=summary)
 

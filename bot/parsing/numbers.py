@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from decimal import ROUND_HALF_UP, Context, Decimal
 
-from bot.parsing.text import ParseError
+from bot.parsing.text import ParseError, lowered_text
 from bot.parsing.text import folded as _folded
 
 __all__ = ["PLAIN_RE", "parse_integer", "parse_money", "parse_number", "parse_percent"]
@@ -25,6 +25,16 @@ _MAX_NUMERAL = 60
 _CONTEXT = Context(prec=4 * _MAX_NUMERAL, rounding=ROUND_HALF_UP)
 _NUMBER_LIMIT = Decimal(10) ** 15
 _SECOND_NUMBER_RE = re.compile(r"(?<![^\W\d_])[0-9]")  # a digit glued to a letter is a unit: m2
+# What follows a count or measure and would change its value if it were dropped. "trăm"/"chục"
+# only with their diacritics: "trạm", "chúc" fold to the same letters.
+_SCALE_WORDS = {"tỷ": 10**9, "tỉ": 10**9, "ty": 10**9, "triệu": 10**6, "trieu": 10**6,
+                "tr": 10**6, "nghìn": 10**3, "nghin": 10**3, "ngàn": 10**3, "ngan": 10**3,
+                "k": 10**3, "trăm": 100, "chục": 10}  # fmt: skip
+_SCALE_WORD_RE = re.compile(
+    r" ?\.?(?P<word>" + "|".join(sorted(_SCALE_WORDS, key=len, reverse=True)) + r")(?![^\W_])"
+)
+_EXPONENT_RE = re.compile(r"[0-9] ?e ?[-+]?[0-9]")
+_PERCENT_AFTER_RE = re.compile(r" ?(?:%|phan tram(?![^\W_]))")
 
 
 def _decimal_mark(raw: str) -> str:
@@ -54,11 +64,17 @@ def _numeral_value(raw: str) -> Decimal | None:
 
 
 def _split_sign(lead: str) -> tuple[bool, str]:
-    """Return whether the words before a number end with a minus, and those words without it."""
+    """Return whether the words before a number end with a minus, and those words without it.
+
+    A dash set apart from the digits ("- 300") is a list bullet as often as a minus: refused.
+    """
     match = _SIGN_RE.search(lead)
     if match is None:
         return False, lead
-    return match["sign"] != "+", lead[: match.start()]
+    negative = match["sign"] != "+"
+    if negative and match["sign"] != "am" and match.group().endswith(" "):
+        raise ParseError("detached_sign")
+    return negative, lead[: match.start()]
 
 
 def _is_filler(lead: str) -> bool:
@@ -66,9 +82,17 @@ def _is_filler(lead: str) -> bool:
     return lead.strip(" :=") in _FILLERS
 
 
-def _read_number(text: str) -> Decimal:
-    """Return the one number in text, allowing filler words before it and a unit after it."""
-    folded = _folded(text)
+def _read_number(text: str, percent: bool = False) -> Decimal:
+    """Return the one number in text, allowing filler words before it and a unit after it.
+
+    Refused rather than misread: a scale word after it ("10 triệu" is not 10), an exponent
+    ("1e6" is not 1), a percent sign where a count is asked (or a unit where a percent is) and a
+    dash set apart from the digits.
+    """
+    lowered = lowered_text(text)
+    folded = _folded(lowered)
+    if _EXPONENT_RE.search(folded):
+        raise ParseError("exponent")
     match = _NUMERAL_RE.search(folded)
     if match is None:
         raise ParseError("not_a_number")
@@ -76,7 +100,22 @@ def _read_number(text: str) -> Decimal:
     value = _numeral_value(match.group())
     if value is None or not _is_filler(lead) or _SECOND_NUMBER_RE.search(folded, match.end()):
         raise ParseError("not_a_number")
+    _check_after(lowered, folded, match.end(), value, percent)
     return value.copy_negate() if negative and value else value
+
+
+def _check_after(lowered: str, folded: str, end: int, value: Decimal, percent: bool) -> None:
+    """Refuse what follows a number when dropping it would change the number's meaning."""
+    scale = _SCALE_WORD_RE.match(lowered, end) if len(lowered) == len(folded) else None
+    scale = scale or _SCALE_WORD_RE.match(folded, end)
+    if scale and scale["word"] in _SCALE_WORDS:
+        full = _CONTEXT.multiply(value, _SCALE_WORDS[scale["word"]])
+        raise ParseError("scale_word", word=scale["word"], full=full.normalize())
+    sign = _PERCENT_AFTER_RE.match(folded, end)
+    if percent and sign is None and folded[end:].strip(" .!"):
+        raise ParseError("percent_unit")
+    if not percent and sign is not None:
+        raise ParseError("percent_sign")
 
 
 def _bounded(value: Decimal) -> Decimal:
@@ -101,7 +140,7 @@ def parse_number(text: str) -> Decimal:
 
 def parse_percent(text: str) -> Decimal:
     """Read a percentage from 0 to 100: "100%", "99,5 %", "99,5 phần trăm"."""
-    value = _read_number(text)
+    value = _read_number(text, percent=True)
     if not 0 <= value <= 100:
         raise ParseError("percent_out_of_range", value=value)
     return value
@@ -150,6 +189,8 @@ def _money_total(terms: list[tuple[Decimal, int]], currency: bool) -> Decimal:
 def parse_money(text: str) -> int:
     """Read an amount in whole đồng: "10 triệu", "10tr", "1,5 tỷ", "500k", "10.000.000 đ"."""
     folded = _folded(text)
+    if _EXPONENT_RE.search(folded):
+        raise ParseError("exponent")
     first = _DIGIT_RE.search(folded)
     if first is None:
         raise ParseError("not_money")
@@ -162,4 +203,6 @@ def parse_money(text: str) -> int:
     total = _money_total(terms, bool(rest.strip(".")))
     if total >= _MONEY_LIMIT:
         raise ParseError("money_too_large")
-    return int(_CONTEXT.quantize(total, Decimal(1)))
+    if total != total.to_integral_value():  # "10,5" or "1,2345678 triệu": not rounded silently
+        raise ParseError("money_fraction", value=total.normalize())
+    return int(total)

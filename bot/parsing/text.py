@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["ParseError", "fold", "folded", "normalize_text"]
+__all__ = ["ParseError", "fold", "folded", "lowered_text", "normalize_text"]
 
 
 class ParseError(ValueError):
@@ -32,6 +32,11 @@ def fold(text: str) -> str:
     if not bare.isascii():  # combining marks outside the Basic Multilingual Plane
         bare = "".join(c for c in bare if not unicodedata.combining(c))
     return " ".join(bare.split())
+
+
+def lowered_text(text: str) -> str:
+    """Return NFC text lower-cased with single spaces; it keeps diacritics, unlike fold."""
+    return " ".join(unicodedata.normalize("NFC", text).lower().split())
 
 
 def normalize_text(text: str) -> str:
