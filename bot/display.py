@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from bot import texts
-from bot.questionnaire import Question
+from bot.questionnaire import Question, is_empty
 
 
 def format_value(question: Question, value: Any) -> str:
     """Return a stored answer as a person reads it (plain text, not escaped)."""
-    if value is None:
+    if is_empty(value):  # skipped, or a list ended with no item
         return texts.render("word.skipped")
     kind = question.type
     if kind == "money":

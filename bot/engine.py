@@ -16,9 +16,10 @@ from typing import Any
 
 from bot import parsing
 from bot.channels.base import Capabilities, Incoming, Outgoing
+from bot.display import format_document
 from bot.model import Changes, ContactState, Session
 from bot.prompts import Prompter
-from bot.questionnaire import Question, parse_answer
+from bot.questionnaire import TEXT_TYPES, Question, parse_answer
 from bot.store import Store
 
 Clock = Callable[[], datetime]
@@ -27,6 +28,9 @@ SKIP = frozenset({"bo qua", "/skip"})
 BACK = frozenset({"quay lai", "/back"})
 DONE = frozenset({"xong", "/done"})
 CLEAR = frozenset({"xoa", "xoa het", "lam lai"})
+# Keywords that mean something only in a list; typed where free text is asked, they are checked.
+KEYWORDS = {**dict.fromkeys(DONE - {"/done"}, "word.keyword_done"),
+            **dict.fromkeys(CLEAR, "word.keyword_clear")}
 CONTACT_COMMANDS = frozenset({"start", "help", "review", "edit", "submit", "whoami"})
 
 
@@ -256,8 +260,20 @@ class Turn:
             self.ask(question)
         elif self.incoming.attachment is not None and question.type == "file":
             self.add_item(question, self.file_item(), self.incoming.attachment.name)
+        elif question.type in TEXT_TYPES and word in KEYWORDS and \
+                self.session.draft.get("confirm") != word:
+            self.confirm_keyword(question, text, word)
         else:
             self.parse_and_store(question, text)
+
+    def confirm_keyword(self, question: Question, text: str, word: str) -> None:
+        """Ask whether a keyword typed where free text is asked was meant as the answer."""
+        self.set_session(draft={"confirm": word})
+        self.say("engine.keyword_confirm", word=text.strip(),
+                 meaning=Prompter.say(self.caps, KEYWORDS[word]))
+        assert self.prompter is not None
+        self.buttons = partial(self.prompter.buttons, question, self.session.draft)
+        self.asked = question.id
 
     def parse_and_store(self, question: Question, text: str) -> None:
         """Parse text for the question; store and move on, or explain and ask again."""
@@ -273,9 +289,12 @@ class Turn:
         self.accept(question, value, text)
 
     def accept(self, question: Question, value: Any, raw: str | None) -> None:
-        """Store a complete answer, confirm it and move on."""
+        """Store a complete answer, confirm it (with what was understood) and move on."""
         self.store_answer(question, value, raw)
-        self.say("engine.saved")
+        if raw is not None and question.type not in TEXT_TYPES and self.prompter is not None:
+            self.parts.append(partial(self.prompter.understood, question, value))
+        else:
+            self.say("engine.saved")
         self.next_after(question)
 
     def say_error(self, error: parsing.ParseError) -> None:
@@ -287,7 +306,8 @@ class Turn:
         items = list(self.answers.get(question.id) or [])
         items.append(item)
         self.store_answer(question, items, raw)
-        self.say("engine.list_added", count=len(items))
+        shown = format_document(item) if question.type == "documents" else None
+        self.say("engine.list_added", count=len(items), item=shown)
         assert self.prompter is not None
         self.buttons = partial(self.prompter.buttons, question, self.session.draft)
         self.asked = question.id

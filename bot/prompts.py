@@ -14,6 +14,7 @@ from bot import texts
 from bot.campaign_spec import CampaignSpec
 from bot.channels.base import Button, Capabilities
 from bot.display import format_value
+from bot.numwords import amount_in_words
 from bot.questionnaire import Question, is_empty
 
 Rows = tuple[tuple[Button, ...], ...]
@@ -54,6 +55,16 @@ class Prompter:
         key = (self.caps, question, section, number, len(visible), current,
                tuple(self._items(question, answers.get(question.id))), tuple(_picked(draft)))
         return _question_text(*key)
+
+    def understood(self, question: Question, value: Any) -> str:
+        """Return the confirmation that shows a converted answer as a Vietnamese reader checks it:
+        "✔️ Đã lưu: 1.500.000.000 đồng (một tỷ, năm trăm triệu đồng)."."""
+        words = None
+        if question.type == "money" and value is not None:
+            spelled = amount_in_words(int(value))
+            words = spelled[:1].lower() + spelled[1:]
+        return self.say(self.caps, "engine.saved_value", value=format_value(question, value),
+                        kind=question.type, words=words)
 
     @staticmethod
     def _items(question: Question, value: Any) -> list[str]:

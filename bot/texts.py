@@ -7,8 +7,9 @@ unique across files. A template is rendered for one output format:
 - ``html``: autoescape on (Telegram HTML); ``|b`` and ``|i`` wrap the escaped text in <b>/<i>.
 
 Filters available in every template: ``b``, ``i``, ``vn_int`` (1.525.000), ``vn_dec`` (87,75),
-``vn_date`` (ISO date to 04/10/2021); the function ``t("other.key", **context)`` includes another
-message. Undefined variables raise (StrictUndefined).
+``vn_date`` (ISO date to 04/10/2021), ``period`` (the "." a sentence ending in the value still
+needs: ``{{ x }}{{ x|period }}`` never gives ".."); the function ``t("other.key", **context)``
+includes another message. Undefined variables raise (StrictUndefined).
 """
 
 from __future__ import annotations
@@ -53,6 +54,14 @@ def vn_date(value: Any) -> str:
     return day.strftime("%d/%m/%Y")
 
 
+SENTENCE_ENDS = (".", "!", "?", "…")
+
+
+def period(value: Any) -> str:
+    """Return the full stop a sentence ending in value needs: none after ".", "!", "?" or "…"."""
+    return "" if str(value).rstrip().endswith(SENTENCE_ENDS) else "."
+
+
 def _wrap(tag: str, fmt: Format) -> Callable[[Any], Any]:
     if fmt == "plain":
         return lambda value: value
@@ -68,7 +77,8 @@ def _environment(fmt: Format) -> Environment:
         keep_trailing_newline=False,
     )
     env.filters.update(
-        b=_wrap("b", fmt), i=_wrap("i", fmt), vn_int=vn_int, vn_dec=vn_dec, vn_date=vn_date
+        b=_wrap("b", fmt), i=_wrap("i", fmt), vn_int=vn_int, vn_dec=vn_dec, vn_date=vn_date,
+        period=period,
     )
     return env
 
