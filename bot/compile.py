@@ -20,6 +20,7 @@ from bot.campaign_spec import CampaignSpec
 from bot.display import format_document, format_value
 from bot.model import REPORTED, Sheet
 from bot.numwords import amount_in_words
+from bot.parsing.text import clean_value
 from bot.questionnaire import LIST_TYPES, NUMERIC_TYPES, TEXT_TYPES, Question, is_empty
 from bot.texts import Format
 
@@ -117,7 +118,10 @@ def _row(spec: CampaignSpec, code: str, sheet: Sheet | None,
          names: dict[str, tuple[str, str | None]]) -> UnitRow:
     questionnaire = spec.questionnaire
     stored = sheet.answers if sheet else {}
-    answers = {q.id: stored[q.id] for q in questionnaire.visible(stored) if q.id in stored}
+    # Cleaned again here: answers stored before text was cleaned on the way in must not break
+    # the summary, the Word reports or a chat message.
+    answers = {q.id: clean_value(stored[q.id]) for q in questionnaire.visible(stored)
+               if q.id in stored}
     answered, total = questionnaire.progress(stored)
     name, group = (sheet.name, sheet.group) if sheet else names[code]
     return UnitRow(code, name, group, sheet.status if sheet else "not_started", answered, total,

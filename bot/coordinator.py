@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from bot.store import Store
 if TYPE_CHECKING:
     from bot.sweep import Sweeper
 
+log = logging.getLogger(__name__)
 COMMANDS = frozenset({"new", "status", "invites", "compile", "export", "remind", "return", "close"})
 NOT_YET: frozenset[str] = frozenset()
 MAX_FILE_BYTES = 2_000_000
@@ -111,11 +113,17 @@ class Coordinator:
 
     async def compile(self, campaign: Campaign, chats: list[str], channel: str,
                       caps: Capabilities, folder: Path | None = None) -> list[Outgoing]:
-        """Compile a round: the summary message, the .docx and the .xlsx to every chat given."""
-        sheets = await self.store.sheets(campaign.id)
-        report, paths = await asyncio.to_thread(
-            write_outputs, campaign.spec, sheets, self.engine.clock(),
-            folder or self.folder(campaign), False)
+        """Compile a round: the summary message, the .docx and the .xlsx to every chat given.
+
+        A compile that fails reaches every chat as a message saying so, never as silence.
+        """
+        try:
+            sheets = await self.store.sheets(campaign.id)
+            report, paths = await asyncio.to_thread(
+                write_outputs, campaign.spec, sheets, self.engine.clock(),
+                folder or self.folder(campaign), False)
+        except Exception as error:
+            return self.failed(campaign, chats, channel, caps, error)
         parts = summary_message(report, caps.format, caps.max_length)
         files = [p for p in paths if p.suffix in (".docx", ".xlsx")]
         replies = []
@@ -127,9 +135,20 @@ class Coordinator:
     async def export(self, campaign: Campaign, incoming: Incoming,
                      caps: Capabilities) -> list[Outgoing]:
         """Send the data of a round as .xlsx and .csv."""
-        sheets = await self.store.sheets(campaign.id)
-        paths = await asyncio.to_thread(export, campaign.spec, sheets, self.folder(campaign))
+        try:
+            sheets = await self.store.sheets(campaign.id)
+            paths = await asyncio.to_thread(export, campaign.spec, sheets, self.folder(campaign))
+        except Exception as error:
+            return self.failed(campaign, [incoming.chat_id], incoming.channel, caps, error)
         return self.files(incoming.chat_id, incoming.channel, caps, list(paths))
+
+    def failed(self, campaign: Campaign, chats: list[str], channel: str, caps: Capabilities,
+               error: Exception) -> list[Outgoing]:
+        """Log a failed compile or export and tell every chat that asked for it."""
+        log.error("round %s: compile failed", campaign.id, exc_info=error)
+        text = texts.render("coordinator.compile_failed", caps.format, title=campaign.spec.title,
+                            detail=f"{type(error).__name__}: {error}")
+        return [Outgoing(chat, text, channel=channel) for chat in chats]
 
     def files(self, chat: str, channel: str, caps: Capabilities, paths: list[Path]
               ) -> list[Outgoing]:
@@ -147,9 +166,14 @@ class Coordinator:
             return []
         code, now = reply.extra["unit"], self.engine.clock()
         sheets = await self.store.sheets(campaign.id)
-        path = await asyncio.to_thread(write_unit_report, campaign.spec, sheets, now, code,
-                                       self.folder(campaign) / f"{code}.docx")
-        replies = self.files(reply.chat_id, reply.channel, caps, [path])
+        try:
+            path = await asyncio.to_thread(write_unit_report, campaign.spec, sheets, now, code,
+                                           self.folder(campaign) / f"{code}.docx")
+            replies = self.files(reply.chat_id, reply.channel, caps, [path])
+        except Exception as error:  # the answers are submitted; only the file is missing
+            log.error("round %s: report of %s failed", campaign.id, code, exc_info=error)
+            replies = [Outgoing(reply.chat_id, texts.render("coordinator.unit_report_failed",
+                                                            caps.format), channel=reply.channel)]
         if all(sheet.status in ("submitted", "edited") for sheet in sheets) and coordinators:
             replies += await self.compile(campaign, coordinators, reply.channel, caps)
         return replies

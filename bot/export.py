@@ -23,6 +23,7 @@ from bot import texts
 from bot.campaign_spec import CampaignSpec
 from bot.display import format_document
 from bot.model import Sheet
+from bot.parsing.text import clean_value
 from bot.questionnaire import Question
 
 JOIN = " | "
@@ -78,7 +79,7 @@ def rows(spec: CampaignSpec, sheets: Iterable[Sheet]) -> list[list[Any]]:
         row: list[Any] = [sheet.code, sheet.name, sheet.status]
         for question in questionnaire.questions:
             value = sheet.answers.get(question.id) if question.id in shown else None
-            row.append(cell_value(question, value))
+            row.append(cell_value(question, clean_value(value)))
         result.append(row)
     return result
 
@@ -139,7 +140,7 @@ def _list_sheet(sheet: Worksheet, question: Question, sheets: list[Sheet],
     for unit in sheets:
         if not spec.questionnaire.is_visible(question, unit.answers):
             continue
-        for item in unit.answers.get(question.id) or []:
+        for item in clean_value(unit.answers.get(question.id) or []):
             body.append([unit.code, unit.name, *_item_cells(question, item)])
     columns = ("kind", "number", "date", "summary") if question.type == "documents" else ("item",)
     _fill(sheet, ["unit_code", "unit_name", *columns], body)

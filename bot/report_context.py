@@ -5,7 +5,6 @@ bot/render_docx.py)."""
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -16,6 +15,7 @@ from bot import texts
 from bot.compile import QuestionSummary, Report, UnitRow, amount_in_words
 from bot.display import format_choice, format_document, format_value
 from bot.model import REPORTED
+from bot.parsing.text import clean_text
 from bot.questionnaire import Question, is_empty
 from bot.wording import (
     display_name,
@@ -35,7 +35,6 @@ __all__ = ["consolidated_context", "unit_context"]
 SIGNER_IDS = {"name": "nguoi_ky", "authority": "tham_quyen_ky", "title": "chuc_vu_ky"}
 FIGURE_TYPES = ("money", "percent", "integer", "number")
 MAX_FIGURE_COLUMNS = 4
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _ROMAN = re.compile(r"^\s*[IVXLC]+\s*[.)]\s*")
 _ROMANS = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII", "XIII",
            "XIV", "XV", "XVI", "XVII", "XVIII", "XIX", "XX")
@@ -348,10 +347,9 @@ def _plain(value: Any) -> str:
 
 
 def _clean(value: Any) -> Any:
-    """Return the context with every string NFC-normalised and without control characters."""
+    """Return the context with every string cleaned (`clean_text`) and tabs as spaces."""
     if isinstance(value, str):
-        text = value.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
-        return _CONTROL.sub("", unicodedata.normalize("NFC", text))
+        return clean_text(value).replace("\t", " ")
     if isinstance(value, Mapping):
         return {k: _clean(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -1,7 +1,8 @@
 """What crosses the channel seam: Incoming messages, Outgoing replies, a channel's Capabilities.
 
 Ids are opaque strings everywhere, so Telegram's integers, Zalo's strings and the terminal's
-names all fit. Nothing here knows a platform.
+names all fit. Nothing here knows a platform. What a person typed is cleaned as an Incoming is
+made (`clean_text`: NFC, no control characters, no bidi overrides, no lone surrogates).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.parsing.text import clean_text
 from bot.texts import Format
 
 
@@ -37,6 +39,9 @@ class Attachment:
     size: int
     file_id: str
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", clean_text(self.name))
+
 
 @dataclass(frozen=True)
 class Incoming:
@@ -50,6 +55,13 @@ class Incoming:
     attachment: Attachment | None = None
     message_id: str | None = None  # deduplication key; None when the channel has none
     name: str | None = None
+
+    def __post_init__(self) -> None:
+        # The one edge every channel's text crosses: cleaned here, once, for all of them.
+        for attribute in ("text", "name"):
+            value = getattr(self, attribute)
+            if value is not None:
+                object.__setattr__(self, attribute, clean_text(value))
 
 
 @dataclass(frozen=True)

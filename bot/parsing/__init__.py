@@ -14,11 +14,12 @@ from bot.parsing.choices import parse_choice, parse_multichoice, parse_yesno
 from bot.parsing.dates import parse_date
 from bot.parsing.documents import Document, parse_document
 from bot.parsing.numbers import parse_integer, parse_money, parse_number, parse_percent
-from bot.parsing.text import ParseError, fold, normalize_text
+from bot.parsing.text import ParseError, clean_text, fold, normalize_text
 
 __all__ = [
     "Document",
     "ParseError",
+    "clean_text",
     "fold",
     "normalize_text",
     "parse_choice",

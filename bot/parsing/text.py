@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
-__all__ = ["ParseError", "fold", "folded", "lowered_text", "normalize_text"]
+__all__ = [
+    "ParseError", "clean_text", "clean_value", "fold", "folded", "lowered_text", "normalize_text",
+]
 
 
 class ParseError(ValueError):
@@ -22,6 +25,14 @@ class ParseError(ValueError):
 
 
 _LINE_SPACE_RE = re.compile(r"[^\S\n]+")
+# Never meant by a person, refused by openpyxl or XML, or able to reorder what others read: C0
+# controls but tab and newline, DEL and C1 controls, bidi embeddings, overrides and isolates, the
+# byte-order mark, noncharacters and lone surrogates.
+_UNWANTED_RE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\ufffe\uffff"
+    "\ud800-\udfff]"
+)
+_BREAKS = str.maketrans({"\r": "\n", "\u2028": "\n", "\u2029": "\n"})
 _COMBINING = {cp: None for cp in range(0x10000) if unicodedata.combining(chr(cp))}
 
 
@@ -32,6 +43,27 @@ def fold(text: str) -> str:
     if not bare.isascii():  # combining marks outside the Basic Multilingual Plane
         bare = "".join(c for c in bare if not unicodedata.combining(c))
     return " ".join(bare.split())
+
+
+def clean_text(text: str) -> str:
+    """Return text as a person meant it: NFC, line breaks as "\\n", no invisible controls.
+
+    Applied once where text enters (every Incoming) and again by every output writer, for data
+    stored before.
+    """
+    unified = text.replace("\r\n", "\n").translate(_BREAKS)
+    return unicodedata.normalize("NFC", _UNWANTED_RE.sub("", unified))
+
+
+def clean_value(value: Any) -> Any:
+    """Return a stored answer value with `clean_text` applied to every string inside it."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {k: clean_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean_value(v) for v in value]
+    return value
 
 
 def lowered_text(text: str) -> str:
