@@ -8,7 +8,6 @@ between paragraphs and never inside an HTML tag.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -22,6 +21,7 @@ from bot.model import REPORTED, Sheet
 from bot.numwords import amount_in_words
 from bot.parsing.text import clean_value
 from bot.questionnaire import LIST_TYPES, NUMERIC_TYPES, TEXT_TYPES, Question, is_empty
+from bot.splitting import split_message
 from bot.texts import Format
 
 __all__ = [
@@ -33,7 +33,6 @@ CENT = Decimal("0.01")
 SHOWN = 3  # units per question, document numbers per unit, in the message (the docx has all)
 MIN_LIMIT = 200  # a part must hold at least a headline
 SHORT = 120  # characters of a unit's text shown in the message
-_TAG = re.compile(r"</?[bi]>")
 
 
 @dataclass(frozen=True)
@@ -196,14 +195,14 @@ def summary_message(report: Report, fmt: Format = "html", limit: int = 4096) -> 
                            *(say("compile.edited_unit", name=r.name) for r in report.edited)])
     if not report.reported:
         paragraphs.append([say("compile.nobody_reported")])
-        return _pack(paragraphs, limit, fmt)
+        return split_message(_join(paragraphs), limit, fmt)
     for section in report.sections:
         for number, summary in enumerate(section.questions):
             lines = [say("compile.section", title=section.title)] if number == 0 else []
             lines.append(say("compile.question", ask=_shorten(summary.question.ask, 160),
                              answered=summary.answered, asked=summary.asked))
             paragraphs.append(lines + _figures(summary, say))
-    return _pack(paragraphs, limit, fmt)
+    return split_message(_join(paragraphs), limit, fmt)
 
 
 def _figures(s: QuestionSummary, say: Callable[..., str]) -> list[str]:
@@ -296,41 +295,6 @@ def _shorten(text: str, size: int) -> str:
     return flat[: cut if cut > size // 2 else size - 1].rstrip(" ,;:.") + "…"
 
 
-def _pack(paragraphs: Sequence[Sequence[str]], limit: int, fmt: Format) -> list[str]:
-    """Join paragraphs into parts of at most `limit` characters, splitting only between them."""
-    parts: list[str] = []
-    for paragraph in paragraphs:
-        for chunk in _chunks(paragraph, limit, fmt):
-            if parts and len(parts[-1]) + 2 + len(chunk) <= limit:
-                parts[-1] += "\n\n" + chunk
-            else:
-                parts.append(chunk)
-    return parts
-
-
-def _chunks(lines: Sequence[str], limit: int, fmt: Format) -> list[str]:
-    """Return a paragraph as one chunk, or, if too long, chunks cut between its lines."""
-    pieces = [p for line in lines
-              for p in ([line] if len(line) <= limit else _cut(line, limit, fmt))]
-    chunks: list[str] = []
-    for piece in pieces:
-        if chunks and len(chunks[-1]) + 1 + len(piece) <= limit:
-            chunks[-1] += "\n" + piece
-        else:
-            chunks.append(piece)
-    return chunks
-
-
-def _cut(line: str, limit: int, fmt: Format) -> list[str]:
-    """Cut a line longer than a whole part: drop our tags, cut at spaces, never inside an entity."""
-    rest = _TAG.sub("", line) if fmt == "html" else line
-    pieces = []
-    while len(rest) > limit:
-        cut = rest.rfind(" ", 0, limit + 1)
-        cut = cut if cut > limit // 2 else limit
-        entity = rest.rfind("&", 0, cut) if fmt == "html" else -1
-        if entity > 0 and ";" not in rest[entity:cut]:
-            cut = entity
-        pieces.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    return [*pieces, rest] if rest else pieces
+def _join(paragraphs: Sequence[Sequence[str]]) -> str:
+    """Return paragraphs of lines as one message: lines by a break, paragraphs by a blank line."""
+    return "\n\n".join("\n".join(lines) for lines in paragraphs)

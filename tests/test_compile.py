@@ -357,7 +357,7 @@ def test_a_line_longer_than_a_part_is_cut_at_spaces() -> None:
     spec = dataclasses.replace(default_spec(), title="Tổng kết & đánh giá " * 30)
     parts = summary_message(aggregate(spec, sheets(), NOW), limit=200)
     assert all(len(p) <= 200 and p.count("<b>") == p.count("</b>") for p in parts)
-    assert parts[0].startswith("TỔNG HỢP Tổng kết &amp; đánh giá")
+    assert parts[0].startswith("<b>TỔNG HỢP</b> Tổng kết &amp; đánh giá")
     spec = dataclasses.replace(default_spec(), title="&<>" * 100)  # no space to cut at
     parts = summary_message(aggregate(spec, sheets(), NOW), limit=200)
     for part in parts:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import time
 from collections.abc import AsyncIterator
@@ -13,15 +14,29 @@ from telegram import Update
 from telegram.ext import ApplicationBuilder
 from telegram.request import BaseRequest, RequestData
 
+from bot.channels.base import Outgoing
 from bot.channels.telegram import TelegramChannel, check_token
 from bot.config import ConfigError, load
 from bot.engine import Engine
 from bot.store import Store
 from tests.conftest import SMALL_CAMPAIGN
+from tests.fakebotapi import ApiError, parse_html
 
 TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"
 ADMIN = 900
 BOT_USER = {"id": 1, "is_bot": True, "first_name": "reportbot", "username": "reportbot_test_bot"}
+
+
+def _refusal(name: str, params: dict[str, Any]) -> str | None:
+    """Return Telegram's 400 description for a sendMessage it would refuse, else None."""
+    if name != "sendMessage":
+        return None
+    text = str(params.get("text", ""))
+    try:
+        shown = parse_html(text)[0] if params.get("parse_mode") == "HTML" else text
+    except ApiError as error:
+        return str(error)
+    return "Bad Request: message is too long" if len(shown) > 4096 else None
 
 
 class RecordingRequest(BaseRequest):
@@ -60,6 +75,10 @@ class RecordingRequest(BaseRequest):
                 body = {"ok": False, "error_code": failure[2], "description": failure[3],
                         "parameters": failure[4]}
                 return failure[2], json.dumps(body).encode()
+        refusal = _refusal(name, params)
+        if refusal is not None:  # as strict as Telegram about markup and length
+            return 400, json.dumps({"ok": False, "error_code": 400,
+                                    "description": refusal}).encode()
         self.calls.append((name, params))
         return 200, json.dumps({"ok": True, "result": self.result(name, params)}).encode()
 
@@ -387,3 +406,20 @@ async def test_a_photo_answers_a_file_question_and_help_differs_by_role(harness:
                        "file_id": "big"}]
     assert "/compile" not in await harness.text(7, "/help")
     assert "/compile" in await harness.text(ADMIN, "/help")
+
+
+async def test_a_long_answer_shown_again_reaches_the_contact_in_valid_parts(
+        harness: Harness) -> None:
+    answer = html.escape("Nội dung <rất> dài & đầy đủ, " * 160)[:5000]
+    text = f"Câu 3/7 · I. Chung\n<b>Ghi chú?</b>\n\nTrả lời hiện tại: <i>{answer}</i>. Gửi…"
+    await harness.channel.send(Outgoing("7", text, channel="telegram"))
+    sent = harness.request.sent(7)
+    assert len(sent) >= 2 and all(p["parse_mode"] == "HTML" for p in sent)
+    assert "".join(parse_html(p["text"])[0] for p in sent).count("&") == answer.count("&amp;")
+
+
+async def test_a_message_telegram_refuses_is_sent_again_as_plain_text(harness: Harness) -> None:
+    await harness.channel.send(Outgoing("7", "Đã lưu <b>1.250 người", channel="telegram"))
+    sent = harness.request.sent(7)
+    assert [p["text"] for p in sent] == ["Đã lưu 1.250 người"]
+    assert "parse_mode" not in sent[0]

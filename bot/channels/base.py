@@ -93,26 +93,3 @@ class ChannelError(Exception):
 
 class ContactUnreachable(ChannelError):
     """The person blocked the bot or the chat no longer exists."""
-
-
-def split_text(text: str, limit: int) -> list[str]:
-    """Split a message into parts of at most `limit` characters at paragraph, then line, breaks."""
-    if len(text) <= limit:
-        return [text]
-    parts: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        cut = _cut_point(rest, limit)
-        parts.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip("\n")
-    if rest.strip():
-        parts.append(rest)
-    return parts
-
-
-def _cut_point(text: str, limit: int) -> int:
-    for separator in ("\n\n", "\n", " "):
-        cut = text.rfind(separator, 0, limit + 1)
-        if cut > limit // 2:
-            return cut
-    return limit

@@ -26,10 +26,11 @@ from telegram.ext import filters as tg_filters
 from telegram.warnings import PTBUserWarning
 
 from bot import texts
-from bot.channels.base import TELEGRAM, Attachment, Incoming, Outgoing, split_text
+from bot.channels.base import TELEGRAM, Attachment, Incoming, Outgoing
 from bot.config import ConfigError, Settings
 from bot.coordinator import COMMANDS, Coordinator, Upload, is_coordinator_command
 from bot.engine import CONTACT_COMMANDS, Engine
+from bot.splitting import html_to_plain, split_message
 from bot.store import Store
 from bot.sweep import Sweeper
 
@@ -179,21 +180,36 @@ class TelegramChannel:
 
     async def send(self, reply: Outgoing) -> None:
         """Send one Outgoing (split under 4096 characters); buttons go on the last part."""
-        parts = split_text(reply.text, TELEGRAM.max_length) if reply.text else []
+        parts = split_message(reply.text, TELEGRAM.max_length, "html") if reply.text else []
         for index, part in enumerate(parts):
             message: dict[str, Any] = {"text": part, "parse_mode": ParseMode.HTML.value}
             if index == len(parts) - 1 and reply.buttons:
                 message["reply_markup"] = _keyboard(reply)
-            # The raw call skips building a Message from the answer, which we never read.
-            sent = await self.paced(reply.chat_id, self.app.bot.do_api_request,
-                                    endpoint="sendMessage", api_kwargs=message,
-                                    gate=reply.gate if index == 0 else None)
-            if not sent:
+            if not await self.send_text(reply.chat_id, message, reply.gate if index == 0 else None):
                 return
         if reply.document is not None:
             with reply.document.open("rb") as handle:
                 await self.paced(reply.chat_id, self.app.bot.send_document, document=handle,
                                  filename=reply.document.name)
+
+    async def send_text(self, chat: str, message: dict[str, Any], gate: Any) -> bool:
+        """Send one sendMessage; refused markup is sent again as plain text, never dropped."""
+        # The raw call skips building a Message from the answer, which we never read.
+        try:
+            return await self.paced(chat, self.app.bot.do_api_request, endpoint="sendMessage",
+                                    api_kwargs=message, gate=gate)
+        except BadRequest as error:
+            log.error("chat %s: Telegram refused a message (%s); sending it as plain text",
+                      chat, error)
+        plain = {**message, "text": html_to_plain(message["text"])}
+        del plain["parse_mode"]
+        try:
+            return await self.paced(chat, self.app.bot.do_api_request, endpoint="sendMessage",
+                                    api_kwargs=plain)
+        except BadRequest as error:
+            log.error("chat %s: Telegram refused the plain text too (%s); message lost",
+                      chat, error)
+            return False
 
     async def paced(self, chat: str, method: Any, gate: Any = None, **kwargs: Any) -> bool:
         """Send to a chat within the pace; return False if it was not sent."""
