@@ -8,7 +8,10 @@ Schedule (``slots``), from the campaign's ReminderPolicy:
 - ``before-D`` for D in ``before_days``: the deadline's local date minus D days, at ``at``.
 - ``after-N`` for N = 1 .. ``after_deadline_max``: the first day after the deadline's date, then
   every ``after_deadline_every_days`` days, at ``at``.
-- Working days count only with ``working_days_only``: Monday to Friday.
+- Working days count only with ``working_days_only``: Monday to Friday, except Vietnam's public
+  holidays (below) and the campaign's own ``days_off``. Without it every day is a day like any
+  other, holidays and ``days_off`` included: a campaign that reminds at weekends reminds on
+  holidays too, and ``days_off`` refine ``working_days_only``, they do not replace it.
 - Moves, in this order. First a slot inside the quiet window goes to the window's end (the next
   morning when the window spans midnight and the slot is in its evening part). Then, with
   ``working_days_only``, a slot on a day off moves by whole days, keeping its time of day (``at``,
@@ -26,11 +29,23 @@ Schedule (``slots``), from the campaign's ReminderPolicy:
 - A ``before`` slot written at or after the deadline (``at`` later than the deadline's time on the
   day itself), or moved there (by the quiet window, or forward past ``since``), is dropped: a
   "before" reminder after the deadline would be wrong, and the ``after`` slots take over. A
-  weekend deadline gets its ``before`` slots on the working days before it.
+  weekend or holiday deadline gets its ``before`` slots on the working days before it.
 - After slots moved onto the same moment keep one: the one nominally scheduled latest
   (``after-5`` over ``after-4``). They only move forward, so that key is the one a slot
   scheduled naturally at that moment carries. Keys stay unique and stable for a given deadline,
   policy, ``since`` and calendar.
+- A slot that finds no working day within a year (a ``days_off`` list covering it) is dropped.
+
+Calendar: Vietnam's public holidays are those of the ``holidays`` package
+(``holidays.country_holidays("VN")``), a static calendar shipped with it (no network, no clock),
+computed once per year. It follows the Labour Code and the government's yearly decisions (Tết,
+swapped days); for 2026, with holidays 0.109: New Year 01/01; Tết Nguyên Đán 16/02–20/02 (the
+eve and the first four days; with the weekends, 14/02–22/02 off); Giỗ Tổ Hùng Vương (10/3 lunar)
+26/04, a Sunday, kept on Monday 27/04; Reunification Day 30/04; Labour Day 01/05; 31/08 (swapped
+with Saturday 22/08); National Day 01/09–02/09; Vietnam Cultural Day 24/11. A Saturday swapped
+into a working day (22/08/2026) still counts as a day off here: reminders never go out at
+weekends. Days the package does not know (a province's own day off, a Tết decision newer than
+the package) go in the campaign's ``days_off``.
 
 Due (``due``, ``plan``, ``digest_due``):
 - Only the latest slot at or before ``now`` can be due: after downtime the missed slots are not
@@ -38,7 +53,8 @@ Due (``due``, ``plan``, ``digest_due``):
   key of any later slot was sent (never an older slot after a newer one).
 - A ``before`` slot expires at the deadline: a missed one is not sent late.
 - Nothing is due while ``now`` is inside the quiet window, or, with ``working_days_only``, on a
-  Saturday or Sunday; a missed slot waits for the next allowed moment.
+  day off (Saturday, Sunday, a public holiday, a day of ``days_off``); a missed slot waits for the
+  next allowed moment.
 - With ``since`` (e.g. when the round was created), slots before it are never due, so a round
   created two days before its deadline does not start with the "3 days before" reminder; and no
   ``before`` slot is moved back before it (above).
@@ -52,7 +68,10 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, tzinfo
+from functools import cache
 from typing import Any
+
+import holidays
 
 from bot import texts
 from bot.campaign_spec import ReminderPolicy
@@ -74,7 +93,7 @@ __all__ = [
 DIGEST_PREFIX = "digest-"
 TELEGRAM_LIMIT = 4096
 TITLE_CHARS = 300  # a longer round title is shortened in reminders
-SEARCH_DAYS = 7  # how far a slot looks for a working day
+SEARCH_DAYS = 366  # how far a slot looks for a working day before it is dropped
 
 
 @dataclass(frozen=True, order=True)
@@ -294,7 +313,14 @@ def _working(local: datetime, step: int, policy: ReminderPolicy) -> datetime | N
 
 def _day_off(day: date, policy: ReminderPolicy) -> bool:
     """Return whether no reminder goes out on a day: with working_days_only, a day off."""
-    return policy.working_days_only and day.weekday() >= 5
+    return policy.working_days_only and (
+        day.weekday() >= 5 or day in policy.days_off or day in _public_holidays(day.year))
+
+
+@cache
+def _public_holidays(year: int) -> frozenset[date]:
+    """Return Vietnam's public holidays of a year (a static calendar: no I/O, no clock)."""
+    return frozenset(holidays.country_holidays("VN", years=year))
 
 
 def _quiet(moment: time, window: tuple[time, time]) -> bool:

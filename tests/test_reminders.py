@@ -224,13 +224,15 @@ def test_keys_are_stable_and_unique() -> None:
        before=st.sets(st.integers(0, 10), max_size=5),
        clock=st.sampled_from([time(8, 0), time(5, 30), time(13, 0), time(21, 0)]),
        quiet=st.sampled_from([None, (time(20, 0), time(7, 0)), (time(12, 0), time(13, 30))]),
-       created=st.none() | st.integers(0, 12))
+       created=st.none() | st.integers(0, 12), off=st.sets(st.integers(-12, 12), max_size=6))
 def test_every_schedule_keeps_the_rules(day: date, hour: int, before: set[int], clock: time,
-                                        quiet: tuple[time, time] | None,
-                                        created: int | None) -> None:
+                                        quiet: tuple[time, time] | None, created: int | None,
+                                        off: set[int]) -> None:
+    # deadlines from 2025 to 2027 meet Vietnam's holidays; days_off are near the deadline
     deadline = datetime.combine(day, time(hour), tzinfo=TZ)
     policy = ReminderPolicy(before_days=tuple(sorted(before, reverse=True)), at=clock,
-                            quiet_hours=quiet)
+                            quiet_hours=quiet,
+                            days_off=tuple(sorted(day + timedelta(days=d) for d in off)))
     since = None if created is None else deadline - timedelta(days=created, hours=3)
     found = slots(deadline, policy, TZ, since=since)
     assert found == sorted(found)
@@ -241,9 +243,10 @@ def test_every_schedule_keeps_the_rules(day: date, hour: int, before: set[int], 
     assert [int(s.key.removeprefix("before-")) for s in early] == sorted(
         (int(s.key.removeprefix("before-")) for s in early), reverse=True)
     for slot in found:  # each goes out at its moment: a working day, outside the quiet window
+        assert slot.at.date() not in policy.days_off
         expected = None if since is not None and slot.at < since else slot
         assert due(slot.at, deadline, policy, TZ, set(), since=since) == expected
-    if since is None and quiet is None:  # no before slot is lost to a day off
+    if since is None and quiet is None:  # no before slot is lost to a weekend or day off
         assert len(early) == sum(
             datetime.combine(day - timedelta(days=d), clock) < deadline.replace(tzinfo=None)
             for d in before)
@@ -333,6 +336,89 @@ def test_a_slot_moved_back_before_the_round_was_created_goes_forward() -> None:
         ("before-1", at(11, 3)),
         ("before-0", at(11, 6)),
     ]
+
+
+# Holidays and days off
+
+
+def test_tet_2026_reminders_go_out_before_the_holiday() -> None:
+    # Tết Nguyên Đán 2026: Monday 16/02 to Friday 20/02 are public holidays, so with the
+    # weekends nobody works from Saturday 14/02 to Sunday 22/02
+    deadline = datetime(2026, 2, 23, 17, 0, tzinfo=TZ)  # the Monday after Tết
+    policy = ReminderPolicy(after_deadline_max=0)
+    assert schedule(deadline, policy) == [
+        ("before-3", at26(2, 12)),  # Friday 20/02 -> Friday 13/02, taken -> Thursday 12/02
+        ("before-1", at26(2, 13)),  # Sunday 22/02 -> Friday 13/02
+        ("before-0", at26(2, 23)),
+    ]
+    plain = ReminderPolicy(after_deadline_max=0, working_days_only=False)
+    assert [s.at for s in slots(deadline, plain, TZ)] == [at26(2, 20), at26(2, 22), at26(2, 23)]
+
+
+def test_no_reminder_during_tet_the_next_after_it() -> None:
+    deadline = datetime(2026, 2, 12, 17, 0, tzinfo=TZ)  # Thursday before Tết
+    assert schedule(deadline, DEFAULT)[3:] == [
+        ("after-1", at26(2, 13)),
+        ("after-5", at26(2, 23)),  # after-2 .. after-5 (14/02 .. 17/02) all move to 23/02
+    ]
+    assert due(at26(2, 17, 9), deadline, DEFAULT, TZ, {"after-1"}) is None  # Tuesday, Tết
+    assert due(at26(2, 17, 9), deadline, PLAIN, TZ, {"after-1"}) is not None
+    slot = due(at26(2, 23, 8), deadline, DEFAULT, TZ, {"after-1"})
+    assert slot is not None and slot.key == "after-5"
+
+
+def test_a_deadline_just_after_30_4_and_1_5() -> None:
+    deadline = datetime(2026, 5, 4, 17, 0, tzinfo=TZ)  # Monday after Thu 30/04, Fri 01/05
+    policy = ReminderPolicy(after_deadline_max=0)
+    assert schedule(deadline, policy) == [
+        ("before-3", at26(4, 28)),
+        ("before-1", at26(4, 29)),  # Sunday 03/05 -> Wednesday 29/04
+        ("before-0", at26(5, 4)),
+    ]
+    # before-1 missed on Wednesday waits: Thursday 30/04 and Friday 01/05 are holidays
+    assert due(at26(4, 30, 9), deadline, policy, TZ, {"before-3"}) is None
+    assert due(at26(5, 1, 9), deadline, policy, TZ, {"before-3"}) is None
+    caught = due(at26(5, 4, 7), deadline, policy, TZ, {"before-3"})
+    assert caught is not None and caught.key == "before-1"
+
+
+@pytest.mark.parametrize(("deadline", "first_after"), [
+    (datetime(2025, 12, 31, 17, 0, tzinfo=TZ), at26(1, 2)),  # 01/01 New Year
+    (datetime(2026, 4, 24, 17, 0, tzinfo=TZ), at26(4, 28)),  # Hùng Kings 26/04, kept 27/04
+    (datetime(2026, 8, 28, 17, 0, tzinfo=TZ), at26(9, 3)),  # 31/08 (swapped), 01/09, 02/09
+])
+def test_an_after_slot_goes_past_public_holidays(deadline: datetime,
+                                                  first_after: datetime) -> None:
+    policy = ReminderPolicy(before_days=(), after_deadline_max=1)
+    assert schedule(deadline, policy) == [("after-1", first_after)]
+    on_holiday = first_after - timedelta(days=1) + timedelta(hours=2)
+    assert due(on_holiday, deadline, DEFAULT, TZ, set()) is None
+
+
+def test_days_off_of_a_campaign_file() -> None:
+    text = CAMPAIGN + "reminders:\n  days_off: [2023-10-30, 01/11/2023]\n"
+    policy = load_campaign_text("c.yaml", text, TZ).reminders
+    assert schedule(DEADLINE, policy) == [
+        ("before-3", at(10, 26)),  # Saturday -> Friday 27/10, taken -> Thursday 26/10
+        ("before-1", at(10, 27)),  # Monday 30/10 is a day off -> Friday 27/10
+        ("before-0", at(10, 31)),
+        ("after-2", at(11, 2)),  # after-1 (Wednesday 01/11, a day off) moved onto it
+        ("after-3", at(11, 3)),
+        ("after-5", at(11, 6)),
+    ]
+    assert due(at(10, 30, 9), DEADLINE, policy, TZ, {"before-3"}) is None  # before-1 waits
+    assert due(at(10, 31, 7), DEADLINE, policy, TZ, {"before-3"}) == Slot(
+        at(10, 27), "before", "before-1")
+    caught = due(at(11, 2, 9), DEADLINE, policy, TZ, {"before-0"})
+    assert caught is not None and caught.key == "after-2"
+
+
+def test_days_off_only_count_with_working_days_only() -> None:
+    policy = ReminderPolicy(working_days_only=False, quiet_hours=None, after_deadline_max=0,
+                            days_off=(date(2023, 10, 30),))
+    assert schedule(DEADLINE, policy) == [
+        ("before-3", at(10, 28)), ("before-1", at(10, 30)), ("before-0", at(10, 31))]
+    assert due(at(10, 30, 9), DEADLINE, policy, TZ, set()) is not None
 
 
 def test_timing() -> None:
