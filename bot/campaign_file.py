@@ -10,6 +10,9 @@ Decisions:
   timezone; a date alone means 17:00, the end of the office day. A written UTC offset is converted.
 - ``period`` dates are ``2023-10-31`` or ``31/10/2023``.
 - ``reminders.before_days`` is kept sorted from the farthest day, without repeats.
+- ``reminders.days_off`` lists dates like ``period`` (``2026-02-16`` or ``16/02/2026``), kept
+  sorted without repeats; an empty list is allowed (no day off of the campaign's own). They count
+  only with ``working_days_only`` (bot/reminders.py).
 - Paths are relative to the campaign file's folder; absolute paths and ``..`` are allowed, but the
   file must exist. ``template`` is kept resolved to an absolute path.
 """
@@ -44,7 +47,7 @@ _CAMPAIGN_KEYS = ("title", "request", "agency", "deadline", "period", "reminders
 _CAMPAIGN_REQUIRED = ("title", "request", "agency", "deadline", "questionnaire", "units")
 _AGENCY_KEYS = ("parent", "name", "code", "place")
 _REMINDER_KEYS = ("before_days", "at", "after_deadline_every_days", "after_deadline_max",
-                  "working_days_only", "quiet_hours")
+                  "working_days_only", "quiet_hours", "days_off")
 _TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
 _OFFICE_CLOSES = time(17, 0)
 T = TypeVar("T")
@@ -175,7 +178,18 @@ def _reminders(c: Checker, node: Node) -> ReminderPolicy:
     found["working_days_only"] = c.flag(m, "working_days_only", "reminders", True)
     if "quiet_hours" in m:
         found["quiet_hours"] = _quiet_hours(c, m["quiet_hours"])
+    if "days_off" in m:
+        found["days_off"] = _days_off(c, m["days_off"])
     return ReminderPolicy(**found)
+
+
+def _days_off(c: Checker, node: Node) -> tuple[date, ...]:
+    """Return the campaign's own days off, sorted, without repeats."""
+    if isinstance(node.value, list) and not node.value:
+        return ()
+    days = (_day(c, d, f"reminders.days_off[{i}]")
+            for i, d in enumerate(c.items(node, "reminders.days_off"), 1))
+    return tuple(sorted({d for d in days if d is not None}))
 
 
 def _clock(c: Checker, node: Node) -> time | None:

@@ -30,14 +30,15 @@ class Agency:
 
 @dataclass(frozen=True)
 class ReminderPolicy:
-    """When reminders go out before and after the deadline."""
+    """When reminders go out before and after the deadline (bot/reminders.py)."""
 
     before_days: tuple[int, ...] = (3, 1, 0)
     at: time = time(8, 0)
     after_deadline_every_days: int = 1
     after_deadline_max: int = 5
-    working_days_only: bool = True
+    working_days_only: bool = True  # also skips Vietnam's public holidays and days_off
     quiet_hours: tuple[time, time] | None = (time(20, 0), time(7, 0))
+    days_off: tuple[date, ...] = ()  # the campaign's own days off, sorted, without repeats
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-able form, the inverse of from_dict."""
@@ -47,11 +48,12 @@ class ReminderPolicy:
         data["quiet_hours"] = None if self.quiet_hours is None else [
             _hhmm(t) for t in self.quiet_hours
         ]
+        data["days_off"] = [d.isoformat() for d in self.days_off]
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ReminderPolicy:
-        """Build from the JSON-able form made by to_dict."""
+        """Build from the JSON-able form made by to_dict (rounds stored before days_off too)."""
         quiet = data["quiet_hours"]
         return cls(
             before_days=tuple(data["before_days"]),
@@ -61,6 +63,7 @@ class ReminderPolicy:
             working_days_only=data["working_days_only"],
             quiet_hours=None if quiet is None else (
                 time.fromisoformat(quiet[0]), time.fromisoformat(quiet[1])),
+            days_off=tuple(date.fromisoformat(d) for d in data.get("days_off", ())),
         )
 
 

@@ -133,9 +133,29 @@ def test_good_questionnaire_builds_questions() -> None:
 
 def test_reminders_override_and_default() -> None:
     spec = load_campaign(FIXTURES / "good" / "campaign.yaml", TZ)
-    assert spec.reminders == ReminderPolicy(before_days=(3, 1), at=time(9, 30), quiet_hours=None)
+    assert spec.reminders == ReminderPolicy(before_days=(3, 1), at=time(9, 30), quiet_hours=None,
+                                            days_off=(date(2023, 10, 30), date(2023, 11, 1)))
     inline = load_campaign(FIXTURES / "inline.yaml", TZ)
     assert inline.reminders == ReminderPolicy()
+    assert inline.reminders.days_off == ()
+
+
+def test_days_off_are_sorted_without_repeats(tmp_path: Path) -> None:
+    path = write(tmp_path, CAMPAIGN + (
+        "reminders:\n  days_off:\n    - 17/02/2026\n    - 2026-02-16\n    - 2026-02-17\n"))
+    assert load_campaign(path, TZ).reminders.days_off == (date(2026, 2, 16), date(2026, 2, 17))
+    empty = write(tmp_path, CAMPAIGN + "reminders:\n  days_off: []\n")
+    assert load_campaign(empty, TZ).reminders.days_off == ()
+
+
+def test_reminder_policy_round_trip_and_older_stored_form() -> None:
+    policy = ReminderPolicy(before_days=(2,), working_days_only=True,
+                            days_off=(date(2026, 2, 16), date(2026, 2, 27)))
+    data = json.loads(json.dumps(policy.to_dict()))
+    assert data["days_off"] == ["2026-02-16", "2026-02-27"]
+    assert ReminderPolicy.from_dict(data) == policy
+    del data["days_off"]  # a round stored before days_off existed
+    assert ReminderPolicy.from_dict(data) == ReminderPolicy(before_days=(2,))
 
 
 def test_inline_campaign_loads() -> None:
@@ -422,6 +442,23 @@ def test_at_written_without_quotes(tmp_path: Path) -> None:
     path = write(tmp_path, CAMPAIGN + "reminders:\n  at: 17:00\n  quiet_hours: 21:00-6:00\n")
     reminders = load_campaign(path, TZ).reminders
     assert reminders.at == time(17, 0) and reminders.quiet_hours == (time(21, 0), time(6, 0))
+
+
+def test_bad_days_off(tmp_path: Path) -> None:
+    path = write(tmp_path, CAMPAIGN + (
+        "reminders:\n  days_off:\n    - 2026-02-30\n    - 2026-02-17\n    - 2026-02-18 08:00\n"
+        "    - sau Tết\n"))
+    found = problems(path)
+    assert [where(p) for p in found] == [
+        ("campaign.yaml", 9, "reminders.days_off[1]", "bad_date"),
+        ("campaign.yaml", 11, "reminders.days_off[3]", "bad_date"),
+        ("campaign.yaml", 12, "reminders.days_off[4]", "bad_date"),
+    ]
+    assert 'ngày "2026-02-30" không hợp lệ' in found[0].message()
+    assert "sau Tết" in found[2].message()
+    single = write(tmp_path, CAMPAIGN + "reminders:\n  days_off: 2026-02-17\n")
+    assert where(one(problems(single))) == ("campaign.yaml", 8, "reminders.days_off",
+                                            "wrong_type")
 
 
 def test_bad_quiet_hours(tmp_path: Path) -> None:

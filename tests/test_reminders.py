@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot import texts
 from bot.campaign_file import load_campaign_text
@@ -35,6 +38,10 @@ def at(month: int, day: int, hour: int = 8, minute: int = 0) -> datetime:
     return datetime(2023, month, day, hour, minute, tzinfo=TZ)
 
 
+def at26(month: int, day: int, hour: int = 8, minute: int = 0) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=TZ)
+
+
 def schedule(deadline: datetime, policy: ReminderPolicy) -> list[tuple[str, datetime]]:
     return [(s.key, s.at) for s in slots(deadline, policy, TZ)]
 
@@ -54,10 +61,11 @@ def test_defaults_are_product_md() -> None:
 
 
 def test_default_schedule_of_a_tuesday_deadline() -> None:
-    # before-3 falls on Saturday 28/10 and moves onto Monday 30/10 08:00, where before-1 already
-    # is: the nominally later slot keeps the moment. after-4 (Sat) and after-5 (Sun) both move
-    # to Monday 06/11: after-5 keeps it.
+    # before-3 falls on Saturday 28/10 and moves back to Friday 27/10 08:00: the early warning
+    # still goes out. after-4 (Sat) and after-5 (Sun) both move forward to Monday 06/11: after-5
+    # keeps it.
     assert schedule(DEADLINE, DEFAULT) == [
+        ("before-3", at(10, 27)),
         ("before-1", at(10, 30)),
         ("before-0", at(10, 31)),
         ("after-1", at(11, 1)),
@@ -66,7 +74,7 @@ def test_default_schedule_of_a_tuesday_deadline() -> None:
         ("after-5", at(11, 6)),
     ]
     found = slots(DEADLINE, DEFAULT, TZ)
-    assert [s.kind for s in found] == ["before"] * 2 + ["after"] * 4
+    assert [s.kind for s in found] == ["before"] * 3 + ["after"] * 4
     assert all(s.at.tzinfo is TZ for s in found)
     assert found == sorted(found)
 
@@ -103,29 +111,68 @@ def test_a_same_day_slot_after_the_deadline_time_is_dropped() -> None:
     assert schedule(DEADLINE, on_time) == []
 
 
-def test_a_deadline_on_monday_reminds_on_friday() -> None:
+def test_the_3_days_warning_of_a_tuesday_deadline_goes_out_on_friday() -> None:
+    assert due(at(10, 27, 9), DEADLINE, DEFAULT, TZ, set()) == Slot(at(10, 27), "before",
+                                                                    "before-3")
+    assert due(at(10, 28, 9), DEADLINE, DEFAULT, TZ, set()) is None  # Saturday
+    monday = due(at(10, 30, 9), DEADLINE, DEFAULT, TZ, {"before-3"})
+    assert monday is not None and monday.key == "before-1"
+
+
+def test_a_deadline_on_monday_reminds_on_thursday_and_friday() -> None:
     monday = datetime(2023, 11, 6, 17, 0, tzinfo=TZ)
     policy = ReminderPolicy(after_deadline_max=0)
-    # before-3 is Friday 03/11; before-1 (Sunday) moves onto Monday, where before-0 is
-    assert schedule(monday, policy) == [("before-3", at(11, 3)), ("before-0", at(11, 6))]
+    # before-1 (Sunday) moves back to Friday 03/11, where before-3 is: before-3, the farther
+    # one, goes back one more working day, to Thursday 02/11
+    assert schedule(monday, policy) == [
+        ("before-3", at(11, 2)),
+        ("before-1", at(11, 3)),
+        ("before-0", at(11, 6)),
+    ]
     without = ReminderPolicy(after_deadline_max=0, working_days_only=False)
     assert [k for k, _ in schedule(monday, without)] == ["before-3", "before-1", "before-0"]
 
 
-def test_a_slot_on_sunday_moves_to_monday() -> None:
+@pytest.mark.parametrize(("deadline_day", "reminded"), [
+    (6, [(11, 2), (11, 3), (11, 6)]),  # Monday: Thursday, Friday, Monday
+    (31, [(10, 27), (10, 30), (10, 31)]),  # Tuesday: Friday, Monday, Tuesday
+    (1, [(10, 27), (10, 31), (11, 1)]),  # Wednesday: Friday (for Sunday), Tuesday, Wednesday
+    (2, [(10, 30), (11, 1), (11, 2)]),  # Thursday: no move
+    (3, [(10, 31), (11, 2), (11, 3)]),  # Friday: no move
+])
+def test_three_distinct_before_reminders_whatever_the_weekday(
+        deadline_day: int, reminded: list[tuple[int, int]]) -> None:
+    month = 10 if deadline_day > 6 else 11
+    deadline = datetime(2023, month, deadline_day, 17, 0, tzinfo=TZ)
+    before = [s for s in slots(deadline, DEFAULT, TZ) if s.kind == "before"]
+    assert [s.key for s in before] == ["before-3", "before-1", "before-0"]
+    assert [s.at for s in before] == [at(m, d) for m, d in reminded]
+
+
+def test_a_before_slot_on_sunday_moves_back_and_an_after_slot_forward() -> None:
     wednesday = datetime(2023, 11, 1, 17, 0, tzinfo=TZ)
     policy = ReminderPolicy(after_deadline_max=0)
     assert schedule(wednesday, policy) == [
-        ("before-3", at(10, 30)),  # Sunday 29/10 -> Monday 30/10, same time of day
+        ("before-3", at(10, 27)),  # Sunday 29/10 -> Friday 27/10, same time of day
         ("before-1", at(10, 31)),
         ("before-0", at(11, 1)),
     ]
+    friday = datetime(2023, 11, 3, 17, 0, tzinfo=TZ)
+    after = ReminderPolicy(before_days=(), after_deadline_max=3)
+    # after-1 (Saturday), after-2 (Sunday) and after-3 all go out on Monday 06/11, once
+    assert schedule(friday, after) == [("after-3", at(11, 6))]
 
 
-def test_a_weekend_deadline_keeps_no_before_slot_after_it() -> None:
+def test_a_weekend_deadline_reminds_on_the_working_days_before_it() -> None:
     sunday = datetime(2023, 11, 5, 17, 0, tzinfo=TZ)
-    # before-1 (Saturday) and before-0 (Sunday) would move to Monday, after the deadline
-    assert schedule(sunday, DEFAULT)[:2] == [("before-3", at(11, 2)), ("after-1", at(11, 6))]
+    # before-0 (Sunday) moves back to Friday; before-1 (Saturday) would too and goes back to
+    # Thursday; before-3 (Thursday) then goes back to Wednesday. None is after the deadline.
+    assert schedule(sunday, DEFAULT)[:4] == [
+        ("before-3", at(11, 1)),
+        ("before-1", at(11, 2)),
+        ("before-0", at(11, 3)),
+        ("after-1", at(11, 6)),
+    ]
 
 
 def test_quiet_hours_move_an_evening_slot_to_the_next_morning() -> None:
@@ -136,9 +183,14 @@ def test_quiet_hours_move_an_evening_slot_to_the_next_morning() -> None:
         # before-0 would be Wednesday 07:00, after the deadline: dropped
         ("after-1", at(11, 2, 7)),
     ]
-    # then weekends are checked again: Sunday 07:00 -> Monday 07:00 (onto before-1's old day)
+    # then working days are checked: Sunday 07:00 is a weekend, before-3 goes back to Friday at
+    # the window's end, 07:00, which is outside the quiet window
     working = ReminderPolicy(at=time(21, 0), after_deadline_max=0)
-    assert schedule(DEADLINE, working) == [("before-3", at(10, 30, 7)), ("before-1", at(10, 31, 7))]
+    assert schedule(DEADLINE, working) == [("before-3", at(10, 27, 7)), ("before-1", at(10, 31, 7))]
+    # a before-0 at 21:00 on a Friday deadline is after the deadline as written: dropped, not
+    # moved back to Friday morning by the weekend after the quiet window
+    friday = datetime(2023, 11, 3, 17, 0, tzinfo=TZ)
+    assert schedule(friday, working) == [("before-3", at(11, 1, 7)), ("before-1", at(11, 3, 7))]
 
 
 def test_quiet_hours_in_the_small_hours_move_the_same_day() -> None:
@@ -167,13 +219,46 @@ def test_keys_are_stable_and_unique() -> None:
     assert len({s.at for s in first}) == len(first)
 
 
+@settings(max_examples=300, deadline=None)
+@given(day=st.dates(date(2025, 1, 1), date(2027, 12, 31)), hour=st.integers(0, 23),
+       before=st.sets(st.integers(0, 10), max_size=5),
+       clock=st.sampled_from([time(8, 0), time(5, 30), time(13, 0), time(21, 0)]),
+       quiet=st.sampled_from([None, (time(20, 0), time(7, 0)), (time(12, 0), time(13, 30))]),
+       created=st.none() | st.integers(0, 12), off=st.sets(st.integers(-12, 12), max_size=6))
+def test_every_schedule_keeps_the_rules(day: date, hour: int, before: set[int], clock: time,
+                                        quiet: tuple[time, time] | None, created: int | None,
+                                        off: set[int]) -> None:
+    # deadlines from 2025 to 2027 meet Vietnam's holidays; days_off are near the deadline
+    deadline = datetime.combine(day, time(hour), tzinfo=TZ)
+    policy = ReminderPolicy(before_days=tuple(sorted(before, reverse=True)), at=clock,
+                            quiet_hours=quiet,
+                            days_off=tuple(sorted(day + timedelta(days=d) for d in off)))
+    since = None if created is None else deadline - timedelta(days=created, hours=3)
+    found = slots(deadline, policy, TZ, since=since)
+    assert found == sorted(found)
+    assert len({s.at for s in found}) == len({s.key for s in found}) == len(found)
+    early = [s for s in found if s.kind == "before"]
+    assert all(s.at < deadline for s in early)
+    assert all(s.at > deadline for s in found if s.kind == "after")
+    assert [int(s.key.removeprefix("before-")) for s in early] == sorted(
+        (int(s.key.removeprefix("before-")) for s in early), reverse=True)
+    for slot in found:  # each goes out at its moment: a working day, outside the quiet window
+        assert slot.at.date() not in policy.days_off
+        expected = None if since is not None and slot.at < since else slot
+        assert due(slot.at, deadline, policy, TZ, set(), since=since) == expected
+    if since is None and quiet is None:  # no before slot is lost to a weekend or day off
+        assert len(early) == sum(
+            datetime.combine(day - timedelta(days=d), clock) < deadline.replace(tzinfo=None)
+            for d in before)
+
+
 # Due
 
 
 def test_nothing_is_due_before_the_first_slot() -> None:
-    assert due(at(10, 30, 7, 59), DEADLINE, DEFAULT, TZ, set()) is None
-    assert due(at(10, 30, 8), DEADLINE, DEFAULT, TZ, set()) == Slot(at(10, 30), "before",
-                                                                     "before-1")
+    assert due(at(10, 27, 7, 59), DEADLINE, DEFAULT, TZ, set()) is None
+    assert due(at(10, 27, 8), DEADLINE, DEFAULT, TZ, set()) == Slot(at(10, 27), "before",
+                                                                     "before-3")
 
 
 def test_restart_in_the_middle_of_a_slot_sends_nothing_again() -> None:
@@ -224,6 +309,116 @@ def test_slots_before_the_round_was_created_are_never_due() -> None:
     assert due(at(10, 30, 11), DEADLINE, DEFAULT, TZ, set(), since=created) is None
     slot = due(at(10, 31, 9), DEADLINE, DEFAULT, TZ, set(), since=created)
     assert slot is not None and slot.key == "before-0"
+
+
+def test_a_slot_moved_back_before_the_round_was_created_goes_forward() -> None:
+    wednesday = datetime(2023, 11, 1, 17, 0, tzinfo=TZ)
+    created = at(10, 27, 10)  # Friday, after the 08:00 before-3 would move back to
+    policy = ReminderPolicy(after_deadline_max=0)
+    assert [(s.key, s.at) for s in slots(wednesday, policy, TZ, since=created)] == [
+        ("before-3", at(10, 30)),  # Sunday 29/10 -> Monday 30/10, as nothing is there
+        ("before-1", at(10, 31)),
+        ("before-0", at(11, 1)),
+    ]
+    assert due(at(10, 27, 11), wednesday, policy, TZ, set(), since=created) is None
+    slot = due(at(10, 30, 9), wednesday, policy, TZ, set(), since=created)
+    assert slot is not None and slot.key == "before-3"
+    # created on Sunday 10:00, after before-3's own moment (Sunday 08:00): never due, not even
+    # moved forward to Monday
+    sunday = at(10, 29, 10)
+    assert due(at(10, 30, 9), wednesday, policy, TZ, set(), since=sunday) is None
+    slot = due(at(10, 31, 9), wednesday, policy, TZ, set(), since=sunday)
+    assert slot is not None and slot.key == "before-1"
+    # a Monday deadline of a round created on Thursday 10:00: before-3 cannot go back to
+    # Thursday 08:00, so it shares Friday with before-1, which keeps the moment
+    monday = datetime(2023, 11, 6, 17, 0, tzinfo=TZ)
+    assert [(s.key, s.at) for s in slots(monday, policy, TZ, since=at(11, 2, 10))] == [
+        ("before-1", at(11, 3)),
+        ("before-0", at(11, 6)),
+    ]
+
+
+# Holidays and days off
+
+
+def test_tet_2026_reminders_go_out_before_the_holiday() -> None:
+    # Tết Nguyên Đán 2026: Monday 16/02 to Friday 20/02 are public holidays, so with the
+    # weekends nobody works from Saturday 14/02 to Sunday 22/02
+    deadline = datetime(2026, 2, 23, 17, 0, tzinfo=TZ)  # the Monday after Tết
+    policy = ReminderPolicy(after_deadline_max=0)
+    assert schedule(deadline, policy) == [
+        ("before-3", at26(2, 12)),  # Friday 20/02 -> Friday 13/02, taken -> Thursday 12/02
+        ("before-1", at26(2, 13)),  # Sunday 22/02 -> Friday 13/02
+        ("before-0", at26(2, 23)),
+    ]
+    plain = ReminderPolicy(after_deadline_max=0, working_days_only=False)
+    assert [s.at for s in slots(deadline, plain, TZ)] == [at26(2, 20), at26(2, 22), at26(2, 23)]
+
+
+def test_no_reminder_during_tet_the_next_after_it() -> None:
+    deadline = datetime(2026, 2, 12, 17, 0, tzinfo=TZ)  # Thursday before Tết
+    assert schedule(deadline, DEFAULT)[3:] == [
+        ("after-1", at26(2, 13)),
+        ("after-5", at26(2, 23)),  # after-2 .. after-5 (14/02 .. 17/02) all move to 23/02
+    ]
+    assert due(at26(2, 17, 9), deadline, DEFAULT, TZ, {"after-1"}) is None  # Tuesday, Tết
+    assert due(at26(2, 17, 9), deadline, PLAIN, TZ, {"after-1"}) is not None
+    slot = due(at26(2, 23, 8), deadline, DEFAULT, TZ, {"after-1"})
+    assert slot is not None and slot.key == "after-5"
+
+
+def test_a_deadline_just_after_30_4_and_1_5() -> None:
+    deadline = datetime(2026, 5, 4, 17, 0, tzinfo=TZ)  # Monday after Thu 30/04, Fri 01/05
+    policy = ReminderPolicy(after_deadline_max=0)
+    assert schedule(deadline, policy) == [
+        ("before-3", at26(4, 28)),
+        ("before-1", at26(4, 29)),  # Sunday 03/05 -> Wednesday 29/04
+        ("before-0", at26(5, 4)),
+    ]
+    # before-1 missed on Wednesday waits: Thursday 30/04 and Friday 01/05 are holidays
+    assert due(at26(4, 30, 9), deadline, policy, TZ, {"before-3"}) is None
+    assert due(at26(5, 1, 9), deadline, policy, TZ, {"before-3"}) is None
+    caught = due(at26(5, 4, 7), deadline, policy, TZ, {"before-3"})
+    assert caught is not None and caught.key == "before-1"
+
+
+@pytest.mark.parametrize(("deadline", "first_after"), [
+    (datetime(2025, 12, 31, 17, 0, tzinfo=TZ), at26(1, 2)),  # 01/01 New Year
+    (datetime(2026, 4, 24, 17, 0, tzinfo=TZ), at26(4, 28)),  # Hùng Kings 26/04, kept 27/04
+    (datetime(2026, 8, 28, 17, 0, tzinfo=TZ), at26(9, 3)),  # 31/08 (swapped), 01/09, 02/09
+])
+def test_an_after_slot_goes_past_public_holidays(deadline: datetime,
+                                                  first_after: datetime) -> None:
+    policy = ReminderPolicy(before_days=(), after_deadline_max=1)
+    assert schedule(deadline, policy) == [("after-1", first_after)]
+    on_holiday = first_after - timedelta(days=1) + timedelta(hours=2)
+    assert due(on_holiday, deadline, DEFAULT, TZ, set()) is None
+
+
+def test_days_off_of_a_campaign_file() -> None:
+    text = CAMPAIGN + "reminders:\n  days_off: [2023-10-30, 01/11/2023]\n"
+    policy = load_campaign_text("c.yaml", text, TZ).reminders
+    assert schedule(DEADLINE, policy) == [
+        ("before-3", at(10, 26)),  # Saturday -> Friday 27/10, taken -> Thursday 26/10
+        ("before-1", at(10, 27)),  # Monday 30/10 is a day off -> Friday 27/10
+        ("before-0", at(10, 31)),
+        ("after-2", at(11, 2)),  # after-1 (Wednesday 01/11, a day off) moved onto it
+        ("after-3", at(11, 3)),
+        ("after-5", at(11, 6)),
+    ]
+    assert due(at(10, 30, 9), DEADLINE, policy, TZ, {"before-3"}) is None  # before-1 waits
+    assert due(at(10, 31, 7), DEADLINE, policy, TZ, {"before-3"}) == Slot(
+        at(10, 27), "before", "before-1")
+    caught = due(at(11, 2, 9), DEADLINE, policy, TZ, {"before-0"})
+    assert caught is not None and caught.key == "after-2"
+
+
+def test_days_off_only_count_with_working_days_only() -> None:
+    policy = ReminderPolicy(working_days_only=False, quiet_hours=None, after_deadline_max=0,
+                            days_off=(date(2023, 10, 30),))
+    assert schedule(DEADLINE, policy) == [
+        ("before-3", at(10, 28)), ("before-1", at(10, 30)), ("before-0", at(10, 31))]
+    assert due(at(10, 30, 9), DEADLINE, policy, TZ, set()) is not None
 
 
 def test_timing() -> None:
