@@ -41,7 +41,8 @@ def _split_html(text: str, limit: int) -> list[str] | None:
     while rest:
         prefix = "".join(tag for _, tag in opened)
         if len(prefix) + len(rest) <= limit:
-            parts.append(prefix + rest)
+            if _strip_markup(rest).strip():  # only closing tags left: nothing to read
+                parts.append(prefix + rest)
             break
         cut, part, opened_after = _html_part(rest, prefix, opened, limit)
         if cut == 0:
