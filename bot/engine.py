@@ -64,10 +64,10 @@ class Engine:
             invite = await self.store.find_invite(arg)
             if invite is None:
                 return [_reply(incoming, caps, "engine.bad_invite")]
-            await self.store.bind(incoming.channel, incoming.chat_id, incoming.user_id, invite[1],
-                                  now)
+            _, previous = await self.store.bind(incoming.channel, incoming.chat_id,
+                                                incoming.user_id, invite[1], now)
             campaign_id = invite[0]
-            incoming = replace(incoming, text=None)
+            incoming = replace(incoming, text=None, switched_from=previous)
         return await self.store.step(
             incoming.channel, incoming.chat_id, incoming.user_id,
             _update_key(incoming), lambda state: decide(state, incoming, caps, now),
@@ -213,6 +213,9 @@ class Turn:
         assert self.prompter is not None
         visible = self.questionnaire.visible(self.answers)
         returning = self.state.session is not None
+        if self.incoming.switched_from is not None:
+            self.say("engine.switched_unit", unit=self.state.unit_name,
+                     previous=self.incoming.switched_from)
         self.parts.append(partial(self.prompter.welcome, len(visible), returning))
         if self.state.session is None and self.state.unit_status in ("submitted", "edited"):
             self.set_session(mode="submitted", cursor=None)

@@ -265,3 +265,19 @@ def test_engine_imports_no_platform() -> None:
         elif isinstance(node, ast.ImportFrom):
             imported.add((node.module or "").split(".")[0])
     assert not imported & {"telegram", "httpx", "aiohttp", "requests", "aiosqlite", "sqlite3"}
+
+
+async def test_opening_another_units_invite_starts_that_units_sheet(engine, store,
+                                                                    campaign_id) -> None:
+    """Issue #9 item 5: a contact of a submitted unit who opens another unit's invite."""
+    tokens = {i.code: i.token for i in await store.regenerate_invites(campaign_id)}
+    chat = await open_chat(engine, campaign_id, unit="SYT")
+    await answer_all(chat)
+    assert "Đã gửi báo cáo" in await chat.send("/submit")
+    text = await chat.send(f"/start {tokens['SXD']}")
+    assert "trả lời cho Sở Xây dựng" in text and "SYT" in text
+    assert "Câu 1/7" in text and chat.asked == "so_nguoi"
+    text = await chat.send("40")
+    assert "Đã lưu: 40 người" in text
+    assert (await sheet(store, campaign_id, "SXD"))["so_nguoi"] == 40
+    assert (await sheet(store, campaign_id, "SYT"))["status"] == "submitted"

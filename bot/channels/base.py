@@ -55,6 +55,7 @@ class Incoming:
     attachment: Attachment | None = None
     message_id: str | None = None  # deduplication key; None when the channel has none
     name: str | None = None
+    switched_from: str | None = None  # set by the engine: the unit an invite moved this chat from
 
     def __post_init__(self) -> None:
         # The one edge every channel's text crosses: cleaned here, once, for all of them.

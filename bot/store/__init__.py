@@ -313,17 +313,24 @@ class Store:
         return None if not found else (found[0][0], found[0][1])
 
     async def bind(self, channel: str, chat_id: str, user_id: str | None, unit_code: str,
-                   now: datetime) -> Contact:
-        """Bind a chat to a unit (creating the contact if new) and mark it reachable."""
+                   now: datetime) -> tuple[Contact, str | None]:
+        """Bind a chat to a unit (creating the contact if new) and mark it reachable.
 
-        def write(conn: sqlite3.Connection) -> Contact:
+        Return the contact and the unit it answered for until now, if another one: its place in
+        that unit's sheets is forgotten, so the new unit's sheet starts clean.
+        """
+
+        def write(conn: sqlite3.Connection) -> tuple[Contact, str | None]:
             self._cache.clear()
             contact = _contact(conn, channel, chat_id, user_id, now)
+            previous = contact.unit_code if contact.unit_code != unit_code else None
+            if previous is not None:
+                conn.execute("DELETE FROM sessions WHERE contact_id = ?", (contact.id,))
             conn.execute(
                 "UPDATE contacts SET unit_code = ?, reachable = 1 WHERE id = ?",
                 (unit_code, contact.id),
             )
-            return Contact(contact.id, channel, chat_id, user_id, unit_code)
+            return Contact(contact.id, channel, chat_id, user_id, unit_code), previous
 
         return await self.transaction(write)
 
