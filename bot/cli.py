@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = config.load()
+        texts.use_timezone(settings.tz)
         return int(asyncio.run(args.handler(Context(args, settings))) or 0)
     except (CliError, CampaignFileError, config.ConfigError) as error:
         print(str(error), file=sys.stderr)

@@ -7,20 +7,22 @@ unique across files. A template is rendered for one output format:
 - ``html``: autoescape on (Telegram HTML); ``|b`` and ``|i`` wrap the escaped text in <b>/<i>.
 
 Filters available in every template: ``b``, ``i``, ``vn_int`` (1.525.000), ``vn_dec`` (87,75),
-``vn_date`` (ISO date to 04/10/2021), ``period`` (the "." a sentence ending in the value still
-needs: ``{{ x }}{{ x|period }}`` never gives ".."); the function ``t("other.key", **context)``
-includes another message. Undefined variables raise (StrictUndefined).
+``vn_date`` (ISO date, or a moment's local date, to 04/10/2021), ``hm`` (a moment's local
+time: 18:41; local means REPORTBOT_TZ, see `use_timezone`), ``period`` (the "." a sentence
+ending in the value still needs: ``{{ x }}{{ x|period }}`` never gives ".."); the function
+``t("other.key", **context)`` includes another message. Undefined variables raise (StrictUndefined).
 """
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import yaml
 from jinja2 import Environment, StrictUndefined, Template
@@ -48,8 +50,29 @@ def vn_dec(value: Any, places: int | None = None) -> str:
     return f"{sign}{grouped},{frac}" if frac else f"{sign}{grouped}"
 
 
+_display_tz: tzinfo = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def use_timezone(tz: tzinfo) -> None:
+    """Show every time a person reads in this timezone (REPORTBOT_TZ; set once at start-up)."""
+    global _display_tz
+    _display_tz = tz
+
+
+def local(moment: datetime) -> datetime:
+    """Return an aware moment in the display timezone (a naive one is taken as already local)."""
+    return moment.astimezone(_display_tz) if moment.tzinfo else moment
+
+
+def hm(moment: datetime) -> str:
+    """Format the local time of day of a moment: 18:41."""
+    return local(moment).strftime("%H:%M")
+
+
 def vn_date(value: Any) -> str:
-    """Format an ISO date (or date) as dd/mm/yyyy."""
+    """Format an ISO date, a date or a moment (its local date) as dd/mm/yyyy."""
+    if isinstance(value, datetime):
+        value = local(value)
     day = value if isinstance(value, date) else date.fromisoformat(str(value))
     return day.strftime("%d/%m/%Y")
 
@@ -78,7 +101,7 @@ def _environment(fmt: Format) -> Environment:
     )
     env.filters.update(
         b=_wrap("b", fmt), i=_wrap("i", fmt), vn_int=vn_int, vn_dec=vn_dec, vn_date=vn_date,
-        period=period,
+        period=period, hm=hm,
     )
     return env
 

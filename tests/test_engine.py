@@ -281,3 +281,20 @@ async def test_opening_another_units_invite_starts_that_units_sheet(engine, stor
     assert "Đã lưu: 40 người" in text
     assert (await sheet(store, campaign_id, "SXD"))["so_nguoi"] == 40
     assert (await sheet(store, campaign_id, "SYT"))["status"] == "submitted"
+
+
+async def test_the_submit_time_is_local(store, campaign_id) -> None:
+    """Issue #9 item 6: 11:41 UTC is 18:41 in Asia/Ho_Chi_Minh, the time a contact reads."""
+    from datetime import UTC, datetime
+
+    engine = Engine(store, clock=lambda: datetime(2023, 10, 20, 11, 41, tzinfo=UTC))
+    chat = await open_chat(engine, campaign_id)
+    await answer_all(chat)
+    assert "lúc 18:41" in await chat.send("/submit")
+
+
+def test_every_time_in_a_template_goes_through_the_local_filter() -> None:
+    """Issue #9 item 6: no template formats a time itself (strftime would show UTC)."""
+    root = Path(__file__).resolve().parent.parent / "templates" / "messages"
+    for path in root.glob("*.yaml"):
+        assert "strftime" not in path.read_text(encoding="utf-8"), path.name
