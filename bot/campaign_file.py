@@ -91,7 +91,8 @@ def _finish(sink: Sink, result: T | None) -> T:
     if sink.problems or result is None:
         files = list(dict.fromkeys(p.file for p in sink.problems))
         raise CampaignFileError(sorted(
-            sink.problems, key=lambda p: (files.index(p.file), p.line or 0)))
+            sink.problems, key=lambda p: (files.index(p.file), p.line or 0)),
+            sink.count - len(sink.problems))
     return result
 
 def _campaign(c: Checker, root: Node, base: Path | None, tz: tzinfo) -> CampaignSpec | None:
@@ -239,9 +240,9 @@ class _Refs:
             return None
         name = PurePath(node.text).as_posix()
         parse = units_file.parse_xlsx if path.suffix.lower() == ".xlsx" else units_file.parse_csv
-        before = len(self.c.sink.problems)
+        before = self.c.sink.count
         table = parse(data, name, self.c.sink)
-        return None if len(self.c.sink.problems) > before else self._build(table, name, None, "")
+        return None if self.c.sink.count > before else self._build(table, name, None, "")
 
     def template(self, node: Node) -> Path | None:
         """Return the absolute path of the Word template named, which must exist."""
@@ -277,6 +278,6 @@ class _Refs:
     def _build(self, rows: list[UnitRow], file: str, line: int | None,
                where: str) -> list[Unit] | None:
         """Return the units of checked rows, or None after reporting their problems."""
-        before = len(self.c.sink.problems)
+        before = self.c.sink.count
         units = units_file.build_units(rows, file, line, where, self.c.sink)
-        return None if len(self.c.sink.problems) > before else units
+        return None if self.c.sink.count > before else units

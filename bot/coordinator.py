@@ -208,9 +208,8 @@ class Coordinator:
         try:
             spec = load_upload(upload, self.tz)
         except CampaignFileError as error:
-            lines = [p.message(caps.format) for p in error.problems]
             return [self.reply(incoming, caps, "coordinator.new_invalid", file=upload.name,
-                               problems=lines)]
+                               problems=error.lines(caps.format))]
         campaign_id, invites = await self.store.create_campaign(spec, self.engine.clock())
         campaign = await self.store.campaign(campaign_id)
         assert campaign is not None

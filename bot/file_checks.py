@@ -5,6 +5,10 @@ indexes counted from 1 as people count). Its text is the catalogue message ``cam
 (templates/messages/campaign_file.yaml); PARAMS lists the params of each code. A load gathers
 every problem of every file in one Sink; a Checker reports those of one file and reads typed
 values out of the YAML tree (bot/yaml_tree.py), whose Nodes keep the lines they were written on.
+
+Decisions:
+- A Sink keeps the first MAX_PROBLEMS problems and counts the rest: the error ends with
+  "… và 1.234 lỗi khác", so a file with thousands of mistakes gives a page, not a flood.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from bot.units_file import field_at, suggest
 from bot.yaml_tree import Node, parse_yaml
 
 __all__ = [
+    "MAX_PROBLEMS",
     "PARAMS",
     "CampaignFileError",
     "Checker",
@@ -31,6 +36,7 @@ __all__ = [
     "read_yaml",
 ]
 
+MAX_PROBLEMS = 50
 PARAMS: dict[str, tuple[str, ...]] = {
     **units_file.PARAMS,
     "file_missing": ("path",),
@@ -38,7 +44,13 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "bad_zip": ("error",),
     "zip_without_campaign": (),
     "file_unreadable": ("path", "error"),
-    "yaml_syntax": ("error",),
+    "yaml_syntax": ("kind", "column", "char", "detail"),  # kind: yaml_tree.SYNTAX_KINDS
+    "yaml_tag": ("tag",),
+    "too_many_values": ("limit",),
+    "alias_loop": ("name",),
+    "too_deep": ("limit",),
+    "control_character": ("char", "column"),
+    "comma_in_value": ("key", "previous", "value"),
     "wrong_type": ("expected",),
     "missing_key": ("key",),
     "unknown_key": ("key", "suggestion", "allowed"),
@@ -91,24 +103,34 @@ class Problem:
 
 
 class CampaignFileError(Exception):
-    """Every problem found in a campaign, questionnaire or units file."""
+    """The problems found in a campaign, questionnaire or units file, and how many more."""
 
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(p.message() for p in problems))
+    def __init__(self, problems: list[Problem], more: int = 0) -> None:
+        self.problems, self.more = problems, more
+        super().__init__("\n".join(self.lines()))
+
+    def lines(self, fmt: texts.Format = "plain") -> list[str]:
+        """Return one line per problem, then how many more were found."""
+        lines = [p.message(fmt) for p in self.problems]
+        if self.more:
+            lines.append(texts.render("campaign_file.more_problems", fmt, count=self.more))
+        return lines
 
 
 class Sink:
-    """Collects problems from every file of a load."""
+    """Collects problems from every file of a load: the first MAX_PROBLEMS, and a count."""
 
     def __init__(self) -> None:
         self.problems: list[Problem] = []
+        self.count = 0  # every problem reported, kept or not
 
     def __call__(
         self, code: str, file: str, line: int | None, field: str, /, **params: object
     ) -> None:
         """Record one problem."""
-        self.problems.append(Problem(file, line, field, code, dict(params)))
+        self.count += 1
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(Problem(file, line, field, code, dict(params)))
 
 
 def read_bytes(path: Path, file: str, sink: Sink, line: int | None = None,
@@ -148,7 +170,11 @@ class Checker:
             self.add("wrong_type", node.line, where, expected="mapping")
             return None
         for key in node.value:
-            if key not in allowed:
+            if key in node.bare and key not in allowed:
+                previous, value = node.bare[key]
+                self.add("comma_in_value", node.keys[key], field_at(where, key), key=key,
+                         previous=previous, value=f"{value}, {key}")
+            elif key not in allowed:
                 self.add("unknown_key", node.keys[key], field_at(where, key), key=key,
                          suggestion=suggest(key, allowed), allowed=", ".join(allowed))
         for key in required:

@@ -28,6 +28,7 @@ import openpyxl
 
 COLUMNS = ("code", "name", "group")
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f]")  # no document holds them
 # Problem codes this module reports, with their params (see templates/messages/campaign_file.yaml).
 PARAMS: dict[str, tuple[str, ...]] = {
     "bad_encoding": (),
@@ -86,6 +87,12 @@ def suggest(word: str, choices: Iterable[str]) -> str | None:
 def field_at(where: str, key: str) -> str:
     """Return the dotted field path of a key under a prefix."""
     return f"{where}.{key}" if where else key
+
+
+def find_control(text: str) -> str | None:
+    """Return the first control character in a text (tab and line breaks aside) as U+XXXX."""
+    match = _CONTROL.search(text)
+    return None if match is None else f"U+{ord(match[0]):04X}"
 
 
 def decode_utf8(data: bytes, file: str, report: Report) -> str | None:
