@@ -14,6 +14,7 @@ Decisions:
 from __future__ import annotations
 
 import html
+import os
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from bot.units_file import field_at, suggest
 from bot.yaml_tree import Node, parse_yaml
 
 __all__ = [
+    "MAX_FILE_BYTES",
     "MAX_PROBLEMS",
     "PARAMS",
     "CampaignFileError",
@@ -31,18 +33,23 @@ __all__ = [
     "Problem",
     "Sink",
     "as_datetime",
+    "inside",
     "parse_yaml",
     "read_bytes",
     "read_yaml",
 ]
 
 MAX_PROBLEMS = 50
+MAX_FILE_BYTES = 2_000_000  # a file read, or sent in chat; a real campaign file is under 100 kB
 PARAMS: dict[str, tuple[str, ...]] = {
     **units_file.PARAMS,
     "file_missing": ("path",),
-    "file_too_large": ("limit",),  # a file sent in chat (bot/coordinator.py)
-    "bad_zip": ("error",),
+    "file_too_large": ("limit",),
+    "bad_zip": ("error",),  # a zip sent in chat (bot/campaign_upload.py)
     "zip_without_campaign": (),
+    "zip_too_many_files": ("limit",),
+    "zip_too_large": ("limit",),
+    "path_outside": ("path",),
     "file_unreadable": ("path", "error"),
     "yaml_syntax": ("kind", "column", "char", "detail"),  # kind: yaml_tree.SYNTAX_KINDS
     "yaml_tag": ("tag",),
@@ -143,6 +150,14 @@ def read_bytes(path: Path, file: str, sink: Sink, line: int | None = None,
     except OSError as exc:
         sink("file_unreadable", file, line, where, path=str(path), error=exc.strerror or str(exc))
     return None
+
+
+def inside(root: Path, base: Path, written: str) -> bool:
+    """Return whether a path written relative to base stays in root, reached without a symlink."""
+    lexical = Path(os.path.normpath(base / written))
+    if Path(written).is_absolute() or not lexical.is_relative_to(root):
+        return False
+    return lexical.resolve() == root.resolve() / lexical.relative_to(root)
 
 
 def read_yaml(path: Path, file: str, sink: Sink, line: int | None = None,

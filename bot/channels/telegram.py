@@ -26,9 +26,10 @@ from telegram.ext import filters as tg_filters
 from telegram.warnings import PTBUserWarning
 
 from bot import texts
+from bot.campaign_upload import Upload
 from bot.channels.base import TELEGRAM, Attachment, Incoming, Outgoing, split_text
 from bot.config import ConfigError, Settings
-from bot.coordinator import COMMANDS, Coordinator, Upload, is_coordinator_command
+from bot.coordinator import COMMANDS, Coordinator, is_coordinator_command
 from bot.engine import CONTACT_COMMANDS, Engine
 from bot.store import Store
 from bot.sweep import Sweeper
