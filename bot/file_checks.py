@@ -56,7 +56,6 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "too_many_values": ("limit",),
     "alias_loop": ("name",),
     "too_deep": ("limit",),
-    "control_character": ("char", "column"),
     "comma_in_value": ("key", "previous", "value"),
     "wrong_type": ("expected",),
     "missing_key": ("key",),
@@ -142,13 +141,18 @@ class Sink:
 
 def read_bytes(path: Path, file: str, sink: Sink, line: int | None = None,
                 where: str = "") -> bytes | None:
-    """Return a file's content, or report why it cannot be read."""
+    """Return a file's content, or report why it cannot be read (or is over MAX_FILE_BYTES)."""
     try:
-        return path.read_bytes()
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         sink("file_missing", file, line, where, path=str(path))
     except OSError as exc:
         sink("file_unreadable", file, line, where, path=str(path), error=exc.strerror or str(exc))
+    else:
+        if len(data) <= MAX_FILE_BYTES:
+            return data
+        sink("file_too_large", file, line, where, limit=MAX_FILE_BYTES)
     return None
 
 
