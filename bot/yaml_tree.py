@@ -38,8 +38,8 @@ __all__ = ["MAX_DEPTH", "MAX_VALUES", "SYNTAX_KINDS", "Loader", "Node", "parse_y
 MAX_DEPTH = 30  # a campaign with an inline questionnaire nests about 10 deep
 MAX_VALUES = 100_000  # a campaign with 2,000 inline units holds about 15,000
 SYNTAX_KINDS = ("tab", "bad_start", "colon", "no_colon", "indent", "unclosed_quote",
-                "unclosed_flow", "escape", "alias", "duplicate_anchor", "two_documents",
-                "block_scalar", "tag", "other")
+                "unclosed_flow", "stray", "escape", "no_value", "alias", "duplicate_anchor",
+                "two_documents", "block_scalar", "directive", "tag", "other")
 _INT_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 _NULL_TAG = "tag:yaml.org,2002:null"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -158,6 +158,7 @@ def _kind(exc: yaml.MarkedYAMLError) -> tuple[str, yaml.Mark | None, str]:
         return ("tab", at, "") if char == "\t" else ("bad_start", at, char)
     rules: tuple[tuple[bool, str, yaml.Mark | None, str], ...] = (
         ("mapping values are not allowed" in problem, "colon", at, ""),
+        ("expected <block end>" in problem and char in ("]", "}", ","), "stray", at, char),
         ("could not find expected ':'" in problem, "no_colon", opened, ""),
         (problem.startswith("expected <block end>") or "are not allowed here" in problem,
          "indent", at, ""),
@@ -165,12 +166,15 @@ def _kind(exc: yaml.MarkedYAMLError) -> tuple[str, yaml.Mark | None, str]:
         (problem.startswith("expected ',' or ']'"), "unclosed_flow", opened, "["),
         (problem.startswith("expected ',' or '}'"), "unclosed_flow", opened, "{"),
         (context == "while scanning a double-quoted scalar", "escape", at, ""),
+        ("expected the node content" in problem, "no_value", at, char.strip("<>") and char),
         ("undefined alias" in problem, "alias", at, char),
         (context.startswith(("while scanning an alias", "while scanning an anchor")),
          "alias", at, ""),
         (context.startswith("found duplicate anchor"), "duplicate_anchor", at, char),
         (context.startswith("expected a single document"), "two_documents", at, ""),
         (context == "while scanning a block scalar", "block_scalar", at, ""),
+        (context == "while scanning a directive" or "<document start>" in problem,
+         "directive", at, ""),
         ("tag" in context or "tag handle" in problem, "tag", at, ""),
     )
     return next(((kind, mark, c) for hit, kind, mark, c in rules if hit), ("other", at, ""))

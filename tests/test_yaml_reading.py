@@ -179,7 +179,12 @@ def test_colon_inside_a_value() -> None:
     ("a: @b\n", 1, 'giá trị không được bắt đầu bằng ký tự "@" (cột 4)'),
     ("a: `b`\n", 1, 'giá trị không được bắt đầu bằng ký tự "`" (cột 4)'),
     ("a: !<x\n", 1, 'thẻ YAML (bắt đầu bằng "!") viết sai'),
-    ("a: [- x]\n", 1, "lỗi cú pháp YAML ở cột 5; hãy kiểm tra dấu hai chấm, dấu ngoặc"),
+    ("a: [- x]\n", 1, 'thiếu giá trị trước ký tự "-" ở cột 5; nếu ký tự này là một phần'),
+    ("a: [x, ]]\n", 1, 'dấu "]" ở cột 9 không đúng chỗ: thừa dấu ngoặc'),
+    ("a: b]\nc: ]\n", 2, 'thiếu giá trị trước ký tự "]" ở cột 4'),
+    ("%abc\na: 1\n", 2, 'dòng bắt đầu bằng "%" là chỉ thị YAML'),
+    ("% 5\na: 1\n", 1, 'dòng bắt đầu bằng "%" là chỉ thị YAML'),
+    ("%YAML 2.0\n---\na: 1\n", 1, "lỗi cú pháp YAML ở cột 1; hãy kiểm tra dấu hai chấm, dấu"),
     ("a: 1\x07\n", 1, "có ký tự điều khiển không in được (U+0007) ở cột 5"),
 ])
 def test_yaml_errors_are_told_in_vietnamese(text: str, line: int, start: str) -> None:
