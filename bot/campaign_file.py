@@ -13,8 +13,13 @@ Decisions:
 - ``reminders.days_off`` lists dates like ``period`` (``2026-02-16`` or ``16/02/2026``), kept
   sorted without repeats; an empty list is allowed (no day off of the campaign's own). They count
   only with ``working_days_only`` (bot/reminders.py).
-- Paths are relative to the campaign file's folder; absolute paths and ``..`` are allowed, but the
-  file must exist. ``template`` is kept resolved to an absolute path.
+- Paths are relative to the campaign file's folder and the file must exist; ``template`` is kept
+  resolved to an absolute path. On the operator's own disk (``reportbot check``, ``campaign
+  create``) absolute paths and ``..`` are allowed: whoever runs the command can read those files
+  anyway. A campaign unzipped from a chat upload is loaded ``within`` its folder: a path must
+  stay inside it, so no absolute path, no ``..`` out of it and no symlink on the way
+  (``path_outside``). A campaign sent in chat as a lone .yaml names no file at all
+  (``load_campaign_text``, ``path_not_allowed``).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from bot.file_checks import (
     Node,
     Sink,
     as_datetime,
+    inside,
     parse_yaml,
     read_bytes,
     read_yaml,
@@ -53,11 +59,14 @@ _OFFICE_CLOSES = time(17, 0)
 T = TypeVar("T")
 
 
-def load_campaign(path: Path, tz: tzinfo) -> CampaignSpec:
-    """Load a campaign file with its questionnaire and units inline or beside it."""
+def load_campaign(path: Path, tz: tzinfo, within: Path | None = None) -> CampaignSpec:
+    """Load a campaign file with its questionnaire and units inline or beside it.
+
+    ``within``: the folder every file the campaign names must be in (an upload's).
+    """
     sink = Sink()
     root = read_yaml(path, path.name, sink)
-    spec = _campaign(Checker(path.name, sink), root, path.parent, tz) if root else None
+    spec = _campaign(Checker(path.name, sink), root, path.parent, tz, within) if root else None
     return _finish(sink, spec)
 
 
@@ -94,10 +103,12 @@ def _finish(sink: Sink, result: T | None) -> T:
     if sink.problems or result is None:
         files = list(dict.fromkeys(p.file for p in sink.problems))
         raise CampaignFileError(sorted(
-            sink.problems, key=lambda p: (files.index(p.file), p.line or 0)))
+            sink.problems, key=lambda p: (files.index(p.file), p.line or 0)),
+            sink.count - len(sink.problems))
     return result
 
-def _campaign(c: Checker, root: Node, base: Path | None, tz: tzinfo) -> CampaignSpec | None:
+def _campaign(c: Checker, root: Node, base: Path | None, tz: tzinfo,
+              within: Path | None = None) -> CampaignSpec | None:
     """Return the campaign of a YAML tree; ``base`` is None when paths are not allowed."""
     m = c.mapping(root, "", _CAMPAIGN_KEYS, _CAMPAIGN_REQUIRED)
     if m is None:
@@ -107,7 +118,7 @@ def _campaign(c: Checker, root: Node, base: Path | None, tz: tzinfo) -> Campaign
     deadline = _deadline(c, m["deadline"], tz) if "deadline" in m else None
     period = _period(c, m["period"]) if "period" in m else None
     reminders = _reminders(c, m["reminders"]) if "reminders" in m else ReminderPolicy()
-    refs = _Refs(c, base)
+    refs = _Refs(c, base, within)
     questionnaire = refs.questionnaire(m["questionnaire"]) if "questionnaire" in m else None
     units = refs.units(m["units"]) if "units" in m else None
     template = refs.template(m["template"]) if "template" in m else None
@@ -224,8 +235,8 @@ def _quiet_hours(c: Checker, node: Node) -> tuple[time, time] | None:
 class _Refs:
     """Reads the questionnaire, units and template a campaign names, inline or by path."""
 
-    def __init__(self, c: Checker, base: Path | None) -> None:
-        self.c, self.base = c, base
+    def __init__(self, c: Checker, base: Path | None, within: Path | None) -> None:
+        self.c, self.base, self.within = c, base, within
 
     def questionnaire(self, node: Node) -> Questionnaire | None:
         """Return the questionnaire written inline or in the file named."""
@@ -253,9 +264,9 @@ class _Refs:
             return None
         name = PurePath(node.text).as_posix()
         parse = units_file.parse_xlsx if path.suffix.lower() == ".xlsx" else units_file.parse_csv
-        before = len(self.c.sink.problems)
+        before = self.c.sink.count
         table = parse(data, name, self.c.sink)
-        return None if len(self.c.sink.problems) > before else self._build(table, name, None, "")
+        return None if self.c.sink.count > before else self._build(table, name, None, "")
 
     def template(self, node: Node) -> Path | None:
         """Return the absolute path of the Word template named, which must exist."""
@@ -271,8 +282,13 @@ class _Refs:
             expected = {"questionnaire": "path_or_mapping", "units": "path_or_list"}
             self.c.add("wrong_type", node.line, key, expected=expected.get(key, "path"))
             return None
+        if units_file.find_control(node.text):
+            return None  # told where the YAML is read; no file name holds one
         if self.base is None:
             self.c.add("path_not_allowed", node.line, key, path=node.text)
+            return None
+        if self.within is not None and not inside(self.within, self.base, node.text):
+            self.c.add("path_outside", node.line, key, path=node.text)
             return None
         if not node.text.lower().endswith(suffixes):
             self.c.add("bad_extension", node.line, key, path=node.text, allowed=", ".join(suffixes))
@@ -291,6 +307,6 @@ class _Refs:
     def _build(self, rows: list[UnitRow], file: str, line: int | None,
                where: str) -> list[Unit] | None:
         """Return the units of checked rows, or None after reporting their problems."""
-        before = len(self.c.sink.problems)
+        before = self.c.sink.count
         units = units_file.build_units(rows, file, line, where, self.c.sink)
-        return None if len(self.c.sink.problems) > before else units
+        return None if self.c.sink.count > before else units

@@ -1,31 +1,27 @@
 """Coordinator commands in chat (/new, /status, /invites, …), free of any platform.
 
-A channel checks who may use them (`is_coordinator_command`) and passes the attached file's
-bytes, if any; this module answers with Outgoing messages, including the first question for
-contacts who were bound to a unit in an earlier round.
+A channel checks who may use them (`is_coordinator_command`) and passes the attached file, if
+any (an Upload, loaded by bot/campaign_upload.py in a worker thread); this module answers with
+Outgoing messages, including the first question for contacts who were bound to a unit in an
+earlier round.
 """
 
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
-import tempfile
-import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot import texts
-from bot.campaign_file import load_campaign, load_campaign_text
-from bot.campaign_spec import CampaignSpec
+from bot.campaign_upload import Upload, load_upload
 from bot.channels.base import Capabilities, Incoming, Outgoing
 from bot.compile import summary_message
 from bot.engine import Engine, split_command
 from bot.export import export
-from bot.file_checks import CampaignFileError, Problem
+from bot.file_checks import CampaignFileError
 from bot.model import REPORTED, Campaign, Invite, UnitProgress
 from bot.outputs import write_outputs, write_unit_report
 from bot.store import Store
@@ -36,20 +32,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 COMMANDS = frozenset({"new", "status", "invites", "compile", "export", "remind", "return", "close"})
 NOT_YET: frozenset[str] = frozenset()
-MAX_FILE_BYTES = 2_000_000
 
 
 def is_coordinator_command(text: str | None) -> bool:
     """Return whether a message is one of the coordinators' commands."""
     return split_command(text)[0] in COMMANDS
-
-
-@dataclass(frozen=True)
-class Upload:
-    """A file a coordinator attached."""
-
-    name: str
-    data: bytes
 
 
 async def unit_table(store: Store, campaign: Campaign) -> list[UnitProgress]:
@@ -230,11 +217,11 @@ class Coordinator:
         if upload is None:
             return [self.reply(incoming, caps, "coordinator.new_how")]
         try:
-            spec = load_upload(upload, self.tz)
+            spec = await asyncio.to_thread(load_upload, upload, self.tz,
+                                           self.data_dir / "templates")
         except CampaignFileError as error:
-            lines = [p.message(caps.format) for p in error.problems]
             return [self.reply(incoming, caps, "coordinator.new_invalid", file=upload.name,
-                               problems=lines)]
+                               problems=error.lines(caps.format))]
         campaign_id, invites = await self.store.create_campaign(spec, self.engine.clock())
         campaign = await self.store.campaign(campaign_id)
         assert campaign is not None
@@ -255,31 +242,3 @@ class Coordinator:
         """Return one rendered message to the coordinator's chat."""
         text = texts.render(key, caps.format, **context)
         return Outgoing(incoming.chat_id, text, channel=incoming.channel)
-
-
-def load_upload(upload: Upload, tz: tzinfo) -> CampaignSpec:
-    """Load a self-contained campaign file, or the campaign.yaml of a zipped campaign folder."""
-    if len(upload.data) > MAX_FILE_BYTES:
-        raise CampaignFileError([Problem(upload.name, None, "", "file_too_large",
-                                         {"limit": MAX_FILE_BYTES})])
-    if not upload.name.lower().endswith(".zip"):
-        return load_campaign_text(upload.name, upload.data.decode("utf-8", errors="replace"), tz)
-    with tempfile.TemporaryDirectory(prefix="reportbot-") as folder:
-        return load_campaign(_unzip(upload, Path(folder)), tz)
-
-
-def _unzip(upload: Upload, folder: Path) -> Path:
-    """Extract a zipped campaign folder safely; return the path of its campaign.yaml."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(upload.data)) as archive:
-            names = [n for n in archive.namelist()
-                     if not n.startswith("/") and ".." not in Path(n).parts]
-            for name in names:
-                archive.extract(name, folder)
-    except (zipfile.BadZipFile, OSError) as error:
-        problem = Problem(upload.name, None, "", "bad_zip", {"error": str(error)})
-        raise CampaignFileError([problem]) from error
-    candidates = sorted((p for p in folder.rglob("campaign.y*ml")), key=lambda p: len(p.parts))
-    if not candidates:
-        raise CampaignFileError([Problem(upload.name, None, "", "zip_without_campaign", {})])
-    return candidates[0]

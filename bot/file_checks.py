@@ -1,30 +1,31 @@
-"""Problems found in the files people write, and the YAML reading that locates them.
+"""Problems found in the files people write, and the checks that read typed values out of YAML.
 
 A problem carries its file, 1-based line and dotted field (``sections[1].questions[3].type``,
 indexes counted from 1 as people count). Its text is the catalogue message ``campaign_file.<code>``
 (templates/messages/campaign_file.yaml); PARAMS lists the params of each code. A load gathers
 every problem of every file in one Sink; a Checker reports those of one file and reads typed
-values out of the YAML tree, whose Nodes keep the lines they were written on.
+values out of the YAML tree (bot/yaml_tree.py), whose Nodes keep the lines they were written on.
 
 Decisions:
-- YAML's base-60 numbers are read as text, so ``at: 17:00`` is the time, not 1020.
-- A scalar written where text is expected is taken as written (``code: 01`` is "01").
+- A Sink keeps the first MAX_PROBLEMS problems and counts the rest: the error ends with
+  "… và 1.234 lỗi khác", so a file with thousands of mistakes gives a page, not a flood.
 """
 
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from bot import texts, units_file
-from bot.units_file import clean, field_at, suggest
+from bot.units_file import field_at, suggest
+from bot.yaml_tree import Node, parse_yaml
 
 __all__ = [
+    "MAX_FILE_BYTES",
+    "MAX_PROBLEMS",
     "PARAMS",
     "CampaignFileError",
     "Checker",
@@ -32,19 +33,30 @@ __all__ = [
     "Problem",
     "Sink",
     "as_datetime",
+    "inside",
     "parse_yaml",
     "read_bytes",
     "read_yaml",
 ]
 
+MAX_PROBLEMS = 50
+MAX_FILE_BYTES = 2_000_000  # a file read, or sent in chat; a real campaign file is under 100 kB
 PARAMS: dict[str, tuple[str, ...]] = {
     **units_file.PARAMS,
     "file_missing": ("path",),
-    "file_too_large": ("limit",),  # a file sent in chat (bot/coordinator.py)
-    "bad_zip": ("error",),
+    "file_too_large": ("limit",),
+    "bad_zip": ("error",),  # a zip sent in chat (bot/campaign_upload.py)
     "zip_without_campaign": (),
+    "zip_too_many_files": ("limit",),
+    "zip_too_large": ("limit",),
+    "path_outside": ("path",),
     "file_unreadable": ("path", "error"),
-    "yaml_syntax": ("error",),
+    "yaml_syntax": ("kind", "column", "char", "detail"),  # kind: yaml_tree.SYNTAX_KINDS
+    "yaml_tag": ("tag",),
+    "too_many_values": ("limit",),
+    "alias_loop": ("name",),
+    "too_deep": ("limit",),
+    "comma_in_value": ("key", "previous", "value"),
     "wrong_type": ("expected",),
     "missing_key": ("key",),
     "unknown_key": ("key", "suggestion", "allowed"),
@@ -76,9 +88,6 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "aggregate_for_type": ("value", "type"),
 }
 
-_INT_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
-
-
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong in a file, located by file, line and field."""
@@ -100,47 +109,59 @@ class Problem:
 
 
 class CampaignFileError(Exception):
-    """Every problem found in a campaign, questionnaire or units file."""
+    """The problems found in a campaign, questionnaire or units file, and how many more."""
 
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(p.message() for p in problems))
+    def __init__(self, problems: list[Problem], more: int = 0) -> None:
+        self.problems, self.more = problems, more
+        super().__init__("\n".join(self.lines()))
+
+    def lines(self, fmt: texts.Format = "plain") -> list[str]:
+        """Return one line per problem, then how many more were found."""
+        lines = [p.message(fmt) for p in self.problems]
+        if self.more:
+            lines.append(texts.render("campaign_file.more_problems", fmt, count=self.more))
+        return lines
 
 
 class Sink:
-    """Collects problems from every file of a load."""
+    """Collects problems from every file of a load: the first MAX_PROBLEMS, and a count."""
 
     def __init__(self) -> None:
         self.problems: list[Problem] = []
+        self.count = 0  # every problem reported, kept or not
 
     def __call__(
         self, code: str, file: str, line: int | None, field: str, /, **params: object
     ) -> None:
         """Record one problem."""
-        self.problems.append(Problem(file, line, field, code, dict(params)))
-
-
-@dataclass
-class Node:
-    """A YAML value with the lines it was written on."""
-
-    value: Any  # a scalar, list[Node] or dict[str, Node]
-    line: int
-    key_line: int  # line of the key naming it; its own line for list items and the root
-    text: str = ""  # a scalar as written, cleaned
-    keys: dict[str, int] = field(default_factory=dict)  # line of each key of a mapping
+        self.count += 1
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(Problem(file, line, field, code, dict(params)))
 
 
 def read_bytes(path: Path, file: str, sink: Sink, line: int | None = None,
                 where: str = "") -> bytes | None:
-    """Return a file's content, or report why it cannot be read."""
+    """Return a file's content, or report why it cannot be read (or is over MAX_FILE_BYTES)."""
     try:
-        return path.read_bytes()
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         sink("file_missing", file, line, where, path=str(path))
     except OSError as exc:
         sink("file_unreadable", file, line, where, path=str(path), error=exc.strerror or str(exc))
+    else:
+        if len(data) <= MAX_FILE_BYTES:
+            return data
+        sink("file_too_large", file, line, where, limit=MAX_FILE_BYTES)
     return None
+
+
+def inside(root: Path, base: Path, written: str) -> bool:
+    """Return whether a path written relative to base stays in root, reached without a symlink."""
+    lexical = Path(os.path.normpath(base / written))
+    if Path(written).is_absolute() or not lexical.is_relative_to(root):
+        return False
+    return lexical.resolve() == root.resolve() / lexical.relative_to(root)
 
 
 def read_yaml(path: Path, file: str, sink: Sink, line: int | None = None,
@@ -149,74 +170,6 @@ def read_yaml(path: Path, file: str, sink: Sink, line: int | None = None,
     data = read_bytes(path, report_as or file, sink, line, where)
     text = None if data is None else units_file.decode_utf8(data, file, sink)
     return None if text is None else parse_yaml(text, file, sink)
-
-
-def parse_yaml(text: str, file: str, sink: Sink) -> Node | None:
-    """Return the YAML tree of a text, or report the syntax error and its line."""
-    loader = None
-    try:
-        loader = yaml.SafeLoader(text)
-        root = loader.get_single_node()
-        if root is None:
-            sink("empty_file", file, None, "")
-            return None
-        return _Tree(loader, file, sink).node(root, root.start_mark.line + 1)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        sink("yaml_syntax", file, None if mark is None else mark.line + 1, "",
-             error=exc.problem or exc.context or str(exc))
-    except (yaml.YAMLError, RecursionError) as exc:
-        sink("yaml_syntax", file, None, "", error=str(exc) or type(exc).__name__)
-    finally:
-        if loader is not None:
-            loader.dispose()
-    return None
-
-
-class _Tree:
-    """Turns composed YAML nodes into Node values, reporting repeated keys."""
-
-    def __init__(self, loader: yaml.SafeLoader, file: str, sink: Sink) -> None:
-        self.loader, self.file, self.sink = loader, file, sink
-        self.done: dict[int, Node] = {}  # aliases share one node: no exponential blow-up
-
-    def node(self, raw: yaml.Node, key_line: int) -> Node:
-        """Return the Node of a composed node."""
-        if id(raw) not in self.done:
-            self.done[id(raw)] = self._convert(raw, key_line)
-        return self.done[id(raw)]
-
-    def _convert(self, raw: yaml.Node, key_line: int) -> Node:
-        line = raw.start_mark.line + 1
-        if isinstance(raw, yaml.MappingNode):
-            return self._mapping(raw, line, key_line)
-        if isinstance(raw, yaml.SequenceNode):
-            items = [self.node(item, item.start_mark.line + 1) for item in raw.value]
-            return Node(items, line, key_line)
-        return Node(self._scalar(raw), line, key_line, text=clean(str(raw.value)))
-
-    def _mapping(self, raw: yaml.MappingNode, line: int, key_line: int) -> Node:
-        self.loader.flatten_mapping(raw)
-        result = Node({}, line, key_line)
-        for key_node, value_node in raw.value:
-            key = clean(str(key_node.value))
-            at = key_node.start_mark.line + 1
-            if key in result.keys:
-                self.sink("duplicate_key", self.file, at, key, key=key,
-                          first_line=result.keys[key])
-                continue
-            result.keys[key] = at
-            result.value[key] = self.node(value_node, at)
-        return result
-
-    def _scalar(self, raw: yaml.Node) -> Any:
-        if raw.tag in _INT_TAGS and ":" in str(raw.value):
-            return clean(str(raw.value))  # base-60 in YAML 1.1; here always a time
-        try:
-            value = self.loader.construct_object(raw)
-        except (yaml.YAMLError, ValueError):
-            value = str(raw.value)  # a bad date such as 2023-02-30 stays text
-        return clean(value) if isinstance(value, str) else value
 
 
 class Checker:
@@ -236,7 +189,11 @@ class Checker:
             self.add("wrong_type", node.line, where, expected="mapping")
             return None
         for key in node.value:
-            if key not in allowed:
+            if key in node.bare and key not in allowed:
+                previous, value = node.bare[key]
+                self.add("comma_in_value", node.keys[key], field_at(where, key), key=key,
+                         previous=previous, value=f"{value}, {key}")
+            elif key not in allowed:
                 self.add("unknown_key", node.keys[key], field_at(where, key), key=key,
                          suggestion=suggest(key, allowed), allowed=", ".join(allowed))
         for key in required:

@@ -53,14 +53,14 @@ class Questions:
         m = self.c.mapping(root, where, ("sections",), ("sections",))
         if m is None or "sections" not in m:
             return None
-        before = len(self.c.sink.problems)
+        before = self.c.sink.count
         nodes = self.c.items(m["sections"], field_at(where, "sections"))
         self._index_ids(nodes)
         sections = [
             self._section(n, field_at(where, f"sections[{i}]"), i - 1)
             for i, n in enumerate(nodes, 1)
         ]
-        if len(self.c.sink.problems) > before:
+        if self.c.sink.count > before:
             return None
         return Questionnaire(tuple(s for s in sections if s))
 
@@ -91,7 +91,7 @@ class Questions:
         m = self.c.mapping(node, where, _QUESTION_KEYS, ("id", "type", "ask"))
         if m is None:
             return None
-        before = len(self.c.sink.problems)
+        before = self.c.sink.count
         written = m["id"].text if "id" in m else None
         qid, kind = self._id(m, where), self._type(m, where)
         ask, help_, unit = (self.c.text(m, k, where) for k in ("ask", "help", "unit"))
@@ -104,7 +104,7 @@ class Questions:
         when = self._when(m["when"], field_at(where, "when"), written) if "when" in m else None
         aggregate = self._aggregate(m, where, kind)
         self.seen.add(written or "")
-        if len(self.c.sink.problems) > before or not (qid and kind and ask):
+        if self.c.sink.count > before or not (qid and kind and ask):
             return None
         question = Question(
             id=qid, type=kind, ask=ask, help=help_, required=required, min=low, max=high,

@@ -11,6 +11,15 @@ any order). A CSV file is UTF-8 (a BOM is allowed) separated by ``,``, ``;`` or 
 them the header line holds most, since Excel in a Vietnamese locale writes ``;``. Blank rows are
 skipped. An XLSX file is read from its first sheet; numbers in cells become text
 (``101.0`` → ``101``).
+
+Decisions:
+- What is read is bounded: at most MAX_ROWS units (non-blank rows after the header) and
+  MAX_SCANNED_ROWS rows in all; an XLSX workbook of at most MAX_XLSX_BYTES unpacked (its zip
+  directory is read before openpyxl opens it) and its first MAX_COLUMNS columns; a CSV cell as
+  long as the csv module allows (``cell_too_long`` beyond).
+- A formula is read as the value last computed and saved in the workbook (openpyxl's data_only):
+  a formula never computed, as in a workbook written by a program, reads as an empty cell.
+- A control character in a cell is refused (``control_character``): no document can hold it.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ import difflib
 import io
 import re
 import unicodedata
+import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -27,12 +37,21 @@ from typing import Protocol
 import openpyxl
 
 COLUMNS = ("code", "name", "group")
+MAX_ROWS = 10_000
+MAX_SCANNED_ROWS = 100_000
+MAX_COLUMNS = 50
+MAX_XLSX_BYTES = 20_000_000
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f]")  # no document holds them
 # Problem codes this module reports, with their params (see templates/messages/campaign_file.yaml).
 PARAMS: dict[str, tuple[str, ...]] = {
     "bad_encoding": (),
     "empty_file": (),
     "bad_xlsx": ("error",),
+    "xlsx_too_large": ("limit",),
+    "too_many_rows": ("limit",),
+    "cell_too_long": ("limit",),
+    "control_character": ("char", "column"),  # column: in a YAML line, None in a table
     "missing_columns": ("missing", "found"),
     "unknown_column": ("column", "suggestion", "allowed"),
     "duplicate_column": ("column",),
@@ -88,6 +107,12 @@ def field_at(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
 
 
+def find_control(text: str) -> str | None:
+    """Return the first control character in a text (tab and line breaks aside) as U+XXXX."""
+    match = _CONTROL.search(text)
+    return None if match is None else f"U+{ord(match[0]):04X}"
+
+
 def decode_utf8(data: bytes, file: str, report: Report) -> str | None:
     """Return the text of UTF-8 bytes (BOM dropped), or report the line that is not UTF-8."""
     try:
@@ -102,25 +127,32 @@ def parse_csv(data: bytes, file: str, report: Report) -> list[UnitRow]:
     text = decode_utf8(data, file, report)
     if text is None:
         return []
-    return _table_rows(_csv_lines(text), file, report)
+    try:
+        filled = _filled(_csv_lines(text), file, report)
+    except _CellTooLong as exc:
+        report("cell_too_long", file, exc.line, "", limit=csv.field_size_limit())
+        return []
+    return [] if filled is None else _table_rows(filled, file, report)
 
 
 def parse_xlsx(data: bytes, file: str, report: Report) -> list[UnitRow]:
     """Return the rows of the first sheet of a units XLSX workbook."""
+    if _unpacked_size(data) > MAX_XLSX_BYTES:
+        report("xlsx_too_large", file, None, "", limit=MAX_XLSX_BYTES)
+        return []
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         try:
-            sheet = workbook.worksheets[0]
-            lines = [
-                (number, [_cell_text(v) for v in values])
-                for number, values in enumerate(sheet.iter_rows(values_only=True), 1)
-            ]
+            rows = workbook.worksheets[0].iter_rows(values_only=True, max_col=MAX_COLUMNS)
+            filled = _filled((
+                (number, [_cell_text(v) for v in values]) for number, values in enumerate(rows, 1)
+            ), file, report)
         finally:
             workbook.close()
     except Exception as exc:  # a broken upload may fail anywhere inside openpyxl
         report("bad_xlsx", file, None, "", error=str(exc) or type(exc).__name__)
         return []
-    return _table_rows(lines, file, report)
+    return [] if filled is None else _table_rows(filled, file, report)
 
 
 def build_units(rows: Sequence[UnitRow], file: str, line: int | None, where: str,
@@ -152,15 +184,35 @@ def _check_row(row: UnitRow, first: dict[str, int | None], file: str, report: Re
         report("empty_value", file, row.line, field_at(row.where, "name"))
 
 
+class _CellTooLong(Exception):
+    """A CSV cell longer than the csv module reads, on the record starting at a line."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
+
+
 def _csv_lines(text: str) -> Iterator[tuple[int, list[str]]]:
     """Yield each CSV record with the line it starts on."""
     head = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = max(",;\t", key=head.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     start = 1
-    for record in reader:
-        yield start, record
-        start = reader.line_num + 1
+    try:
+        for record in reader:
+            yield start, record
+            start = reader.line_num + 1
+    except csv.Error as exc:  # the only one a default reader raises: a field over the limit
+        raise _CellTooLong(start) from exc
+
+
+def _unpacked_size(data: bytes) -> int:
+    """Return the size a workbook's zip directory declares unpacked (0 if it is no zip)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        return 0  # openpyxl tells what is wrong with it
 
 
 def _cell_text(value: object) -> str:
@@ -172,14 +224,32 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def _table_rows(lines: Iterable[tuple[int, list[str]]], file: str, report: Report) -> list[UnitRow]:
+def _filled(lines: Iterable[tuple[int, list[str]]], file: str,
+            report: Report) -> list[tuple[int, list[str]]] | None:
+    """Return the non-blank rows, cleaned; None after reporting a table past the limits."""
+    filled = []
+    for scanned, (number, cells) in enumerate(lines, 1):
+        cleaned = [clean(c) for c in cells]
+        if any(cleaned):
+            filled.append((number, cleaned))
+        if len(filled) > MAX_ROWS + 1 or scanned > MAX_SCANNED_ROWS:
+            report("too_many_rows", file, None, "", limit=MAX_ROWS)
+            return None
+    return filled
+
+
+def _table_rows(filled: list[tuple[int, list[str]]], file: str, report: Report) -> list[UnitRow]:
     """Return the unit rows of a table whose first non-blank row is the header."""
-    content = ((n, [clean(c) for c in cells]) for n, cells in lines)
-    filled = [(n, cells) for n, cells in content if any(cells)]
     if not filled:
         report("empty_file", file, None, "")
         return []
     header_line, header = filled[0]
+    for number, cells in filled:
+        for position, cell in enumerate(cells):
+            char = find_control(cell)
+            if char is not None:
+                name = header[position] if number != header_line and position < len(header) else ""
+                report("control_character", file, number, name, char=char, column=None)
     columns = _columns(header, header_line, file, report)
     if columns is None:
         return []

@@ -26,9 +26,10 @@ from telegram.ext import filters as tg_filters
 from telegram.warnings import PTBUserWarning
 
 from bot import texts
+from bot.campaign_upload import Upload
 from bot.channels.base import TELEGRAM, Attachment, Incoming, Outgoing
 from bot.config import ConfigError, Settings
-from bot.coordinator import COMMANDS, Coordinator, Upload, is_coordinator_command
+from bot.coordinator import COMMANDS, Coordinator, is_coordinator_command
 from bot.engine import CONTACT_COMMANDS, Engine
 from bot.splitting import html_to_plain, split_message
 from bot.store import Store
