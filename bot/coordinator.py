@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from bot.sweep import Sweeper
 
 log = logging.getLogger(__name__)
+READ_ONLY = frozenset({"status", "compile", "export"})  # also on a closed round
 COMMANDS = frozenset({"new", "status", "invites", "compile", "export", "remind", "return", "close"})
 NOT_YET: frozenset[str] = frozenset()
 
@@ -71,9 +72,11 @@ class Coordinator:
             return await self.new(incoming, caps, upload)
         if command in NOT_YET:
             return [self.reply(incoming, caps, "coordinator.not_yet", command=command)]
-        campaign = await self.campaign(arg)
+        campaign = await self.campaign(arg, closed_too=command in READ_ONLY)
         if campaign is None:
             return [self.reply(incoming, caps, "coordinator.no_campaign")]
+        if campaign.status == "closed" and command not in READ_ONLY:
+            return [self.reply(incoming, caps, "coordinator.round_closed", campaign=campaign)]
         if command == "invites":
             invites = await self.store.regenerate_invites(campaign.id)
             return [self.invites(incoming, caps, campaign, invites, "coordinator.invites_new")]
@@ -206,9 +209,15 @@ class Coordinator:
                                             folder=self.data_dir / "outputs"
                                             / f"dot-{campaign.id}" / "final")
 
-    async def campaign(self, arg: str) -> Campaign | None:
-        """Return the round named by number, else the newest open one."""
-        campaign_id = int(arg) if arg.strip().isdigit() else await self.store.latest_open_campaign()
+    async def campaign(self, arg: str, closed_too: bool = False) -> Campaign | None:
+        """Return the round named by number, else the newest open one (else, with `closed_too`,
+        the newest one: /compile and /export right after /close work on the round just closed)."""
+        if arg.strip().isdigit():
+            campaign_id: int | None = int(arg)
+        else:
+            campaign_id = await self.store.latest_open_campaign()
+            if campaign_id is None and closed_too:
+                campaign_id = await self.store.newest_campaign()
         return None if campaign_id is None else await self.store.campaign(campaign_id)
 
     async def new(self, incoming: Incoming, caps: Capabilities,

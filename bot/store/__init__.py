@@ -195,6 +195,12 @@ class Store:
             "SELECT id FROM campaigns WHERE status = 'open' ORDER BY id DESC LIMIT 1"))
         return None if not rows else int(rows[0][0])
 
+    async def newest_campaign(self) -> int | None:
+        """Return the newest round's id, open or closed, or None."""
+        rows = list(await self._db.execute_fetchall(
+            "SELECT id FROM campaigns ORDER BY id DESC LIMIT 1"))
+        return None if not rows else int(rows[0][0])
+
     async def regenerate_invites(self, campaign_id: int) -> list[Invite]:
         """Give every unit of a round a new invite token; the old ones stop working."""
 
