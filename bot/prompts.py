@@ -40,9 +40,11 @@ class Prompter:
                         buttons=self.caps.buttons, **context)
 
     def welcome(self, total: int, returning: bool) -> str:
-        """Greet the contact with the round, the deadline and the number of questions."""
+        """Greet the contact with the round, the deadline and the number of questions: the
+        questions shown now (as "Câu x/y" counts them) and how many more answers may open."""
+        extra = len(self.questionnaire.questions) - total
         return self.render("engine.welcome", deadline=self.spec.deadline, total=total,
-                           returning=returning)
+                           extra=extra, returning=returning)
 
     def question_text(self, question: Question, draft: Mapping[str, Any],
                       answers: Mapping[str, Any]) -> str:

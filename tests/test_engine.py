@@ -298,3 +298,22 @@ def test_every_time_in_a_template_goes_through_the_local_filter() -> None:
     root = Path(__file__).resolve().parent.parent / "templates" / "messages"
     for path in root.glob("*.yaml"):
         assert "strftime" not in path.read_text(encoding="utf-8"), path.name
+
+
+async def test_the_greeting_counts_the_questions_the_next_line_counts(engine, campaign_id) -> None:
+    """Issue #9 item 9: "Số câu hỏi" is the y of the "Câu x/y" that follows, and says that a
+    conditional question may add to it."""
+    import re
+
+    chat = await open_chat(engine, campaign_id)
+    text = chat.replies[0].text
+    total = re.search(r"Số câu hỏi: (\d+)", text)
+    following = re.search(r"Câu \d+/(\d+)", text)
+    assert total and following and total[1] == following[1] == "7"
+    assert "có thể thêm tối đa 1 câu" in text
+    await chat.send("12")
+    await chat.send("có")  # van_ban opens
+    text = await chat.send("/start")
+    total, following = re.search(r"Số câu hỏi: (\d+)", text), re.search(r"Câu \d+/(\d+)", text)
+    assert total and following and total[1] == following[1] == "8"
+    assert "có thể thêm" not in text
