@@ -224,14 +224,22 @@ async def cmd_chat(ctx: Context) -> int:
 
 async def cmd_run(ctx: Context) -> int:
     """Run the Telegram bot until SIGINT or SIGTERM."""
+    from bot.channels.base import TELEGRAM
     from bot.channels.telegram import TelegramChannel, build_application
+    from bot.followups import FollowUps
+    from bot.outbox import Sender
 
     app = build_application(ctx.settings)  # refuses a missing or malformed token first
     logging.getLogger().setLevel(logging.DEBUG if ctx.args.verbose else logging.INFO)
     for noisy in ("httpx", "httpcore", "telegram"):  # their URLs would carry the token
         logging.getLogger(noisy).setLevel(logging.WARNING)
     store = await Store.open(ctx.settings.db)
-    channel = TelegramChannel(app, store, Engine(store), ctx.settings)
+    engine = Engine(store, durable=True)
+    channel = TelegramChannel(app, store, engine, ctx.settings)
+    followups = FollowUps(channel.coordinator, [("telegram", a) for a in sorted(channel.admins)],
+                          lambda _name: TELEGRAM)
+    sender = Sender(store, {"telegram": channel.transport}, engine.clock, channel.notices,
+                    followups)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -249,7 +257,7 @@ async def cmd_run(ctx: Context) -> int:
                             ctx.settings.webhook_secret, stop)
         else:
             updates = channel.poll(stop)
-        await asyncio.gather(updates, channel.remind(stop))
+        await asyncio.gather(updates, channel.remind(stop), sender.run(stop))
     finally:
         await channel.stop()
         await store.close()

@@ -4,6 +4,12 @@ A channel checks who may use them (`is_coordinator_command`) and passes the atta
 any (an Upload, loaded by bot/campaign_upload.py in a worker thread); this module answers with
 Outgoing messages, including the first question for contacts who were bound to a unit in an
 earlier round.
+
+With a durable engine, a command that carries its update key is exactly once: a redelivered
+command does nothing, and every change (a round created, invites regenerated, a unit returned, a
+round closed) is written in one transaction with that key and every message it owes. Slow or
+follow-up work (a compile, an export, a contact's first question) is owed as a task row that
+the outbox sender runs in its turn (bot/followups.py).
 """
 
 from __future__ import annotations
@@ -24,9 +30,11 @@ from bot.export import export
 from bot.file_checks import CampaignFileError
 from bot.model import REPORTED, Campaign, Invite, UnitProgress
 from bot.outputs import write_outputs, write_unit_report
-from bot.store import Store
+from bot.store import AlreadyProcessed, Owing, Store
+from bot.store.outbox import TASK, secret, task
 
 if TYPE_CHECKING:
+    from bot.followups import FollowUps
     from bot.sweep import Sweeper
 
 log = logging.getLogger(__name__)
@@ -63,38 +71,89 @@ class Coordinator:
         self.invite_url = invite_url
         self.data_dir = data_dir
         self.sweeper: Sweeper | None = None  # set by a channel that can send reminders
+        self.followups: FollowUps | None = None  # runs task rows; set by FollowUps itself
 
     async def handle(self, incoming: Incoming, caps: Capabilities,
                      upload: Upload | None = None) -> list[Outgoing]:
         """Run one command (or a campaign file sent with /new) and return every message."""
+        if self.durable(incoming) and await self.store.outbox.processed(
+                incoming.channel, str(incoming.message_id)):
+            return []  # a redelivered command: what it owed is sent or still owed
         command, arg = split_command(incoming.text)
         if upload is not None or command == "new":
             return await self.new(incoming, caps, upload)
         if command in NOT_YET:
-            return [self.reply(incoming, caps, "coordinator.not_yet", command=command)]
+            return await self.owe(incoming, [self.reply(incoming, caps, "coordinator.not_yet",
+                                                        command=command)], caps)
         campaign = await self.campaign(arg, closed_too=command in READ_ONLY)
         if campaign is None:
-            return [self.reply(incoming, caps, "coordinator.no_campaign")]
+            return await self.owe(incoming, [self.reply(incoming, caps, "coordinator.no_campaign")],
+                                  caps)
         if campaign.status == "closed" and command not in READ_ONLY:
-            return [self.reply(incoming, caps, "coordinator.round_closed", campaign=campaign)]
+            return await self.owe(incoming, [self.reply(incoming, caps, "coordinator.round_closed",
+                                                        campaign=campaign)], caps)
         if command == "invites":
-            invites = await self.store.regenerate_invites(campaign.id)
-            return [self.invites(incoming, caps, campaign, invites, "coordinator.invites_new")]
-        if command == "compile":
-            return await self.compile(campaign, [incoming.chat_id], incoming.channel, caps)
-        if command == "export":
-            return await self.export(campaign, incoming, caps)
+            return await self.new_invites(campaign, incoming, caps)
+        if command in ("compile", "export"):
+            work = task(incoming.channel, incoming.chat_id, command, campaign=str(campaign.id))
+            return await self.owe(incoming, [work], caps)
         if command == "remind":
-            count = 0 if self.sweeper is None else await self.sweeper.remind_now(
-                campaign, self.engine.clock())
-            return [self.reply(incoming, caps, "coordinator.reminded", count=count)]
+            return await self.remind(campaign, incoming, caps)
         if command == "return":
             return await self.return_unit(campaign, incoming, caps, arg)
         if command == "close":
             return await self.close(campaign, incoming, caps)
         table = await unit_table(self.store, campaign)
-        return [self.reply(incoming, caps, "coordinator.status", campaign=campaign, rows=table,
-                           reported=sum(r.status in REPORTED for r in table))]
+        return await self.owe(incoming, [self.reply(
+            incoming, caps, "coordinator.status", campaign=campaign, rows=table,
+            reported=sum(r.status in REPORTED for r in table))], caps)
+
+    def durable(self, incoming: Incoming) -> bool:
+        """Return whether this command's messages go through the outbox, keyed by its update."""
+        return self.engine.durable and incoming.message_id is not None
+
+    def owing(self, incoming: Incoming, render: Callable[[Any], list[Outgoing]],
+              made: list[Outgoing]) -> Owing | None:
+        """Return what a change owes when durable: `render`'s messages, also kept in `made`."""
+        if not self.durable(incoming):
+            return None
+
+        def rendered(result: Any) -> list[Outgoing]:
+            made[:] = render(result)
+            return made
+
+        return Owing(incoming.channel, str(incoming.message_id), rendered)
+
+    async def owe(self, incoming: Incoming, messages: list[Outgoing],
+                  caps: Capabilities) -> list[Outgoing]:
+        """Owe the messages of a command that changes nothing (durable), or run its tasks now."""
+        if self.durable(incoming):
+            fresh = await self.store.outbox.owe(
+                f"{incoming.channel}:{incoming.message_id}", messages, self.engine.clock(),
+                key=(incoming.channel, str(incoming.message_id)))
+            return messages if fresh else []
+        return await self.expand(messages, caps)
+
+    async def changed(self, incoming: Incoming, made: list[Outgoing], caps: Capabilities,
+                      render: Callable[[Any], list[Outgoing]], result: Any) -> list[Outgoing]:
+        """Return what a change owes: written with it when durable, else rendered and run now."""
+        return made if self.durable(incoming) else await self.expand(render(result), caps)
+
+    async def expand(self, messages: list[Outgoing], caps: Capabilities) -> list[Outgoing]:
+        """Run the tasks among messages now (no outbox: the terminal, tests)."""
+        if self.followups is None:
+            from bot.followups import FollowUps
+
+            FollowUps(self, [], lambda _channel: caps)
+        assert self.followups is not None
+        expanded: list[Outgoing] = []
+        for message in messages:
+            if message.extra.get(TASK):
+                expanded += await self.expand(list(await self.followups.perform(
+                    message.extra, message.channel, message.chat_id, None)), caps)
+            else:
+                expanded.append(message)
+        return expanded
 
     def folder(self, campaign: Campaign) -> Path:
         """Return a new folder for this round's outputs."""
@@ -122,15 +181,15 @@ class Coordinator:
             replies += self.files(chat, channel, caps, files)
         return replies
 
-    async def export(self, campaign: Campaign, incoming: Incoming,
+    async def export(self, campaign: Campaign, chat: str, channel: str,
                      caps: Capabilities) -> list[Outgoing]:
         """Send the data of a round as .xlsx and .csv."""
         try:
             sheets = await self.store.sheets(campaign.id)
             paths = await asyncio.to_thread(export, campaign.spec, sheets, self.folder(campaign))
         except Exception as error:
-            return self.failed(campaign, [incoming.chat_id], incoming.channel, caps, error)
-        return self.files(incoming.chat_id, incoming.channel, caps, list(paths))
+            return self.failed(campaign, [chat], channel, caps, error)
+        return self.files(chat, channel, caps, list(paths))
 
     def failed(self, campaign: Campaign, chats: list[str], channel: str, caps: Capabilities,
                error: Exception) -> list[Outgoing]:
@@ -148,25 +207,43 @@ class Coordinator:
         text = texts.render("coordinator.files_saved", caps.format, paths=[str(p) for p in paths])
         return [Outgoing(chat, text, channel=channel)]
 
-    async def on_submitted(self, reply: Outgoing, caps: Capabilities,
-                           coordinators: list[str]) -> list[Outgoing]:
-        """After a unit submits: its own report to the contact; a full compile when all have."""
-        campaign = await self.store.campaign(int(reply.extra["campaign"]))
-        if campaign is None:
-            return []
-        code, now = reply.extra["unit"], self.engine.clock()
+    async def unit_report(self, campaign: Campaign, code: str, chat: str, channel: str,
+                          caps: Capabilities) -> list[Outgoing]:
+        """Return a unit's own report for one of its contacts (after a submit)."""
         sheets = await self.store.sheets(campaign.id)
         try:
-            path = await asyncio.to_thread(write_unit_report, campaign.spec, sheets, now, code,
+            path = await asyncio.to_thread(write_unit_report, campaign.spec, sheets,
+                                           self.engine.clock(), code,
                                            self.folder(campaign) / f"{code}.docx")
-            replies = self.files(reply.chat_id, reply.channel, caps, [path])
         except Exception as error:  # the answers are submitted; only the file is missing
             log.error("round %s: report of %s failed", campaign.id, code, exc_info=error)
-            replies = [Outgoing(reply.chat_id, texts.render("coordinator.unit_report_failed",
-                                                            caps.format), channel=reply.channel)]
-        if all(sheet.status in ("submitted", "edited") for sheet in sheets) and coordinators:
-            replies += await self.compile(campaign, coordinators, reply.channel, caps)
-        return replies
+            return [Outgoing(chat, texts.render("coordinator.unit_report_failed", caps.format),
+                             channel=channel)]
+        return self.files(chat, channel, caps, [path])
+
+    async def new_invites(self, campaign: Campaign, incoming: Incoming,
+                          caps: Capabilities) -> list[Outgoing]:
+        """/invites: new tokens for every unit, once per command (the old ones stop working)."""
+        made: list[Outgoing] = []
+
+        def render(invites: list[Invite]) -> list[Outgoing]:
+            return [secret(self.invites(incoming, caps, campaign, invites,
+                                        "coordinator.invites_new"))]
+
+        try:
+            invites = await self.store.regenerate_invites(
+                campaign.id, self.owing(incoming, render, made), self.engine.clock())
+        except AlreadyProcessed:
+            return []
+        return await self.changed(incoming, made, caps, render, invites)
+
+    async def remind(self, campaign: Campaign, incoming: Incoming,
+                     caps: Capabilities) -> list[Outgoing]:
+        """/remind: a reminder to every contact of every late unit now, and the count."""
+        reminders = [] if self.sweeper is None else await self.sweeper.remind_now(
+            campaign, self.engine.clock())
+        reply = self.reply(incoming, caps, "coordinator.reminded", count=len(reminders))
+        return await self.owe(incoming, [*reminders, reply], caps)
 
     async def return_unit(self, campaign: Campaign, incoming: Incoming, caps: Capabilities,
                           arg: str) -> list[Outgoing]:
@@ -175,39 +252,56 @@ class Coordinator:
         codes = {u.code.upper(): u for u in campaign.spec.units}
         unit = codes.get(words[0].upper()) if words else None
         if unit is None:
-            return [self.reply(incoming, caps, "coordinator.return_how",
-                               codes=", ".join(codes))]
+            return await self.owe(incoming, [self.reply(incoming, caps, "coordinator.return_how",
+                                                        codes=", ".join(codes))], caps)
         known = {q.id for q in campaign.spec.questionnaire.questions}
         qids = [w for w in words[1:] if w in known]
         reason = " ".join(w for w in words[1:] if w not in known).strip()
-        await self.store.return_unit(campaign.id, unit.code, qids, self.engine.clock())
         asks = [campaign.spec.questionnaire.get(q).ask for q in qids]
-        replies = [self.reply(incoming, caps, "coordinator.returned", unit=unit.name,
-                              reason=reason, asks=asks)]
-        for contact in await self.store.bound_contacts(campaign.id):
-            if contact.unit_code != unit.code:
-                continue
-            notice = texts.render("coordinator.returned_contact", caps.format, reason=reason,
-                                  asks=asks, title=campaign.spec.title)
-            replies.append(Outgoing(contact.chat_id, notice, channel=contact.channel))
-            opened = Incoming(contact.channel, contact.chat_id, user_id=contact.user_id)
-            replies += await self.engine.handle(opened, caps, campaign.id)
-        return replies
+        contacts = [c for c in await self.store.bound_contacts(campaign.id)
+                    if c.unit_code == unit.code]
+
+        def render(_: object) -> list[Outgoing]:
+            replies = [self.reply(incoming, caps, "coordinator.returned", unit=unit.name,
+                                  reason=reason, asks=asks)]
+            for contact in contacts:
+                notice = texts.render("coordinator.returned_contact", caps.format,
+                                      reason=reason, asks=asks, title=campaign.spec.title)
+                replies += [Outgoing(contact.chat_id, notice, channel=contact.channel),
+                            task(contact.channel, contact.chat_id, "open",
+                                 campaign=str(campaign.id))]
+            return replies
+
+        made: list[Outgoing] = []
+        try:
+            await self.store.return_unit(campaign.id, unit.code, qids, self.engine.clock(),
+                                         self.owing(incoming, render, made))
+        except AlreadyProcessed:
+            return []
+        return await self.changed(incoming, made, caps, render, None)
 
     async def close(self, campaign: Campaign, incoming: Incoming,
                     caps: Capabilities) -> list[Outgoing]:
         """/close: no more edits; contacts are told; a final compile is kept and sent."""
-        await self.store.set_campaign_status(campaign.id, "closed")
-        closed = await self.store.campaign(campaign.id)
-        assert closed is not None
-        replies = [self.reply(incoming, caps, "coordinator.closed", campaign=closed)]
-        for contact in await self.store.bound_contacts(campaign.id):
-            notice = texts.render("coordinator.closed_contact", caps.format,
-                                  title=campaign.spec.title)
-            replies.append(Outgoing(contact.chat_id, notice, channel=contact.channel))
-        return replies + await self.compile(closed, [incoming.chat_id], incoming.channel, caps,
-                                            folder=self.data_dir / "outputs"
-                                            / f"dot-{campaign.id}" / "final")
+        contacts = await self.store.bound_contacts(campaign.id)
+
+        def render(_: object) -> list[Outgoing]:
+            replies = [self.reply(incoming, caps, "coordinator.closed", campaign=campaign)]
+            for contact in contacts:
+                notice = texts.render("coordinator.closed_contact", caps.format,
+                                      title=campaign.spec.title)
+                replies.append(Outgoing(contact.chat_id, notice, channel=contact.channel))
+            return [*replies, task(incoming.channel, incoming.chat_id, "compile",
+                                   campaign=str(campaign.id), final="1")]
+
+        made: list[Outgoing] = []
+        try:
+            await self.store.set_campaign_status(campaign.id, "closed",
+                                                 self.owing(incoming, render, made),
+                                                 self.engine.clock())
+        except AlreadyProcessed:
+            return []
+        return await self.changed(incoming, made, caps, render, None)
 
     async def campaign(self, arg: str, closed_too: bool = False) -> Campaign | None:
         """Return the round named by number, else the newest open one (else, with `closed_too`,
@@ -224,21 +318,31 @@ class Coordinator:
                   upload: Upload | None) -> list[Outgoing]:
         """Create a round from an attached campaign file; invite units and bound contacts."""
         if upload is None:
-            return [self.reply(incoming, caps, "coordinator.new_how")]
+            return await self.owe(incoming, [self.reply(incoming, caps, "coordinator.new_how")],
+                                  caps)
         try:
             spec = await asyncio.to_thread(load_upload, upload, self.tz,
                                            self.data_dir / "templates")
         except CampaignFileError as error:
-            return [self.reply(incoming, caps, "coordinator.new_invalid", file=upload.name,
-                               problems=error.lines(caps.format))]
-        campaign_id, invites = await self.store.create_campaign(spec, self.engine.clock())
-        campaign = await self.store.campaign(campaign_id)
-        assert campaign is not None
-        replies = [self.invites(incoming, caps, campaign, invites, "coordinator.created")]
-        for contact in await self.store.bound_contacts(campaign_id):
-            opened = Incoming(contact.channel, contact.chat_id, user_id=contact.user_id)
-            replies += await self.engine.handle(opened, caps, campaign_id)
-        return replies
+            return await self.owe(incoming, [self.reply(
+                incoming, caps, "coordinator.new_invalid", file=upload.name,
+                problems=error.lines(caps.format))], caps)
+        now = self.engine.clock()
+
+        def render(created: tuple[int, list[Invite]]) -> list[Outgoing]:
+            campaign = Campaign(created[0], spec, "open", now)
+            return [secret(self.invites(incoming, caps, campaign, created[1],
+                                        "coordinator.created")),
+                    task(incoming.channel, incoming.chat_id, "open_round",
+                         campaign=str(created[0]))]
+
+        made: list[Outgoing] = []
+        try:
+            created = await self.store.create_campaign(spec, now,
+                                                       self.owing(incoming, render, made))
+        except AlreadyProcessed:
+            return []
+        return await self.changed(incoming, made, caps, render, created)
 
     def invites(self, incoming: Incoming, caps: Capabilities, campaign: Campaign,
                 invites: list[Invite], key: str) -> Outgoing:

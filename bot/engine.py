@@ -8,6 +8,7 @@ channel passes its Capabilities and sends back the Outgoing list.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from bot.model import Changes, ContactState, Session
 from bot.prompts import Prompter
 from bot.questionnaire import TEXT_TYPES, Question, parse_answer
 from bot.store import Store
+from bot.store.outbox import task
 
 Clock = Callable[[], datetime]
 
@@ -48,11 +50,17 @@ def split_command(text: str | None) -> tuple[str | None, str]:
 
 
 class Engine:
-    """Runs conversation steps against a store."""
+    """Runs conversation steps against a store.
 
-    def __init__(self, store: Store, clock: Clock = utc_now) -> None:
+    A `durable` engine writes every reply to the outbox in the step's own transaction (the
+    sender delivers them); an incoming processed before then gives nothing new. The terminal
+    channel prints the replies itself and is not durable.
+    """
+
+    def __init__(self, store: Store, clock: Clock = utc_now, durable: bool = False) -> None:
         self.store = store
         self.clock = clock
+        self.durable = durable
 
     async def handle(
         self, incoming: Incoming, caps: Capabilities, campaign_id: int | None = None
@@ -63,16 +71,28 @@ class Engine:
         if command == "start" and arg:
             invite = await self.store.find_invite(arg)
             if invite is None:
-                return [_reply(incoming, caps, "engine.bad_invite")]
+                return await self.owe(incoming, [_reply(incoming, caps, "engine.bad_invite")])
             _, previous = await self.store.bind(incoming.channel, incoming.chat_id,
                                                 incoming.user_id, invite[1], now)
             campaign_id = invite[0]
             incoming = replace(incoming, text=None, switched_from=previous)
         return await self.store.step(
             incoming.channel, incoming.chat_id, incoming.user_id,
-            _update_key(incoming), lambda state: decide(state, incoming, caps, now),
-            now, campaign_id,
+            _update_key(incoming), lambda state: decide(state, incoming, caps, now, self.durable),
+            now, campaign_id, self.durable,
         )
+
+    async def owe(self, incoming: Incoming, replies: list[Outgoing]) -> list[Outgoing]:
+        """Return replies made outside a step; a durable engine owes them first (once)."""
+        if not self.durable:
+            return replies
+        key = _update_key(incoming)
+        if key is None:
+            await self.store.outbox.owe(f"reply:{uuid.uuid4().hex}", replies, self.clock())
+            return replies
+        fresh = await self.store.outbox.owe(f"{incoming.channel}:{key}", replies, self.clock(),
+                                            key=(incoming.channel, key))
+        return replies if fresh else []
 
     async def bind(self, channel: str, chat_id: str, unit_code: str) -> None:
         """Bind a chat to a unit directly (the terminal channel, tests)."""
@@ -88,14 +108,15 @@ def _reply(incoming: Incoming, caps: Capabilities, key: str, **context: Any) -> 
 
 
 def decide(
-    state: ContactState, incoming: Incoming, caps: Capabilities, now: datetime
+    state: ContactState, incoming: Incoming, caps: Capabilities, now: datetime,
+    durable: bool = False,
 ) -> tuple[Changes, Callable[[], list[Outgoing]]]:
     """Return what to write for one Incoming and how to render the reply (pure).
 
     The reply is rendered by calling the second item; the store does that while the write is
     under way, so the text is ready when the commit is, and never sent before it.
     """
-    turn = Turn(state, incoming, caps, now)
+    turn = Turn(state, incoming, caps, now, durable)
     turn.run()
     return turn.changes, turn.outgoing
 
@@ -104,8 +125,9 @@ class Turn:
     """One step of one contact's conversation, collecting changes and reply parts."""
 
     def __init__(self, state: ContactState, incoming: Incoming, caps: Capabilities,
-                 now: datetime) -> None:
+                 now: datetime, durable: bool = False) -> None:
         self.state = state
+        self.durable = durable  # follow-ups are owed as task rows
         self.incoming = incoming
         self.caps = caps
         self.now = now
@@ -136,8 +158,12 @@ class Turn:
         if self.changes.unit_status == "submitted" and self.state.campaign is not None:
             extra.update(event="submitted", campaign=str(self.state.campaign.id),
                          unit=self.state.contact.unit_code or "")
-        return [Outgoing(self.incoming.chat_id, text, self.buttons(), channel=self.incoming.channel,
-                         extra=extra)]
+        reply = Outgoing(self.incoming.chat_id, text, self.buttons(),
+                         channel=self.incoming.channel, extra=extra)
+        if "event" in extra and self.durable:  # the unit's report (and the compile) follow
+            return [reply, task(reply.channel, reply.chat_id, "after_submit",
+                                campaign=extra["campaign"], unit=extra["unit"])]
+        return [reply]
 
     def set_session(self, **fields: Any) -> None:
         """Move the contact's cursor or mode; written with the rest of the step."""

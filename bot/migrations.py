@@ -129,4 +129,29 @@ MIGRATIONS: list[tuple[str, str]] = [
         ) WITHOUT ROWID;
         """,
     ),
+    (
+        "0003_outbox",
+        """
+        -- Every message the bot owes a person, written in the same transaction as the change
+        -- that causes it; (cause, seq) makes the same cause unable to write it twice. The
+        -- sender drains each chat in id order and marks rows sent (or failed).
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            cause TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            channel TEXT NOT NULL,
+            chat_id TEXT NOT NULL,
+            body_json TEXT NOT NULL,
+            secret INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'sent', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            parts_sent INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            UNIQUE (cause, seq)
+        );
+        CREATE INDEX outbox_pending ON outbox(channel, chat_id, id) WHERE status = 'pending';
+        """,
+    ),
 ]

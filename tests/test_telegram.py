@@ -6,6 +6,7 @@ import html
 import json
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,12 @@ from telegram import Update
 from telegram.ext import ApplicationBuilder
 from telegram.request import BaseRequest, RequestData
 
-from bot.channels.base import Outgoing
+from bot.channels.base import TELEGRAM, Outgoing
 from bot.channels.telegram import TelegramChannel, check_token
 from bot.config import ConfigError, load
 from bot.engine import Engine
+from bot.followups import FollowUps
+from bot.outbox import Sender
 from bot.store import Store
 from tests.conftest import SMALL_CAMPAIGN
 from tests.fakebotapi import ApiError, parse_html
@@ -105,16 +108,25 @@ class RecordingRequest(BaseRequest):
 class Harness:
     """A channel with its store; builds updates as Telegram would send them."""
 
-    def __init__(self, channel: TelegramChannel, request: RecordingRequest, store: Store) -> None:
+    def __init__(self, channel: TelegramChannel, request: RecordingRequest, store: Store,
+                 sender: Sender) -> None:
         self.channel = channel
         self.request = request
         self.store = store
+        self.sender = sender
         self.update_id = 0
 
-    async def feed(self, payload: dict[str, Any]) -> None:
-        self.update_id += 1
+    async def feed(self, payload: dict[str, Any], redeliver: bool = False) -> None:
+        """Process one update as the polling loop does, then deliver what it owes."""
+        self.update_id += 0 if redeliver else 1
         update = Update.de_json({"update_id": self.update_id, **payload}, self.channel.app.bot)
         await self.channel.app.process_update(update)
+        await self.sender.drain()
+
+    async def owe(self, message: Outgoing) -> None:
+        """Owe one message as the bot does, and deliver it."""
+        await self.store.outbox.owe(f"test:{id(message)}", [message], datetime.now(UTC))
+        await self.sender.drain()
 
     async def text(self, user: int, text: str) -> str:
         message: dict[str, Any] = {
@@ -160,10 +172,14 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
                      "REPORTBOT_DB": str(tmp_path / "t.sqlite3"),
                      "REPORTBOT_DATA_DIR": str(tmp_path / "data")}, env_file=None)
     store = await Store.open(settings.db)
-    channel = TelegramChannel(app, store, Engine(store), settings)
-    channel.pacer.per_chat_rate = 1000  # the pace itself is measured in benchmarks
+    engine = Engine(store, durable=True)
+    channel = TelegramChannel(app, store, engine, settings)
+    followups = FollowUps(channel.coordinator, [("telegram", str(ADMIN))], lambda _: TELEGRAM)
+    # The pace itself is measured in benchmarks; here it only orders the messages.
+    sender = Sender(store, {"telegram": channel.transport}, engine.clock, channel.notices,
+                    followups, per_chat=1000, overall=10_000)
     await channel.start()
-    yield Harness(channel, request, store)
+    yield Harness(channel, request, store, sender)
     await channel.stop()
     await store.close()
 
@@ -378,6 +394,7 @@ async def test_sweep_sends_each_slot_once_to_late_contacts_and_a_digest(harness:
     assert await sweeper.remind_due(campaign, slot_time + timedelta(minutes=1)) == 0
     await sweeper.digest(campaign, slot_time)
     await sweeper.digest(campaign, slot_time + timedelta(minutes=1))
+    await harness.sender.drain()
     assert len(harness.request.sent(7)) == before[7] + 1
     assert "Hạn nộp" in harness.request.sent(7)[-1]["text"]
     assert len(harness.request.sent(8)) == before[8]  # SYT submitted: nothing
@@ -412,14 +429,14 @@ async def test_a_long_answer_shown_again_reaches_the_contact_in_valid_parts(
         harness: Harness) -> None:
     answer = html.escape("Nội dung <rất> dài & đầy đủ, " * 160)[:5000]
     text = f"Câu 3/7 · I. Chung\n<b>Ghi chú?</b>\n\nTrả lời hiện tại: <i>{answer}</i>. Gửi…"
-    await harness.channel.send(Outgoing("7", text, channel="telegram"))
+    await harness.owe(Outgoing("7", text, channel="telegram"))
     sent = harness.request.sent(7)
     assert len(sent) >= 2 and all(p["parse_mode"] == "HTML" for p in sent)
     assert "".join(parse_html(p["text"])[0] for p in sent).count("&") == answer.count("&amp;")
 
 
 async def test_a_message_telegram_refuses_is_sent_again_as_plain_text(harness: Harness) -> None:
-    await harness.channel.send(Outgoing("7", "Đã lưu <b>1.250 người", channel="telegram"))
+    await harness.owe(Outgoing("7", "Đã lưu <b>1.250 người", channel="telegram"))
     sent = harness.request.sent(7)
     assert [p["text"] for p in sent] == ["Đã lưu 1.250 người"]
     assert "parse_mode" not in sent[0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from bot.parsing.text import clean_text
 from bot.texts import Format
@@ -89,8 +90,43 @@ class Outgoing:
 
 
 class ChannelError(Exception):
-    """A channel could not deliver a message."""
+    """A channel could not deliver a message (its platform's errors are mapped onto these)."""
 
 
 class ContactUnreachable(ChannelError):
     """The person blocked the bot or the chat no longer exists."""
+
+
+class RetryLater(ChannelError):
+    """The platform asks to wait (a 429, a 5xx, the network): the same request may be retried."""
+
+    def __init__(self, seconds: float, reason: str = "") -> None:
+        super().__init__(reason or f"retry after {seconds:.1f} s")
+        self.seconds = seconds
+
+
+class DeliveryUncertain(ChannelError):
+    """The request left but no answer came: it may have been delivered."""
+
+
+class MessageRefused(ChannelError):
+    """The platform refused this message as it is; sending it again will not help."""
+
+
+class Transport(Protocol):
+    """What the outbox sender needs of a channel: its limits, how to cut a message, one send.
+
+    `send` raises only the errors above: ContactUnreachable, RetryLater, DeliveryUncertain,
+    MessageRefused.
+    """
+
+    name: str
+    caps: Capabilities
+
+    def parts(self, message: Outgoing) -> list[Outgoing]:
+        """Return the message as the parts the platform accepts, in order."""
+        ...
+
+    async def send(self, part: Outgoing) -> None:
+        """Send one part."""
+        ...

@@ -1,10 +1,12 @@
 """The Telegram channel: the only module that imports `telegram`.
 
 Updates are fetched with our own long-polling loop so that the offset that confirms them to
-Telegram only moves after they were processed (and every answer committed): a bot killed at any
-moment gets unconfirmed updates again, and the store ignores those it already processed.
-Replies are paced (<= 30 messages/s overall, <= 1/s per chat) and retried on 429, network
-errors and 5xx; a 403 marks the contact unreachable and tells the coordinators once.
+Telegram only moves after they were processed: every answer committed with the replies it owes
+(the outbox). A bot killed at any moment gets unconfirmed updates again; one already processed
+gives nothing new. Replies leave through the outbox sender (bot/outbox.py), paced per chat and
+overall (<= 1/s per chat, <= 30 messages/s), each chat on its own; `TelegramTransport` maps the
+Bot API's errors onto the channel error hierarchy (a 403 marks the contact unreachable and tells
+the coordinators once).
 """
 
 from __future__ import annotations
@@ -15,22 +17,41 @@ import re
 import warnings
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
-from aiolimiter import AsyncLimiter
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
+from telegram.error import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, MessageHandler
 from telegram.ext import filters as tg_filters
 from telegram.warnings import PTBUserWarning
 
 from bot import texts
 from bot.campaign_upload import Upload
-from bot.channels.base import TELEGRAM, Attachment, Incoming, Outgoing
+from bot.channels.base import (
+    TELEGRAM,
+    Attachment,
+    ContactUnreachable,
+    DeliveryUncertain,
+    Incoming,
+    MessageRefused,
+    Outgoing,
+    RetryLater,
+)
 from bot.config import ConfigError, Settings
 from bot.coordinator import COMMANDS, Coordinator, is_coordinator_command
 from bot.engine import CONTACT_COMMANDS, Engine
+from bot.model import Contact
 from bot.splitting import html_to_plain, split_message
 from bot.store import Store
 from bot.sweep import Sweeper
@@ -44,6 +65,7 @@ TOKEN_RE = re.compile(r"^[0-9]{3,}:[A-Za-z0-9_-]{20,}$")
 POLL_TIMEOUT = 25
 SWEEP_SECONDS = 60.0
 SEND_ATTEMPTS = 6
+SEND_TIMEOUT = 30.0  # a slow answer is waited for: a retry after a timeout may duplicate
 CONTACT_MENU = ("start", "review", "edit", "submit", "help", "whoami")
 COORDINATOR_MENU = ("status", "new", "invites", "compile", "export", "remind", "return", "close",
                     "whoami", "help")
@@ -68,25 +90,87 @@ def build_application(settings: Settings) -> Application[Any, Any, Any, Any, Any
     return builder.build()
 
 
-class Pacer:
-    """Keeps sends under Telegram's limits: overall per second and per chat."""
+class TelegramTransport:
+    """Sends one part of an owed message through the Bot API, mapping its errors.
 
-    def __init__(self, overall: float = 30, per_chat: float = 1) -> None:
-        self.overall = AsyncLimiter(1, 1 / overall)  # evenly spaced, no burst at start-up
-        self.per_chat_rate = per_chat
-        self.chats: dict[str, AsyncLimiter] = {}
+    Forbidden (blocked) and "chat not found" → ContactUnreachable; 429 → RetryLater with the
+    time Telegram names; a timeout → DeliveryUncertain (the outbox retries a text, never a
+    document); 5xx and network errors → RetryLater; a 400 → MessageRefused, except refused
+    markup, which is sent again at once as plain text.
+    """
 
-    async def wait(self, chat_id: str) -> None:
-        """Wait until a message to this chat may go out."""
-        limiter = self.chats.get(chat_id)
-        if limiter is None:
-            limiter = self.chats[chat_id] = AsyncLimiter(1, 1 / self.per_chat_rate)
-        await limiter.acquire()
-        await self.overall.acquire()
+    name = CHANNEL
+    caps = TELEGRAM
+
+    def __init__(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        self.app = app
+
+    def parts(self, message: Outgoing) -> list[Outgoing]:
+        """Return the message cut under 4096 characters (buttons on the last text part), then
+        its document."""
+        texts_ = split_message(message.text, TELEGRAM.max_length, "html") if message.text else []
+        parts = [replace(message, text=text, document=None,
+                         buttons=message.buttons if index == len(texts_) - 1 else ())
+                 for index, text in enumerate(texts_)]
+        if message.document is not None:
+            parts.append(replace(message, text="", buttons=()))
+        return parts
+
+    async def send(self, part: Outgoing) -> None:
+        """Send one part (a text or a document)."""
+        try:
+            if part.document is not None:
+                await self.send_document(part)
+            else:
+                await self.send_text(part)
+        except Forbidden as error:
+            raise ContactUnreachable(str(error)) from error
+        except RetryAfter as error:
+            raise RetryLater(_seconds(error.retry_after), "429 Too Many Requests") from error
+        except TimedOut as error:
+            raise DeliveryUncertain(str(error)) from error
+        except BadRequest as error:
+            if "chat not found" in str(error).lower():
+                raise ContactUnreachable(str(error)) from error
+            raise MessageRefused(str(error)) from error
+        except InvalidToken as error:
+            raise RetryLater(60, "Telegram refused the token") from error
+        except TelegramError as error:  # 5xx, 409 and the network
+            raise RetryLater(0, f"{type(error).__name__}: {error}") from error
+
+    async def send_text(self, part: Outgoing) -> None:
+        """Send one text; markup Telegram refuses goes again as plain text (never dropped)."""
+        message: dict[str, Any] = {"chat_id": int(part.chat_id), "text": part.text,
+                                   "parse_mode": ParseMode.HTML.value}
+        if part.buttons:
+            message["reply_markup"] = _keyboard(part)
+        try:
+            # The raw call skips building a Message from the answer, which we never read.
+            await self.app.bot.do_api_request("sendMessage", api_kwargs=message,
+                                              read_timeout=SEND_TIMEOUT)
+        except BadRequest as error:
+            if "parse" not in str(error).lower():
+                raise
+            log.error("chat %s: Telegram refused the markup (%s); sending plain text",
+                      part.chat_id, error)
+            plain = {**message, "text": html_to_plain(part.text)}
+            del plain["parse_mode"]
+            await self.app.bot.do_api_request("sendMessage", api_kwargs=plain,
+                                              read_timeout=SEND_TIMEOUT)
+
+    async def send_document(self, part: Outgoing) -> None:
+        """Send one document under its own file name."""
+        assert part.document is not None
+        with part.document.open("rb") as handle:
+            await self.app.bot.send_document(chat_id=int(part.chat_id), document=handle,
+                                             filename=part.document.name,
+                                             read_timeout=SEND_TIMEOUT,
+                                             write_timeout=SEND_TIMEOUT)
 
 
 class TelegramChannel:
-    """Turns Telegram updates into Incoming and Outgoing into Bot API calls."""
+    """Turns Telegram updates into Incoming: every reply is owed to the outbox, which sends
+    it through `transport`."""
 
     def __init__(self, app: Application[Any, Any, Any, Any, Any, Any], store: Store,
                  engine: Engine, settings: Settings) -> None:
@@ -95,12 +179,11 @@ class TelegramChannel:
         self.engine = engine
         self.settings = settings
         self.admins = settings.admins
-        self.pacer = Pacer()
         self.username = settings.telegram_bot_username
+        self.transport = TelegramTransport(app)
         self.coordinator = Coordinator(store, engine, settings.tz, self.invite_url,
                                        settings.data_dir)
-        self.sweeper = Sweeper(store, settings.tz, TELEGRAM, self.send, sorted(self.admins),
-                               CHANNEL)
+        self.sweeper = Sweeper(store, settings.tz, TELEGRAM, sorted(self.admins), CHANNEL)
         self.coordinator.sweeper = self.sweeper
         app.add_handler(CallbackQueryHandler(self.on_button))
         app.add_handler(MessageHandler(tg_filters.ALL & ~tg_filters.UpdateType.EDITED,
@@ -123,24 +206,27 @@ class TelegramChannel:
                             attachment=_attachment(message),
                             message_id=f"u{update.update_id}", name=user.full_name)
         if is_coordinator_command(incoming.text) or (message.document and self.is_admin(user.id)):
-            replies = await self.coordinate(incoming, update)
-        else:
-            replies = await self.engine.handle(incoming, TELEGRAM)
-            if incoming.text and incoming.text.split()[0].split("@")[0] == "/help" and \
-                    self.is_admin(user.id):
-                replies.append(Outgoing(incoming.chat_id, texts.render("coordinator.help", "html"),
-                                        channel=CHANNEL))
-        await self.deliver(replies)
+            await self.coordinate(incoming, update)
+            return
+        replies = await self.engine.handle(incoming, TELEGRAM)
+        if replies and incoming.text and \
+                incoming.text.split()[0].split("@")[0] == "/help" and self.is_admin(user.id):
+            help_text = texts.render("coordinator.help", "html")
+            await self.store.outbox.owe(f"telegram:u{update.update_id}/help",
+                                        [Outgoing(incoming.chat_id, help_text, channel=CHANNEL)],
+                                        self.engine.clock())
 
     async def coordinate(self, incoming: Incoming, update: Update) -> list[Outgoing]:
         """Run a coordinator command, or refuse it politely."""
         command = (incoming.text or "/new").lstrip("/").split()[0].split("@")[0].lower()
-        if not self.is_admin(int(incoming.user_id or 0)):
+        if not self.is_admin(incoming.user_id or ""):
             text = texts.render("coordinator.refused", "html", command=command)
-            return [Outgoing(incoming.chat_id, text, channel=CHANNEL)]
+            return await self.engine.owe(incoming, [Outgoing(incoming.chat_id, text,
+                                                             channel=CHANNEL)])
         document = update.effective_message.document if update.effective_message else None
         upload = None
-        if document is not None:
+        if document is not None and not await self.store.outbox.processed(
+                CHANNEL, str(incoming.message_id)):
             file = await document.get_file()
             upload = Upload(document.file_name or "campaign.yaml",
                             bytes(await file.download_as_bytearray()))
@@ -153,11 +239,11 @@ class TelegramChannel:
             return
         try:
             await self.call(query.answer)
-        except BadRequest as error:  # answered already (a redelivered update) or too old
+        except TelegramError as error:  # answered already (a redelivered update) or too old
             log.info("callback query not answered: %s", error)
         incoming = Incoming(CHANNEL, str(chat.id), str(user.id), button=query.data,
                             message_id=f"u{update.update_id}")
-        await self.deliver(await self.engine.handle(incoming, TELEGRAM))
+        await self.engine.handle(incoming, TELEGRAM)
 
     async def on_error(self, update: object, context: Any) -> None:
         """Log a handler's error without secrets; polling goes on."""
@@ -165,71 +251,19 @@ class TelegramChannel:
         update_id = update.update_id if isinstance(update, Update) else None
         log.error("update %s failed: %s: %s", update_id, type(error).__name__, error)
 
-    def is_admin(self, user_id: int) -> bool:
+    def is_admin(self, user_id: int | str) -> bool:
         """Return whether a user is a coordinator."""
         return str(user_id) in self.admins
 
-    # sending ------------------------------------------------------------------------------
-
-    async def deliver(self, replies: Sequence[Outgoing]) -> None:
-        """Send replies in order; after a submit, the unit's report (and a compile if last)."""
-        for reply in replies:
-            await self.send(reply)
-            if reply.extra.get("event") == "submitted":
-                await self.deliver(await self.coordinator.on_submitted(
-                    reply, TELEGRAM, sorted(self.admins)))
-
-    async def send(self, reply: Outgoing) -> None:
-        """Send one Outgoing (split under 4096 characters); buttons go on the last part."""
-        parts = split_message(reply.text, TELEGRAM.max_length, "html") if reply.text else []
-        for index, part in enumerate(parts):
-            message: dict[str, Any] = {"text": part, "parse_mode": ParseMode.HTML.value}
-            if index == len(parts) - 1 and reply.buttons:
-                message["reply_markup"] = _keyboard(reply)
-            if not await self.send_text(reply.chat_id, message, reply.gate if index == 0 else None):
-                return
-        if reply.document is not None:
-            with reply.document.open("rb") as handle:
-                await self.paced(reply.chat_id, self.app.bot.send_document, document=handle,
-                                 filename=reply.document.name)
-
-    async def send_text(self, chat: str, message: dict[str, Any], gate: Any) -> bool:
-        """Send one sendMessage; refused markup is sent again as plain text, never dropped."""
-        # The raw call skips building a Message from the answer, which we never read.
-        try:
-            return await self.paced(chat, self.app.bot.do_api_request, endpoint="sendMessage",
-                                    api_kwargs=message, gate=gate)
-        except BadRequest as error:
-            log.error("chat %s: Telegram refused a message (%s); sending it as plain text",
-                      chat, error)
-        plain = {**message, "text": html_to_plain(message["text"])}
-        del plain["parse_mode"]
-        try:
-            return await self.paced(chat, self.app.bot.do_api_request, endpoint="sendMessage",
-                                    api_kwargs=plain)
-        except BadRequest as error:
-            log.error("chat %s: Telegram refused the plain text too (%s); message lost",
-                      chat, error)
-            return False
-
-    async def paced(self, chat: str, method: Any, gate: Any = None, **kwargs: Any) -> bool:
-        """Send to a chat within the pace; return False if it was not sent."""
-        await self.pacer.wait(chat)
-        if gate is not None and not await gate():
-            return False
-        if "api_kwargs" in kwargs:
-            kwargs["api_kwargs"] = {"chat_id": int(chat), **kwargs["api_kwargs"]}
-        else:
-            kwargs["chat_id"] = int(chat)
-        try:
-            await self.call(method, **kwargs)
-        except Forbidden:
-            await self.unreachable(chat)
-            return False
-        return True
+    def notices(self, contact: Contact) -> list[Outgoing]:
+        """Return the coordinators' notice that a contact can no longer be reached."""
+        text = texts.render("coordinator.unreachable", "html", unit=contact.unit_code or "?",
+                            chat_id=contact.chat_id)
+        return [Outgoing(admin, text, channel=CHANNEL) for admin in sorted(self.admins)
+                if admin != contact.chat_id]
 
     async def call(self, method: Any, **kwargs: Any) -> Any:
-        """Call the Bot API, retrying 429 after the time Telegram names and network errors."""
+        """Call the Bot API (menus, webhook, button answers), retrying 429 and network errors."""
         delay = 1.0
         for attempt in range(1, SEND_ATTEMPTS + 1):
             try:
@@ -248,38 +282,46 @@ class TelegramChannel:
                 delay = min(delay * 2, 30)
         raise NetworkError("gave up after retries")
 
-    async def unreachable(self, chat_id: str) -> None:
-        """Mark a contact who blocked the bot, and tell the coordinators once."""
-        contact = await self.store.mark_unreachable(CHANNEL, chat_id)
-        log.warning("chat %s blocked the bot", chat_id)
-        if contact is None:
-            return
-        text = texts.render("coordinator.unreachable", "html", unit=contact.unit_code or "?",
-                            chat_id=chat_id)
-        for admin in sorted(self.admins):
-            if admin != chat_id:
-                await self.send(Outgoing(admin, text, channel=CHANNEL))
-
     # running ------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Check the token with Telegram, learn the bot's name, register the command menus."""
-        try:
-            await self.app.initialize()
-        except InvalidToken as error:
-            raise ConfigError("Telegram refused TELEGRAM_BOT_TOKEN (Unauthorized)") from error
+        """Check the token with Telegram (retried while Telegram cannot be reached), learn the
+        bot's name, register the command menus. Only a refused token (401) ends the process."""
+        delay = 1.0
+        while True:
+            try:
+                await self.app.initialize()
+                break
+            except InvalidToken as error:
+                raise ConfigError("Telegram refused TELEGRAM_BOT_TOKEN (Unauthorized)") from error
+            except TelegramError as error:  # 5xx, the network: Telegram may come back
+                log.warning("Telegram cannot be reached at start-up (%s: %s); retrying in %.0f s",
+                            type(error).__name__, error, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60)
         self.username = self.username or self.app.bot.username
-        await self.call(self.app.bot.set_my_commands, commands=_menu(CONTACT_MENU),
-                        scope=BotCommandScopeDefault())
+        await self.menus()
+
+    async def menus(self) -> None:
+        """Register the Vietnamese command menus; a failure is logged, never fatal."""
+        try:
+            await self.call(self.app.bot.set_my_commands, commands=_menu(CONTACT_MENU),
+                            scope=BotCommandScopeDefault())
+        except TelegramError as error:
+            log.warning("command menu not set (%s)", error)
         for admin in sorted(self.admins):
             try:
                 await self.call(self.app.bot.set_my_commands, commands=_menu(COORDINATOR_MENU),
                                 scope=BotCommandScopeChat(chat_id=int(admin)))
-            except (BadRequest, Forbidden) as error:
+            except (TelegramError, ValueError) as error:
                 log.warning("coordinator %s: command menu not set (%s)", admin, error)
 
     async def poll(self, stop: asyncio.Event) -> None:
-        """Fetch and process updates until `stop` is set; confirm each batch after it is done."""
+        """Fetch and process updates until `stop` is set; confirm each batch after it is done.
+
+        Nothing but a refused token ends this loop: 409 (another instance polls), 5xx, the
+        network and any other error are logged and retried with backoff.
+        """
         offset: int | None = None
         delay = 1.0
         while not stop.is_set():
@@ -287,19 +329,24 @@ class TelegramChannel:
                 updates = await _until(stop, self.app.bot.get_updates(
                     offset=offset, timeout=POLL_TIMEOUT,
                     allowed_updates=["message", "callback_query"]))
+                if updates:
+                    await self.process(updates)
+                    offset = updates[-1].update_id + 1
+                delay = 1.0
+                continue
             except RetryAfter as error:
                 await asyncio.sleep(_seconds(error.retry_after))
                 continue
-            except (TimedOut, NetworkError) as error:
-                log.warning("getUpdates failed (%s): retrying in %.0f s", type(error).__name__,
-                            delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 60)
-                continue
-            delay = 1.0
-            if updates:
-                await self.process(updates)
-                offset = updates[-1].update_id + 1
+            except InvalidToken as error:
+                raise ConfigError("Telegram refused TELEGRAM_BOT_TOKEN (Unauthorized)") from error
+            except Conflict as error:
+                log.warning("getUpdates: another instance of the bot is polling (409: %s);"
+                            " retrying in %.0f s", error, delay)
+            except Exception as error:  # 5xx, the network, anything else: never the end
+                log.warning("getUpdates failed (%s: %s): retrying in %.0f s",
+                            type(error).__name__, error, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 60)
 
     async def remind(self, stop: asyncio.Event, every: float = SWEEP_SECONDS) -> None:
         """Send due reminders and digests at start-up and then every minute until `stop`."""

@@ -17,7 +17,7 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import TypeVar, cast
@@ -27,6 +27,8 @@ import aiosqlite
 from bot.cache import StateCache
 from bot.campaign_spec import CampaignSpec
 from bot.model import Campaign, Changes, Contact, ContactState, Invite, Sheet
+from bot.store.outbox import AlreadyProcessed, Owing, owing_write
+from bot.store.owing import OutboxStore
 from bot.store.sql import (
     PRAGMAS,
     CampaignSummary,
@@ -44,7 +46,8 @@ from bot.store.sql import (
 )
 from bot.store.steps import Steps
 
-__all__ = ["PRAGMAS", "CampaignSummary", "HistoryEntry", "Store", "hash_token", "new_token"]
+__all__ = ["PRAGMAS", "AlreadyProcessed", "CampaignSummary", "HistoryEntry", "Owing", "Store",
+           "hash_token", "new_token"]
 
 T = TypeVar("T")
 
@@ -57,6 +60,7 @@ class Store:
         self._specs: dict[int, CampaignSpec] = {}
         self._cache = StateCache()
         self._steps = Steps(self)  # decides and commits conversation steps, sharing `_cache`
+        self.outbox = OutboxStore(self)  # what the bot owes people, and the tasks it owes
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:
@@ -91,8 +95,12 @@ class Store:
 
     # rounds -------------------------------------------------------------------------------
 
-    async def create_campaign(self, spec: CampaignSpec, now: datetime) -> tuple[int, list[Invite]]:
-        """Store a round and its units; return its id and one fresh invite token per unit."""
+    async def create_campaign(self, spec: CampaignSpec, now: datetime, owing: Owing | None = None
+                              ) -> tuple[int, list[Invite]]:
+        """Store a round and its units; return its id and one fresh invite token per unit.
+
+        With `owing`, what the creation owes is rendered from (id, invites) and written with it.
+        """
         invites = [Invite(u.code, u.name, new_token()) for u in spec.units]
         spec_json = json.dumps(spec.to_dict(), ensure_ascii=False, sort_keys=True)
 
@@ -118,7 +126,10 @@ class Store:
             self._cache.clear()  # units may now have a newer current round
             return campaign_id
 
-        return await self.transaction(write), invites
+        def create(conn: sqlite3.Connection) -> tuple[int, list[Invite]]:
+            return write(conn), invites
+
+        return await self._owed(owing, now, create)
 
     async def campaign(self, campaign_id: int) -> Campaign | None:
         """Return a round by id, or None."""
@@ -171,13 +182,23 @@ class Store:
         )
         return {r[0]: r[1] for r in rows}
 
-    async def set_campaign_status(self, campaign_id: int, status: str) -> None:
-        """Open or close a round."""
+    async def set_campaign_status(self, campaign_id: int, status: str,
+                                  owing: Owing | None = None, now: datetime | None = None) -> None:
+        """Open or close a round (with what that owes, rendered from None)."""
         def write(conn: sqlite3.Connection) -> None:
             conn.execute("UPDATE campaigns SET status = ? WHERE id = ?", (status, campaign_id))
             self._cache.clear()
 
-        await self.transaction(write)
+        await self._owed(owing, now, write)
+
+    async def _owed(self, owing: Owing | None, now: datetime | None,
+                    effect: Callable[[sqlite3.Connection], T]) -> T:
+        """Run a change in one transaction with what it owes, then wake the sender."""
+        moment = now or datetime.now(UTC)
+        result = await self.transaction(lambda conn: owing_write(conn, owing, moment, effect))
+        if owing is not None:
+            self.outbox.wake()
+        return result
 
     async def history(self, campaign_id: int, unit_code: str) -> list[HistoryEntry]:
         """Return every stored change of a unit's answers, oldest first."""
@@ -201,8 +222,12 @@ class Store:
             "SELECT id FROM campaigns ORDER BY id DESC LIMIT 1"))
         return None if not rows else int(rows[0][0])
 
-    async def regenerate_invites(self, campaign_id: int) -> list[Invite]:
-        """Give every unit of a round a new invite token; the old ones stop working."""
+    async def regenerate_invites(self, campaign_id: int, owing: Owing | None = None,
+                                 now: datetime | None = None) -> list[Invite]:
+        """Give every unit of a round a new invite token; the old ones stop working.
+
+        With `owing` (the /invites message), a redelivered command changes nothing.
+        """
 
         def write(conn: sqlite3.Connection) -> list[Invite]:
             rows = conn.execute(
@@ -214,7 +239,7 @@ class Store:
                 [(hash_token(i.token), campaign_id, i.code) for i in invites])
             return invites
 
-        return await self.transaction(write)
+        return await self._owed(owing, now, write)
 
     async def open_campaigns(self) -> list[Campaign]:
         """Return every open round."""
@@ -229,26 +254,12 @@ class Store:
             (campaign_id,))
         return [(r[0], int(r[1]), r[2]) for r in rows]
 
-    async def claim_reminder(self, campaign_id: int, unit_code: str, contact_id: int, slot: str,
-                             now: datetime) -> bool:
-        """Log a reminder right before it leaves; False if it was logged already."""
-        return await self.transaction(lambda conn: conn.execute(
-            "INSERT OR IGNORE INTO reminder_log (campaign_id, unit_code, contact_id, slot, at)"
-            " VALUES (?, ?, ?, ?, ?)", (campaign_id, unit_code, contact_id, slot, _iso(now))
-        ).rowcount == 1)
-
     async def digests_sent(self, campaign_id: int, chat_id: str) -> list[str]:
         """Return the digest slot keys already sent to a coordinator's chat."""
         rows = await self._db.execute_fetchall(
             "SELECT slot FROM digest_log WHERE campaign_id = ? AND chat_id = ?",
             (campaign_id, chat_id))
         return [r[0] for r in rows]
-
-    async def claim_digest(self, campaign_id: int, chat_id: str, slot: str, now: datetime) -> bool:
-        """Log a digest before sending it; False if it was already logged."""
-        return await self.transaction(lambda conn: conn.execute(
-            "INSERT OR IGNORE INTO digest_log (campaign_id, chat_id, slot, at) VALUES (?, ?, ?, ?)",
-            (campaign_id, chat_id, slot, _iso(now))).rowcount == 1)
 
     async def unreachable_contacts(self, campaign_id: int) -> list[tuple[str, str]]:
         """Return (unit code, chat id) of the contacts of a round who blocked the bot."""
@@ -259,7 +270,7 @@ class Store:
         return [(r[0], r[1]) for r in rows]
 
     async def return_unit(self, campaign_id: int, unit_code: str, question_ids: list[str],
-                          now: datetime) -> bool:
+                          now: datetime, owing: Owing | None = None) -> bool:
         """Send a unit's sheet back: status returned, named answers cleared, cursors reset."""
 
         def write(conn: sqlite3.Connection) -> bool:
@@ -284,7 +295,7 @@ class Store:
             self._cache.clear()
             return True
 
-        return await self.transaction(write)
+        return await self._owed(owing, now, write)
 
     async def bound_contacts(self, campaign_id: int) -> list[Contact]:
         """Return the reachable contacts bound to the units of a round."""
@@ -294,18 +305,6 @@ class Store:
             " WHERE cu.campaign_id = ? AND c.reachable ORDER BY cu.position, c.id",
             (campaign_id,))
         return [Contact(r[0], r[1], r[2], r[3], r[4]) for r in rows]
-
-    async def mark_unreachable(self, channel: str, chat_id: str) -> Contact | None:
-        """Mark a contact unreachable; return it if it was reachable until now."""
-
-        def write(conn: sqlite3.Connection) -> Contact | None:
-            row = conn.execute(
-                "UPDATE contacts SET reachable = 0 WHERE channel = ? AND chat_id = ? AND reachable"
-                " RETURNING id, user_id, unit_code", (channel, chat_id)).fetchone()
-            self._cache.clear()
-            return None if row is None else Contact(row[0], channel, chat_id, row[1], row[2], False)
-
-        return await self.transaction(write)
 
     # contacts -----------------------------------------------------------------------------
 
@@ -344,7 +343,7 @@ class Store:
 
     async def step(self, channel: str, chat_id: str, user_id: str | None, update_key: str | None,
                    decide: Callable[[ContactState], tuple[Changes, Callable[[], T]]],
-                   now: datetime, campaign_id: int | None = None) -> T:
+                   now: datetime, campaign_id: int | None = None, owe: bool = False) -> T:
         """Decide one step, commit its changes, then return its result (see `Steps.step`)."""
         return await self._steps.step(channel, chat_id, user_id, update_key, decide, now,
-                                      campaign_id)
+                                      campaign_id, owe)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +18,9 @@ from queue import SimpleQueue
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from bot.cache import Snapshot
+from bot.channels.base import Outgoing
 from bot.model import Campaign, Changes, ContactState, Session
+from bot.store.outbox import enqueue
 from bot.store.sql import _answers, _apply, _contact, _current_campaign, _dt, _mark_processed
 
 if TYPE_CHECKING:
@@ -37,6 +40,12 @@ class _Pending:
     update_key: str | None
     now: datetime
     done: asyncio.Future[Any]
+    owed: list[Outgoing] | None = None  # its replies, written to the outbox with its changes
+
+
+def _cause(channel: str, update_key: str | None) -> str:
+    """Return the outbox cause of a step's replies: its incoming, else a fresh unique one."""
+    return f"{channel}:{update_key}" if update_key is not None else f"step:{uuid.uuid4().hex}"
 
 
 def _resolve(done: asyncio.Future[Any], outcome: Any) -> None:
@@ -66,8 +75,13 @@ class Steps:
         decide: Callable[[ContactState], tuple[Changes, Callable[[], T]]],
         now: datetime,
         campaign_id: int | None = None,
+        owe: bool = False,
     ) -> T:
         """Decide one step from the contact's state, commit its changes, then return its result.
+
+        With `owe`, the result is the step's replies (a list of Outgoing): they are rendered
+        before the write and written to the outbox in the same transaction as the changes; an
+        incoming processed before gives nothing new (an empty list).
 
         `decide` returns the changes and a function that makes the result (the reply). When the
         state is cached, `decide` runs here, the write is queued to the connection's thread and
@@ -81,23 +95,33 @@ class Steps:
                 changes, finish = decide(snap.state)
                 pending = _Pending(snap, changes, channel, update_key, now,
                                    asyncio.get_running_loop().create_future())
+                if owe:  # the replies are part of the write
+                    result = finish()
+                    pending.owed = cast(list[Outgoing], result)
                 self._pending.put(pending)
                 batch = self._schedule_commit()
                 try:
-                    result = finish()  # rendered while the thread writes
+                    if not owe:
+                        result = finish()  # rendered while the thread writes
                 finally:
                     if batch is not None:
                         await self._finish_commit(batch)
                 if await pending.done is not _STALE:
+                    self._woke(owe)
                     return result
             finish = await self._store.transaction(
                 lambda conn: self._read_and_decide(conn, channel, chat_id, user_id, update_key,
-                                                   decide, now, campaign_id)
+                                                   decide, now, campaign_id, owe)
             )
+            self._woke(owe)
             return finish()
         except BaseException:
             self._cache.clear()  # a rolled-back step may have updated the cache
             raise
+
+    def _woke(self, owe: bool) -> None:
+        if owe:
+            self._store.outbox.wake()
 
     def _schedule_commit(self) -> asyncio.Future[list[tuple[_Pending, Any]]] | None:
         # One group commit at a time is queued in the connection's thread, by the first step
@@ -164,18 +188,27 @@ class Steps:
         if not item.changes.is_empty():
             _apply(conn, snap.state, item.changes, item.now)
             self._cache.apply(snap.state, item.changes)
+        if item.owed:
+            enqueue(conn, _cause(item.channel, item.update_key), item.owed, item.now)
         return None
 
     def _read_and_decide(self, conn: sqlite3.Connection, channel: str, chat_id: str,
                          user_id: str | None, update_key: str | None,
                          decide: Callable[[ContactState], tuple[Changes, Callable[[], T]]],
-                         now: datetime, campaign_id: int | None) -> Callable[[], T]:
+                         now: datetime, campaign_id: int | None,
+                         owe: bool = False) -> Callable[[], T]:
         duplicate = update_key is not None and not _mark_processed(conn, channel, update_key, now)
+        if duplicate and owe:  # its replies were written with it: sent, or still owed
+            return lambda: cast(T, [])
         state = self._state(conn, channel, chat_id, user_id, now, campaign_id, duplicate)
         changes, finish = decide(state)
         if not duplicate and not changes.is_empty():
             _apply(conn, state, changes, now)
             self._cache.apply(state, changes)
+        if owe:
+            result = finish()
+            enqueue(conn, _cause(channel, update_key), cast(list[Outgoing], result), now)
+            return lambda: result
         return finish
 
     def _cache_is_fresh(self, conn: sqlite3.Connection) -> bool:

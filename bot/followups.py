@@ -1,0 +1,85 @@
+"""Follow-ups: work owed as task rows, done by the outbox sender in the chat's turn.
+
+A task is written with the change that owes it (a submit, a command) and run later, so slow
+work (a compile) never holds up the reply that confirms the change, and a kill at any moment
+neither loses it nor does it twice: what a task owes replaces it in one transaction, and a
+contact's question it asks is a conversation step keyed by the task's row.
+
+- ``after_submit`` (in the contact's chat): the unit's own report to that contact; when every
+  unit has reported, the compile to every coordinator.
+- ``compile`` (in the coordinator's chat): /compile; with ``final``, the kept compile of /close.
+- ``export`` (in the coordinator's chat): /export.
+- ``open`` (in a contact's chat): the contact's current question (after /return).
+- ``open_round`` (in the coordinator's chat): the first question to every contact already bound
+  to a unit of a new round.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from itertools import groupby
+
+from bot.channels.base import Capabilities, Incoming, Outgoing
+from bot.coordinator import Coordinator
+from bot.model import REPORTED, Campaign, Contact
+from bot.store.outbox import TASK, OwedRow
+
+
+class FollowUps:
+    """Runs the task rows of one store (the outbox sender's `TaskRunner`)."""
+
+    def __init__(self, coordinator: Coordinator, coordinators: Sequence[tuple[str, str]],
+                 caps_of: Callable[[str], Capabilities]) -> None:
+        self.coordinator = coordinator
+        self.store = coordinator.store
+        self.engine = coordinator.engine
+        self.coordinators = list(coordinators)  # (channel, chat id)
+        self.caps_of = caps_of
+        coordinator.followups = self
+
+    async def run(self, row: OwedRow) -> Sequence[Outgoing]:
+        """Run one task row; return what it owes."""
+        return await self.perform(row.message.extra, row.channel, row.chat_id, f"task{row.id}")
+
+    async def perform(self, params: Mapping[str, str], channel: str, chat: str,
+                      key: str | None) -> list[Outgoing]:
+        """Do one task for a chat; `key` makes the conversation steps it runs exactly once."""
+        campaign = await self.store.campaign(int(params["campaign"]))
+        if campaign is None:
+            return []
+        kind, caps = params[TASK], self.caps_of(channel)
+        if kind == "after_submit":
+            return await self.after_submit(campaign, params["unit"], chat, channel, caps)
+        if kind == "compile":
+            folder = self.coordinator.data_dir / "outputs" / f"dot-{campaign.id}" / "final" \
+                if params.get("final") else None
+            return await self.coordinator.compile(campaign, [chat], channel, caps, folder)
+        if kind == "export":
+            return await self.coordinator.export(campaign, chat, channel, caps)
+        if kind == "open":
+            return await self.open(Contact(0, channel, chat, None, None), campaign, key)
+        if kind == "open_round":
+            replies: list[Outgoing] = []
+            for contact in await self.store.bound_contacts(campaign.id):
+                replies += await self.open(contact, campaign,
+                                           None if key is None else f"{key}:{contact.id}")
+            return replies
+        raise ValueError(f"unknown task {kind!r}")
+
+    async def after_submit(self, campaign: Campaign, code: str, chat: str, channel: str,
+                           caps: Capabilities) -> list[Outgoing]:
+        """The unit's report to its contact; the compile to the coordinators if all reported."""
+        replies = await self.coordinator.unit_report(campaign, code, chat, channel, caps)
+        sheets = await self.store.sheets(campaign.id)
+        if all(sheet.status in REPORTED for sheet in sheets):
+            for name, group in groupby(sorted(self.coordinators), key=lambda c: c[0]):
+                replies += await self.coordinator.compile(
+                    campaign, [chat_id for _, chat_id in group], name, self.caps_of(name))
+        return replies
+
+    async def open(self, contact: Contact, campaign: Campaign, key: str | None) -> list[Outgoing]:
+        """Ask a contact where they are in a round (a durable engine owes it itself)."""
+        opened = Incoming(contact.channel, contact.chat_id, user_id=contact.user_id,
+                          message_id=key)
+        replies = await self.engine.handle(opened, self.caps_of(contact.channel), campaign.id)
+        return [] if self.engine.durable else replies

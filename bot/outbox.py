@@ -1,0 +1,212 @@
+"""The outbox sender: delivers what the bot owes, chat by chat, in order, within each pace.
+
+Every owed message is a row written with the change that caused it (bot/store/owing.py). One
+worker per chat sends that chat's rows in id order; chats do not wait on each other: a 429 for
+one chat holds that chat only, while the overall pace of each channel is shared. A row is marked
+sent only after the platform answered, so a restart continues with what is unsent.
+
+What each call guarantees on the wire:
+- A text part is sent **at least once**: a kill after the platform accepted it and before it is
+  marked sent (the request's own round trip) sends it again after the restart, and so does a
+  timeout (no answer within the transport's read timeout): the part is retried, since a question
+  lost is worse than a question twice. Nothing newer goes to that chat before it, so a contact
+  never gets an older question after a newer one. A long message is sent part by part and the
+  parts already sent are recorded, so a retry resends only the part in flight.
+- A document, a reminder and a digest are sent **at most once**: each is recorded as sent right
+  before its request, so a kill during the request loses it rather than sending it twice, and a
+  timeout counts as sent (logged). Two copies of a report, or two reminders for one slot, are
+  worse than one lost in a window the size of one request: a report can be asked for again
+  (/compile), and the next reminder slot comes. A 429 is retried in the same process (nothing
+  was delivered).
+- `RetryLater` (429, 5xx, network): that chat waits the time named (or backs off) and retries.
+- `ContactUnreachable` (blocked): the contact is marked unreachable, what it is owed is dropped
+  and the coordinators are owed one notice, all in one transaction.
+- `MessageRefused` (a 400): logged and marked failed; the chat goes on with the next row.
+- A task row (a unit's report after a submit, a compile, a contact's first question of a new
+  round) is run by the `tasks` runner; what it produces replaces it in one transaction, and
+  the run is keyed by the row, so a task run twice after a kill owes nothing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from aiolimiter import AsyncLimiter
+
+from bot.channels.base import (
+    ContactUnreachable,
+    DeliveryUncertain,
+    MessageRefused,
+    Outgoing,
+    RetryLater,
+    Transport,
+)
+from bot.model import Contact
+from bot.store import Store
+from bot.store.outbox import ONCE, TASK, OwedRow
+
+log = logging.getLogger(__name__)
+LOOK_EVERY = 5.0  # seconds between looks for rows another process wrote
+MAX_ATTEMPTS = 8
+BACKOFF_CAP = 60.0
+
+
+class TaskRunner(Protocol):
+    """Runs a task row and returns the messages it owes."""
+
+    async def run(self, row: OwedRow) -> Sequence[Outgoing]:
+        """Do the task; return what it owes (written in place of the task)."""
+        ...
+
+
+class Sender:
+    """Drains the outbox through each channel's transport."""
+
+    def __init__(self, store: Store, transports: Mapping[str, Transport],
+                 clock: Callable[[], datetime], notices: Callable[[Contact], list[Outgoing]],
+                 tasks: TaskRunner | None = None, per_chat: float = 1.0,
+                 overall: float = 30.0) -> None:
+        self.store = store
+        self.transports = transports
+        self.clock = clock
+        self.notices = notices
+        self.tasks = tasks
+        self.per_chat = per_chat
+        self.overall = {name: AsyncLimiter(1, 1 / overall) for name in transports}
+        self.last_sent: dict[tuple[str, str], float] = {}
+        self.workers: dict[tuple[str, str], asyncio.Task[None]] = {}
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Start a worker for every chat that is owed something, until `stop` is set."""
+        while not stop.is_set():
+            try:
+                await self.start_workers()
+            except Exception as error:  # the database is busy or gone for a moment
+                log.error("outbox: %s: %s", type(error).__name__, error)
+            await self.store.outbox.wait(LOOK_EVERY)
+        for worker in list(self.workers.values()):
+            worker.cancel()
+        await asyncio.gather(*self.workers.values(), return_exceptions=True)
+
+    async def start_workers(self) -> None:
+        """Start a worker for each chat owed something that has none running."""
+        for key in await self.store.outbox.chats():
+            if key not in self.workers and (key[0] in self.transports or self.tasks):
+                self.workers[key] = asyncio.create_task(self.work(*key))
+
+    async def drain(self) -> None:
+        """Deliver everything owed now, including what that produces (tests, one-shot runs)."""
+        while True:
+            await self.start_workers()
+            if not self.workers:
+                return
+            await asyncio.gather(*self.workers.values(), return_exceptions=True)
+
+    async def work(self, channel: str, chat_id: str) -> None:
+        """Send one chat's rows in order until none is left."""
+        try:
+            while rows := await self.store.outbox.rows(channel, chat_id):
+                for row in rows:
+                    if not await self.deliver(row):
+                        return
+        except Exception as error:  # logged; the next look starts the chat again
+            log.error("outbox: chat %s: %s: %s", chat_id, type(error).__name__, error)
+            await asyncio.sleep(1)
+        finally:
+            self.workers.pop((channel, chat_id), None)
+
+    async def deliver(self, row: OwedRow) -> bool:
+        """Deliver one row; return False when the chat can no longer be reached."""
+        if row.message.extra.get(TASK):
+            return await self.run_task(row)
+        transport = self.transports.get(row.channel)
+        if transport is None:
+            log.error("outbox: row %d is for channel %r, which is not running", row.id,
+                      row.channel)
+            await self.store.outbox.done(row.id, self.clock(), failed=True)
+            return True
+        parts = transport.parts(row.message)
+        sent, attempts = row.parts_sent, row.attempts
+        at_most_once = row.message.extra.get(ONCE) == "most"
+        if at_most_once:  # claimed before it leaves: a kill now loses it, never doubles it
+            await self.store.outbox.done(row.id, self.clock())
+        while sent < len(parts):
+            if parts[sent].document is not None and not at_most_once:
+                await self.store.outbox.progress(row.id, sent + 1, attempts)  # claimed first
+            outcome = await self.send_part(transport, row, parts[sent], attempts)
+            if outcome == "unreachable":
+                return False
+            if outcome == "refused":
+                await self.store.outbox.done(row.id, self.clock(), failed=True)
+                return True
+            if outcome == "retry":
+                attempts += 1
+                if attempts >= MAX_ATTEMPTS:
+                    log.error("outbox: row %d to %s failed %d times; giving up", row.id,
+                              row.chat_id, attempts)
+                    await self.store.outbox.done(row.id, self.clock(), failed=True)
+                    return True
+                continue
+            sent += 1
+            if sent < len(parts):
+                await self.store.outbox.progress(row.id, sent, attempts)
+        await self.store.outbox.done(row.id, self.clock())
+        return True
+
+    async def send_part(self, transport: Transport, row: OwedRow, part: Outgoing,
+                        attempts: int) -> str:
+        """Send one part within the pace; return "sent", "retry", "refused" or "unreachable"."""
+        await self.pace(transport.name, row.chat_id)
+        try:
+            await transport.send(part)
+        except RetryLater as error:
+            wait = error.seconds if error.seconds > 0 else min(2.0 ** attempts, BACKOFF_CAP)
+            log.warning("outbox: chat %s waits %.1f s (%s)", row.chat_id, wait, error)
+            await asyncio.sleep(wait)
+            return "retry"
+        except DeliveryUncertain as error:
+            if part.document is not None:  # at most once: may have arrived, never sent twice
+                log.warning("outbox: document to %s timed out (%s); counted as sent",
+                            row.chat_id, error)
+                return "sent"
+            log.warning("outbox: message to %s timed out (%s); sending it again", row.chat_id,
+                        error)
+            return "retry"
+        except MessageRefused as error:
+            log.error("outbox: row %d to %s refused: %s", row.id, row.chat_id, error)
+            return "refused"
+        except ContactUnreachable:
+            contact = await self.store.outbox.unreachable(row.channel, row.chat_id,
+                                                          self.clock(), self.notices)
+            log.warning("outbox: chat %s cannot be reached%s", row.chat_id,
+                        "" if contact is None else f" (unit {contact.unit_code})")
+            return "unreachable"
+        return "sent"
+
+    async def pace(self, channel: str, chat_id: str) -> None:
+        """Wait until a message may go to this chat: its own pace, then the channel's."""
+        key = (channel, chat_id)
+        wait = self.last_sent.get(key, 0.0) + 1 / self.per_chat - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        await self.overall[channel].acquire()
+        self.last_sent[key] = time.monotonic()
+
+    async def run_task(self, row: OwedRow) -> bool:
+        """Run a task row and put what it owes in its place."""
+        if self.tasks is None:
+            return True
+        try:
+            produced = await self.tasks.run(row)
+        except Exception as error:
+            log.error("outbox: task %d (%s) failed: %s: %s", row.id, row.message.extra.get(TASK),
+                      type(error).__name__, error, exc_info=error)
+            await self.store.outbox.done(row.id, self.clock(), failed=True)
+            return True
+        await self.store.outbox.task_done(row, produced, self.clock())
+        return True

@@ -1,0 +1,151 @@
+"""The outbox side of the store: owing messages, draining them, reminders and digests as rows.
+
+`OutboxStore` is reached as `store.outbox`. Every method is one transaction; `wake` tells the
+sender that rows were written (it also looks by itself every few seconds, for rows written by
+another process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from bot.channels.base import Outgoing
+from bot.model import Contact
+from bot.store.outbox import OwedRow, enqueue, fail_chat, finish, pending_chats, pending_rows
+from bot.store.sql import _iso, _mark_processed
+
+if TYPE_CHECKING:
+    from bot.store import Store
+
+ReminderKey = tuple[int, str, int, str]  # campaign, unit, contact id, slot
+
+
+class OutboxStore:
+    """What the bot owes people, as rows of one store."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._event = asyncio.Event()
+
+    def wake(self) -> None:
+        """Tell the sender that owed rows were written."""
+        self._event.set()
+
+    async def wait(self, seconds: float) -> None:
+        """Wait until rows are written or `seconds` pass."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._event.wait(), seconds)
+        self._event.clear()
+
+    async def owe(self, cause: str, messages: Sequence[Outgoing], now: datetime,
+                  key: tuple[str, str] | None = None) -> bool:
+        """Write what a cause owes; with `key` (channel, update key) mark that incoming
+        processed in the same transaction. False when it was processed already."""
+
+        def write(conn: sqlite3.Connection) -> bool:
+            if key is not None and not _mark_processed(conn, key[0], key[1], now):
+                return False
+            enqueue(conn, cause, messages, now)
+            return True
+
+        done = await self._store.transaction(write)
+        self.wake()
+        return done
+
+    async def processed(self, channel: str, key: str) -> bool:
+        """Return whether an incoming was processed already."""
+        rows = await self._store._db.execute_fetchall(
+            "SELECT 1 FROM processed_updates WHERE channel = ? AND update_id = ?", (channel, key))
+        return bool(list(rows))
+
+    async def chats(self) -> list[tuple[str, str]]:
+        """Return (channel, chat id) of every chat that is owed something, oldest first."""
+        return await self._store._run(pending_chats)
+
+    async def rows(self, channel: str, chat_id: str, limit: int = 20) -> list[OwedRow]:
+        """Return the oldest rows owed to one chat."""
+        return await self._store._run(lambda conn: pending_rows(conn, channel, chat_id, limit))
+
+    async def done(self, row_id: int, now: datetime, failed: bool = False) -> None:
+        """Mark a row sent (or failed: it will never be sent)."""
+        await self._store.transaction(
+            lambda conn: finish(conn, row_id, "failed" if failed else "sent", now))
+
+    async def progress(self, row_id: int, parts_sent: int, attempts: int) -> None:
+        """Record how many parts of a long message went out, and the attempts so far."""
+        await self._store.transaction(lambda conn: conn.execute(
+            "UPDATE outbox SET parts_sent = ?, attempts = ? WHERE id = ?",
+            (parts_sent, attempts, row_id)))
+
+    async def task_done(self, row: OwedRow, messages: Sequence[Outgoing], now: datetime) -> None:
+        """Replace a task row by the messages it produced, in one transaction."""
+
+        def write(conn: sqlite3.Connection) -> None:
+            enqueue(conn, f"task:{row.id}", messages, now)
+            finish(conn, row.id, "sent", now)
+
+        await self._store.transaction(write)
+        self.wake()
+
+    async def unreachable(self, channel: str, chat_id: str, now: datetime,
+                          notices: Callable[[Contact], Sequence[Outgoing]]) -> Contact | None:
+        """Mark a contact unreachable, drop what it is owed and owe the coordinators one notice.
+
+        Return the contact if it was reachable until now (the notice is written only then).
+        """
+
+        def write(conn: sqlite3.Connection) -> Contact | None:
+            row = conn.execute(
+                "UPDATE contacts SET reachable = 0 WHERE channel = ? AND chat_id = ? AND reachable"
+                " RETURNING id, user_id, unit_code", (channel, chat_id)).fetchone()
+            fail_chat(conn, channel, chat_id, now)
+            self._store._cache.clear()
+            if row is None:
+                return None
+            contact = Contact(row[0], channel, chat_id, row[1], row[2], False)
+            enqueue(conn, f"unreachable:{channel}:{chat_id}:{_iso(now)}", notices(contact), now)
+            return contact
+
+        contact = await self._store.transaction(write)
+        self.wake()
+        return contact
+
+    async def reminders(self, due: Sequence[tuple[ReminderKey, Outgoing]], now: datetime) -> int:
+        """Log and owe each due reminder once per (campaign, unit, contact, slot); return how
+        many were new."""
+
+        def write(conn: sqlite3.Connection) -> int:
+            new = 0
+            for key, message in due:
+                cur = conn.execute(
+                    "INSERT OR IGNORE INTO reminder_log (campaign_id, unit_code, contact_id,"
+                    " slot, at) VALUES (?, ?, ?, ?, ?)", (*key, _iso(now)))
+                if cur.rowcount:
+                    enqueue(conn, "reminder:" + ":".join(map(str, key)), [message], now)
+                    new += 1
+            return new
+
+        count = await self._store.transaction(write)
+        self.wake()
+        return count
+
+    async def digest(self, campaign_id: int, chat_id: str, slot: str, message: Outgoing,
+                     now: datetime) -> bool:
+        """Log and owe a coordinator's digest once per slot; False if it was owed before."""
+
+        def write(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO digest_log (campaign_id, chat_id, slot, at)"
+                " VALUES (?, ?, ?, ?)", (campaign_id, chat_id, slot, _iso(now)))
+            if cur.rowcount:
+                enqueue(conn, f"digest:{campaign_id}:{chat_id}:{slot}", [message], now)
+            return bool(cur.rowcount)
+
+        owed = await self._store.transaction(write)
+        self.wake()
+        return owed
