@@ -116,12 +116,14 @@ class Harness:
         self.sender = sender
         self.update_id = 0
 
-    async def feed(self, payload: dict[str, Any], redeliver: bool = False) -> None:
+    async def feed(self, payload: dict[str, Any], redeliver: bool = False,
+                   drain: bool = True) -> None:
         """Process one update as the polling loop does, then deliver what it owes."""
         self.update_id += 0 if redeliver else 1
         update = Update.de_json({"update_id": self.update_id, **payload}, self.channel.app.bot)
         await self.channel.app.process_update(update)
-        await self.sender.drain()
+        if drain:
+            await self.sender.drain()
 
     async def owe(self, message: Outgoing) -> None:
         """Owe one message as the bot does, and deliver it."""

@@ -232,3 +232,31 @@ def test_webhook_mode_answers_after_processing(tmp_path: Path, fake: FakeBotApi)
     finally:
         code, errors = bot.stop()
     assert code == 0, errors
+
+
+def test_502_at_start_and_409_while_polling_do_not_end_the_bot(tmp_path: Path,
+                                                              fake: FakeBotApi) -> None:
+    """Issue #10: one 502 on getMe or one 409 Conflict ended `reportbot run` with exit 70."""
+    bot = Bot(tmp_path, fake)
+    fake.fail_next("getMe", 502, "Bad Gateway", times=2)
+    fake.fail_next("getUpdates", 409, "Conflict: terminated by other getUpdates request; make"
+                   " sure that only one bot instance is running", times=2)
+    bot.start()
+    try:
+        fake.send_text(STRANGER, "/whoami")
+        fake.wait_for_sent(STRANGER, lambda m: "Mã người dùng" in m.text, timeout=30)
+    finally:
+        code, errors = bot.stop()
+    assert code == 0, errors
+    assert "cannot be reached at start-up" in errors and "another instance" in errors
+    assert TOKEN not in errors
+
+
+def test_a_refused_token_ends_the_bot_with_one_line(tmp_path: Path, fake: FakeBotApi) -> None:
+    bot = Bot(tmp_path, fake)
+    bot.env["TELEGRAM_BOT_TOKEN"] = "654321:WRONG-token-abcdefghijklmnopqrstu"
+    bot.start()
+    assert bot.process is not None
+    _out, errors = bot.process.communicate(timeout=30)
+    assert bot.process.returncode == 1
+    assert errors.strip() == "Telegram refused TELEGRAM_BOT_TOKEN (Unauthorized)"
