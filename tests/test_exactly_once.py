@@ -60,6 +60,8 @@ async def test_invites_delivered_three_times_make_one_token_set(harness: Harness
     assert len(harness.request.sent(ADMIN)) == before + 1
     token = forwarded.split("?start=")[1]
     assert "Câu 1/7" in await harness.text(7, f"/start {token}")  # the link forwarded works
+    bodies = await harness.store._db.execute_fetchall("SELECT body_json FROM outbox")
+    assert not [b for (b,) in bodies if token in b]  # sent, so no longer kept in clear
 
 
 async def test_a_submit_killed_before_its_report_still_brings_it(harness: Harness) -> None:
