@@ -52,6 +52,7 @@ from bot.store.outbox import ONCE, TASK, OwedRow
 
 log = logging.getLogger(__name__)
 LOOK_EVERY = 5.0  # seconds between looks for rows another process wrote
+GATHER = 0.005  # after a wake-up, let the steps under way owe their rows too
 MAX_ATTEMPTS = 8
 BACKOFF_CAP = 60.0
 
@@ -80,39 +81,68 @@ class Sender:
         self.overall = {name: AsyncLimiter(1, 1 / overall) for name in transports}
         self.last_sent: dict[tuple[str, str], float] = {}
         self.workers: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self.handled: set[int] = set()  # rows this process delivered (memory and database)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Start a worker for every chat that is owed something, until `stop` is set."""
+        """Start a worker for every chat that is owed something, until `stop` is set.
+
+        New rows come from memory as their transactions commit; the database is looked at
+        at start-up (rows a killed process left) and every few seconds.
+        """
+        looked = 0.0
         while not stop.is_set():
             try:
-                await self.start_workers()
+                scan = time.monotonic() - looked >= LOOK_EVERY
+                await self.start_workers(scan)
+                looked = time.monotonic() if scan else looked
             except Exception as error:  # the database is busy or gone for a moment
                 log.error("outbox: %s: %s", type(error).__name__, error)
             await self.store.outbox.wait(LOOK_EVERY)
+            await asyncio.sleep(GATHER)  # rows owed meanwhile are started together
         for worker in list(self.workers.values()):
             worker.cancel()
         await asyncio.gather(*self.workers.values(), return_exceptions=True)
+        await self.store.outbox.flush()
 
-    async def start_workers(self) -> None:
+    async def start_workers(self, scan: bool = True) -> None:
         """Start a worker for each chat owed something that has none running."""
-        for key in await self.store.outbox.chats():
+        owed = {key: False for key in self.store.outbox.collect()}
+        if scan:
+            owed.update({key: True for key in await self.store.outbox.chats()})
+        for key, from_db in owed.items():
             if key not in self.workers and (key[0] in self.transports or self.tasks):
-                self.workers[key] = asyncio.create_task(self.work(*key))
+                self.workers[key] = asyncio.create_task(self.work(*key, from_db))
 
     async def drain(self) -> None:
         """Deliver everything owed now, including what that produces (tests, one-shot runs)."""
         while True:
             await self.start_workers()
             if not self.workers:
+                await self.store.outbox.flush()
                 return
             await asyncio.gather(*self.workers.values(), return_exceptions=True)
 
-    async def work(self, channel: str, chat_id: str) -> None:
+    async def work(self, channel: str, chat_id: str, from_db: bool = False) -> None:
         """Send one chat's rows in order until none is left."""
         try:
-            while rows := await self.store.outbox.rows(channel, chat_id):
+            while True:
+                rows = self.store.outbox.take(channel, chat_id)
+                if not rows and from_db:
+                    rows = [row for row in await self.store.outbox.rows(channel, chat_id)
+                            if row.id not in self.handled]
+                    from_db = bool(rows)
+                rows = [row for row in rows if row.id not in self.handled]
+                if not rows:
+                    return
                 for row in rows:
-                    if not await self.deliver(row):
+                    self.handled.add(row.id)
+                    try:
+                        reachable = await self.deliver(row)
+                    except BaseException:
+                        self.handled.discard(row.id)  # still owed: the next look retries it
+                        raise
+                    if not reachable:
+                        self.store.outbox.forget(channel, chat_id)
                         return
         except Exception as error:  # logged; the next look starts the chat again
             log.error("outbox: chat %s: %s: %s", chat_id, type(error).__name__, error)
@@ -155,7 +185,8 @@ class Sender:
             sent += 1
             if sent < len(parts):
                 await self.store.outbox.progress(row.id, sent, attempts)
-        await self.store.outbox.done(row.id, self.clock())
+        if not at_most_once:
+            self.store.outbox.sent(row.id, self.clock())
         return True
 
     async def send_part(self, transport: Transport, row: OwedRow, part: Outgoing,

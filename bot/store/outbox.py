@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -98,10 +99,18 @@ def decode(channel: str, chat_id: str, body_json: str) -> Outgoing:
                     dict(body.get("extra", {})))
 
 
+# Rows written by the transaction under way on a connection, and rows committed since the sender
+# last took them: the sender gets new rows from memory, not by asking the database again. Only
+# the connection's own thread writes `_written`; `_committed` is handed over at COMMIT.
+_written: dict[int, list[OwedRow]] = {}
+_committed: dict[int, deque[OwedRow]] = {}
+
+
 def enqueue(conn: sqlite3.Connection, cause: str, messages: Sequence[Outgoing],
             now: datetime) -> int:
     """Write the messages a cause owes (ignoring those it already wrote); return how many."""
-    written = 0
+    written = _written.setdefault(id(conn), [])
+    count = 0
     for seq, message in enumerate(messages):
         if not (message.text or message.document or message.extra.get(TASK)):
             continue
@@ -110,8 +119,37 @@ def enqueue(conn: sqlite3.Connection, cause: str, messages: Sequence[Outgoing],
             " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (cause, seq, message.channel, message.chat_id, encode(message),
              int(bool(message.extra.get(SECRET))), _iso(now)))
-        written += cur.rowcount
-    return written
+        if cur.rowcount:
+            written.append(OwedRow(int(cur.lastrowid or 0), cause, message.channel,
+                                   message.chat_id, message, 0, 0))
+            count += 1
+    return count
+
+
+def mark(conn: sqlite3.Connection) -> int:
+    """Return how many rows the transaction under way wrote (a savepoint's start)."""
+    return len(_written.get(id(conn), ()))
+
+
+def rolled_back(conn: sqlite3.Connection, to: int = 0) -> None:
+    """Forget the rows written since `to` (a ROLLBACK, or a ROLLBACK TO a savepoint)."""
+    del _written.get(id(conn), [])[to:]
+
+
+def committed(conn: sqlite3.Connection) -> None:
+    """Hand the rows of a committed transaction to the sender."""
+    rows = _written.pop(id(conn), [])
+    if rows:
+        _committed.setdefault(id(conn), deque()).extend(rows)
+
+
+def take_committed(conn: object) -> list[OwedRow]:
+    """Return (and forget) the rows committed on a connection since the last call."""
+    queue = _committed.get(id(conn))
+    taken: list[OwedRow] = []
+    while queue:
+        taken.append(queue.popleft())
+    return taken
 
 
 def pending_chats(conn: sqlite3.Connection) -> list[tuple[str, str]]:

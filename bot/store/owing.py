@@ -16,13 +16,22 @@ from typing import TYPE_CHECKING
 
 from bot.channels.base import Outgoing
 from bot.model import Contact
-from bot.store.outbox import OwedRow, enqueue, fail_chat, finish, pending_chats, pending_rows
+from bot.store.outbox import (
+    OwedRow,
+    enqueue,
+    fail_chat,
+    finish,
+    pending_chats,
+    pending_rows,
+    take_committed,
+)
 from bot.store.sql import _iso, _mark_processed
 
 if TYPE_CHECKING:
     from bot.store import Store
 
 ReminderKey = tuple[int, str, int, str]  # campaign, unit, contact id, slot
+MARK_AFTER = 0.0  # seconds of sends marked together (a kill may send those again)
 
 
 class OutboxStore:
@@ -31,6 +40,9 @@ class OutboxStore:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._event = asyncio.Event()
+        self._sent: dict[int, datetime] = {}  # sent, not yet marked: written by `flush`
+        self._flushing: asyncio.Task[None] | None = None
+        self._queues: dict[tuple[str, str], list[OwedRow]] = {}  # committed, not yet taken
 
     def wake(self) -> None:
         """Tell the sender that owed rows were written."""
@@ -63,18 +75,61 @@ class OutboxStore:
             "SELECT 1 FROM processed_updates WHERE channel = ? AND update_id = ?", (channel, key))
         return bool(list(rows))
 
+    def take(self, channel: str, chat_id: str) -> list[OwedRow]:
+        """Return (and forget) the rows committed for one chat since it last took them."""
+        self.collect()
+        return self._queues.pop((channel, chat_id), [])
+
+    def collect(self) -> set[tuple[str, str]]:
+        """Sort the rows committed since the last call by chat; return the chats that have some."""
+        for row in take_committed(self._store._db._conn):
+            self._queues.setdefault((row.channel, row.chat_id), []).append(row)
+        return set(self._queues)
+
+    def forget(self, channel: str, chat_id: str) -> None:
+        """Drop the rows in memory for a chat (it can no longer be reached)."""
+        self.collect()
+        self._queues.pop((channel, chat_id), None)
+
     async def chats(self) -> list[tuple[str, str]]:
         """Return (channel, chat id) of every chat that is owed something, oldest first."""
         return await self._store._run(pending_chats)
 
     async def rows(self, channel: str, chat_id: str, limit: int = 20) -> list[OwedRow]:
-        """Return the oldest rows owed to one chat."""
-        return await self._store._run(lambda conn: pending_rows(conn, channel, chat_id, limit))
+        """Return the oldest rows owed to one chat (not those sent and about to be marked)."""
+        rows = await self._store._run(
+            lambda conn: pending_rows(conn, channel, chat_id, limit + len(self._sent)))
+        return [row for row in rows if row.id not in self._sent][:limit]
 
     async def done(self, row_id: int, now: datetime, failed: bool = False) -> None:
-        """Mark a row sent (or failed: it will never be sent)."""
+        """Mark a row sent (or failed: it will never be sent), now."""
         await self._store.transaction(
             lambda conn: finish(conn, row_id, "failed" if failed else "sent", now))
+
+    def sent(self, row_id: int, now: datetime) -> None:
+        """Mark a row sent soon: rows sent meanwhile are marked in one transaction.
+
+        Until then the row is not handed out again; a kill before the mark (at most
+        MARK_AFTER seconds of sends) sends it once more after the restart, as a kill during
+        its request would.
+        """
+        self._sent[row_id] = now
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.get_running_loop().create_task(self.flush(MARK_AFTER))
+
+    async def flush(self, after: float = 0.0) -> None:
+        """Write the marks of the rows sent since the last flush (after `after` seconds)."""
+        await asyncio.sleep(after)  # let the sends under way finish first
+        while self._sent:
+            marks = list(self._sent.items())
+
+            def write(conn: sqlite3.Connection) -> None:
+                for row_id, at in marks:
+                    finish(conn, row_id, "sent", at)
+
+            await self._store.transaction(write)
+            for row_id, _ in marks:
+                self._sent.pop(row_id, None)
 
     async def progress(self, row_id: int, parts_sent: int, attempts: int) -> None:
         """Record how many parts of a long message went out, and the attempts so far."""

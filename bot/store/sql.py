@@ -84,13 +84,17 @@ def _migrate(conn: sqlite3.Connection) -> None:
 
 
 def _in_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
+    from bot.store import outbox  # the rows it owed are handed over only once committed
+
     conn.execute("BEGIN IMMEDIATE")
     try:
         result = fn(conn)
     except BaseException:
         conn.execute("ROLLBACK")
+        outbox.rolled_back(conn)
         raise
     conn.execute("COMMIT")
+    outbox.committed(conn)
     return result
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from bot.cache import Snapshot
 from bot.channels.base import Outgoing
 from bot.model import Campaign, Changes, ContactState, Session
+from bot.store import outbox
 from bot.store.outbox import enqueue
 from bot.store.sql import _answers, _apply, _contact, _current_campaign, _dt, _mark_processed
 
@@ -160,19 +161,23 @@ class Steps:
             else:
                 outcomes += [self._commit_one(conn, item) for item in batch]
             conn.execute("COMMIT")
+            outbox.committed(conn)
         except BaseException as error:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            outbox.rolled_back(conn)
             self._cache.clear()
             outcomes = [error] * len(batch)
         return list(zip(batch, outcomes, strict=True))
 
     def _commit_one(self, conn: sqlite3.Connection, item: _Pending) -> Any:
         conn.execute("SAVEPOINT step")
+        written = outbox.mark(conn)
         try:
             outcome = self._commit_decided(conn, item)
         except Exception as error:
             conn.execute("ROLLBACK TO step")
+            outbox.rolled_back(conn, written)
             self._cache.clear()
             outcome = error
         conn.execute("RELEASE step")
