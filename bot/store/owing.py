@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+from functools import partial
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -122,12 +123,7 @@ class OutboxStore:
         await asyncio.sleep(after)  # let the sends under way finish first
         while self._sent:
             marks = list(self._sent.items())
-
-            def write(conn: sqlite3.Connection) -> None:
-                for row_id, at in marks:
-                    finish(conn, row_id, "sent", at)
-
-            await self._store.transaction(write)
+            await self._store.transaction(partial(_mark_sent, marks=marks))
             for row_id, _ in marks:
                 self._sent.pop(row_id, None)
 
@@ -204,3 +200,8 @@ class OutboxStore:
         owed = await self._store.transaction(write)
         self.wake()
         return owed
+
+
+def _mark_sent(conn: sqlite3.Connection, marks: list[tuple[int, datetime]]) -> None:
+    for row_id, at in marks:
+        finish(conn, row_id, "sent", at)
