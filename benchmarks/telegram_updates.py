@@ -6,7 +6,8 @@ object that answers like the Bot API without a network (tests/test_telegram.py),
 the floor — and (b) reportbot's Telegram channel: engine, store, the reply written to the
 outbox in the same transaction and sent by the outbox sender running alongside (timed until the
 last reply is sent). Pacing is lifted in both (it is Telegram's limit, not our work). Both are
-fed in getUpdates-sized batches the way the channel's polling loop processes them. Prints medians of alternating runs and the ratio.
+fed in getUpdates-sized batches the way the channel's polling loop processes them. Prints
+medians of alternating runs and the ratio.
 Target: ratio >= 0.7 and >= 1,000 answers/s.
 
     python benchmarks/telegram_updates.py [--contacts 200] [--questions 40] [--repeat 3]

@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from functools import partial
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 from bot.channels.base import Outgoing
