@@ -113,3 +113,25 @@ async def test_a_429_for_one_chat_holds_only_that_chat(harness: Harness) -> None
     await harness.sender.drain()
     assert time.monotonic() - started >= 2  # the held chat waited the time Telegram named
     assert any("Câu 2/7" in p["text"] for p in harness.request.sent(7))
+
+
+async def test_a_slow_answer_is_waited_for_not_sent_twice(harness: Harness) -> None:
+    """Issue #10: a sendMessage answered after PTB's 5 s read timeout was retried."""
+    await create(harness)
+    await harness.text(7, f"/start {await invite_token(harness, 'SXD')}")
+    harness.request.slow["sendMessage"] = 6.0
+    await harness.feed(new_message(harness, 7, "12"))
+    assert sum("Câu 2/7" in p["text"] for p in harness.request.sent(7)) == 1
+
+
+async def test_a_timed_out_text_is_sent_again_and_a_document_is_not(harness: Harness) -> None:
+    await create(harness)
+    await harness.text(7, f"/start {await invite_token(harness, 'SXD')}")
+    harness.request.slow["sendMessage"] = 60.0  # no answer within the 30 s read timeout
+    await harness.feed(new_message(harness, 7, "12"))
+    assert sum("Câu 2/7" in p["text"] for p in harness.request.sent(7)) == 2  # at least once
+    before = len([c for c in harness.request.calls if c[0] == "sendDocument"])
+    harness.request.slow["sendDocument"] = 60.0
+    await harness.feed(new_message(harness, ADMIN, "/export"))
+    documents = [c for c in harness.request.calls if c[0] == "sendDocument"]
+    assert len(documents) == before + 2  # .xlsx (timed out, counted as sent) and .csv: once

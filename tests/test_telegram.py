@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from telegram import Update
+from telegram.error import TimedOut
 from telegram.ext import ApplicationBuilder
 from telegram.request import BaseRequest, RequestData
 
@@ -50,6 +51,7 @@ class RecordingRequest(BaseRequest):
         self.failures: list[tuple[str, int, int, str, dict[str, Any]]] = []
         self.files: dict[str, bytes] = {}
         self.message_id = 100
+        self.slow: dict[str, float] = {}  # method -> seconds Telegram takes to answer it
 
     async def initialize(self) -> None:
         """Nothing to open."""
@@ -83,6 +85,11 @@ class RecordingRequest(BaseRequest):
             return 400, json.dumps({"ok": False, "error_code": 400,
                                     "description": refusal}).encode()
         self.calls.append((name, params))
+        answer = self.slow.pop(name, 0.0)
+        read_timeout = _timeouts.get("read_timeout")
+        waited = read_timeout if isinstance(read_timeout, int | float) else self.read_timeout
+        if answer > waited:  # delivered, but the answer comes after the client gave up
+            raise TimedOut(f"no answer within {waited} s")
         return 200, json.dumps({"ok": True, "result": self.result(name, params)}).encode()
 
     def result(self, name: str, params: dict[str, Any]) -> Any:
