@@ -135,3 +135,19 @@ async def test_a_timed_out_text_is_sent_again_and_a_document_is_not(harness: Har
     await harness.feed(new_message(harness, ADMIN, "/export"))
     documents = [c for c in harness.request.calls if c[0] == "sendDocument"]
     assert len(documents) == before + 2  # .xlsx (timed out, counted as sent) and .csv: once
+
+
+async def test_the_compile_goes_out_even_if_the_last_contact_blocks_the_bot(
+        harness: Harness) -> None:
+    await create(harness)
+    await answer_all(harness, 8, "SYT")
+    await harness.text(7, f"/start {await invite_token(harness, 'SXD')}")
+    for text in ("12", "không", "bỏ qua", "100%", "10tr", "1", "1"):
+        await harness.text(7, text)
+    for method in ("sendMessage", "sendDocument"):  # blocked: every call to the chat fails
+        harness.request.fail(method, 7, 403, "Forbidden: bot was blocked by the user")
+    await harness.feed(new_message(harness, 7, "/submit"))
+    documents = [int(p["chat_id"]) for n, p in harness.request.calls if n == "sendDocument"]
+    assert documents.count(ADMIN) == 2 and 7 not in documents
+    notices = [p for p in harness.request.sent(ADMIN) if "Không gửi được" in p["text"]]
+    assert len(notices) == 1

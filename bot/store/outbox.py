@@ -180,10 +180,13 @@ def finish(conn: sqlite3.Connection, row_id: int, status: str, now: datetime) ->
 
 
 def fail_chat(conn: sqlite3.Connection, channel: str, chat_id: str, now: datetime) -> int:
-    """Mark every owed row of a chat failed (the person can no longer be reached)."""
+    """Mark every message owed to a chat failed (the person can no longer be reached).
+
+    Its tasks stay: what they owe others (the compile after a last submit) still goes out.
+    """
     ids = [r[0] for r in conn.execute(
-        "SELECT id FROM outbox WHERE status = 'pending' AND channel = ? AND chat_id = ?",
-        (channel, chat_id))]
+        "SELECT id FROM outbox WHERE status = 'pending' AND channel = ? AND chat_id = ?"
+        " AND json_extract(body_json, '$.extra.task') IS NULL", (channel, chat_id))]
     for row_id in ids:
         finish(conn, row_id, "failed", now)
     return len(ids)
