@@ -32,8 +32,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Protocol
 
 from aiolimiter import AsyncLimiter
@@ -163,12 +164,13 @@ class Sender:
         parts = transport.parts(row.message)
         sent, attempts = row.parts_sent, row.attempts
         at_most_once = row.message.extra.get(ONCE) == "most"
-        if at_most_once:  # claimed before it leaves: a kill now loses it, never doubles it
-            await self.store.outbox.done(row.id, self.clock())
         while sent < len(parts):
-            if parts[sent].document is not None and not at_most_once:
-                await self.store.outbox.progress(row.id, sent + 1, attempts)  # claimed first
-            outcome = await self.send_part(transport, row, parts[sent], attempts)
+            claim = None  # recorded after the pace, right before the request
+            if at_most_once and sent == row.parts_sent:
+                claim = partial(self.store.outbox.done, row.id, self.clock())
+            elif parts[sent].document is not None and not at_most_once:
+                claim = partial(self.store.outbox.progress, row.id, sent + 1, attempts)
+            outcome = await self.send_part(transport, row, parts[sent], attempts, claim)
             if outcome == "unreachable":
                 return False
             if outcome == "refused":
@@ -190,9 +192,16 @@ class Sender:
         return True
 
     async def send_part(self, transport: Transport, row: OwedRow, part: Outgoing,
-                        attempts: int) -> str:
-        """Send one part within the pace; return "sent", "retry", "refused" or "unreachable"."""
+                        attempts: int,
+                        claim: Callable[[], Awaitable[None]] | None = None) -> str:
+        """Send one part within the pace; return "sent", "retry", "refused" or "unreachable".
+
+        `claim`, if given, records the part as sent right before its request (at most once):
+        a kill then loses it rather than sending it twice.
+        """
         await self.pace(transport.name, row.chat_id)
+        if claim is not None:
+            await claim()
         try:
             await transport.send(part)
         except RetryLater as error:
