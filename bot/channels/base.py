@@ -7,7 +7,6 @@ made (`clean_text`: NFC, no control characters, no bidi overrides, no lone surro
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -84,9 +83,6 @@ class Outgoing:
     document: Path | None = None
     channel: str = ""
     extra: dict[str, str] = field(default_factory=dict)
-    # Awaited by the channel right before the message leaves (after pacing); False drops it.
-    # Reminders use it to log themselves as late as possible, so each goes out at most once.
-    gate: Callable[[], Awaitable[bool]] | None = None
 
 
 class ChannelError(Exception):

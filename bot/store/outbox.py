@@ -77,7 +77,7 @@ class OwedRow:
 
 
 def encode(message: Outgoing) -> str:
-    """Return the JSON body of an Outgoing (its gate, a callable, is never stored)."""
+    """Return the JSON body of an Outgoing."""
     body: dict[str, Any] = {"text": message.text}
     if message.buttons:
         body["buttons"] = [[[b.label, b.data] for b in row] for row in message.buttons]
