@@ -236,7 +236,8 @@ async def cmd_run(ctx: Context) -> int:
     store = await Store.open(ctx.settings.db)
     engine = Engine(store, durable=True)
     channel = TelegramChannel(app, store, engine, ctx.settings)
-    followups = FollowUps(channel.coordinator, [("telegram", a) for a in sorted(channel.admins)],
+    followups = FollowUps(channel.coordinator,
+                          [("telegram", a) for a in ctx.settings.coordinators("telegram")],
                           lambda _name: TELEGRAM)
     sender = Sender(store, {"telegram": channel.transport}, engine.clock, channel.notices,
                     followups)

@@ -23,7 +23,8 @@ KEYS: dict[str, tuple[str, str]] = {
         "", "Bot username for invite links made while the bot is not running."
     ),
     "REPORTBOT_DB": ("reportbot.sqlite3", "SQLite database file."),
-    "REPORTBOT_ADMINS": ("", "Comma-separated Telegram user ids of the coordinators."),
+    "REPORTBOT_ADMINS": ("", "Coordinators, comma-separated: telegram:<id>, zalo:<id> or"
+                         " zalo_oa:<id> (a bare number is Telegram); /whoami prints yours."),
     "REPORTBOT_TZ": ("Asia/Ho_Chi_Minh", "Time zone of deadlines and reminders."),
     "REPORTBOT_DATA_DIR": ("reportbot-data", "Folder for received files and generated outputs."),
     "REPORTBOT_WEBHOOK_URL": (
@@ -46,7 +47,7 @@ class Settings:
     telegram_api_base_url: str
     telegram_bot_username: str
     db: Path
-    admins: frozenset[str]
+    admins: frozenset[str]  # entries "<channel>:<user id>"
     tz: ZoneInfo
     data_dir: Path
     webhook_url: str = ""
@@ -55,6 +56,11 @@ class Settings:
 
     def __repr__(self) -> str:
         return f"Settings(db={self.db}, tz={self.tz.key}, admins={len(self.admins)})"
+
+    def coordinators(self, channel: str) -> list[str]:
+        """Return the user ids of the coordinators on one channel, sorted."""
+        return sorted(entry.split(":", 1)[1] for entry in self.admins
+                      if entry.split(":", 1)[0] == channel)
 
 
 def load(
@@ -71,7 +77,7 @@ def load(
         telegram_api_base_url=values["TELEGRAM_API_BASE_URL"].strip().rstrip("/"),
         telegram_bot_username=values["TELEGRAM_BOT_USERNAME"].strip().lstrip("@"),
         db=Path(values["REPORTBOT_DB"]),
-        admins=frozenset(a.strip() for a in values["REPORTBOT_ADMINS"].split(",") if a.strip()),
+        admins=_admins(values["REPORTBOT_ADMINS"]),
         tz=_zone(values["REPORTBOT_TZ"]),
         data_dir=Path(values["REPORTBOT_DATA_DIR"]),
         webhook_url=values["REPORTBOT_WEBHOOK_URL"].strip(),
@@ -85,6 +91,25 @@ def _listen(value: str) -> tuple[str, int]:
     if not host or not port.isdigit():
         raise ConfigError(f"REPORTBOT_WEBHOOK_LISTEN: expected host:port, got {value!r}")
     return host, int(port)
+
+
+ADMIN_CHANNELS = ("telegram", "zalo", "zalo_oa")
+
+
+def _admins(value: str) -> frozenset[str]:
+    """Return the coordinator entries as "<channel>:<id>"; a bare number means Telegram."""
+    entries = set()
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        channel, _, user = item.rpartition(":")
+        if not channel and user.isdigit():
+            channel = "telegram"
+        if channel not in ADMIN_CHANNELS or not user:
+            raise ConfigError(f"REPORTBOT_ADMINS: {item!r} is not telegram:<id>, zalo:<id>,"
+                              " zalo_oa:<id> or a Telegram user id")
+        entries.add(f"{channel}:{user}")
+    return frozenset(entries)
 
 
 def _zone(name: str) -> ZoneInfo:

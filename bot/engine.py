@@ -181,8 +181,9 @@ class Turn:
         """Dispatch the Incoming."""
         command, arg = split_command(self.incoming.text)
         if command == "whoami":
-            self.say("engine.whoami", user_id=self.incoming.user_id or self.incoming.chat_id,
-                     chat_id=self.incoming.chat_id)
+            user = self.incoming.user_id or self.incoming.chat_id
+            self.say("engine.whoami", user_id=user, chat_id=self.incoming.chat_id,
+                     entry=f"{self.incoming.channel}:{user}")
             return
         if command == "help":
             self.say("engine.help")

@@ -22,7 +22,7 @@ def test_environment_wins_over_env_file_and_defaults(tmp_path: Path) -> None:
     env_file.write_text("REPORTBOT_DB=from-file.sqlite3\nREPORTBOT_ADMINS=1, 2\n", "utf-8")
     settings = load({"REPORTBOT_DB": "from-env.sqlite3"}, env_file=env_file)
     assert str(settings.db) == "from-env.sqlite3"
-    assert settings.admins == frozenset({"1", "2"})
+    assert settings.admins == frozenset({"telegram:1", "telegram:2"})
     assert settings.tz.key == "Asia/Ho_Chi_Minh"
 
 
@@ -36,3 +36,15 @@ def test_bad_values_are_one_line_errors() -> None:
 def test_token_never_appears_in_repr() -> None:
     settings = load({"TELEGRAM_BOT_TOKEN": "123456:secret-secret-secret-secret"}, env_file=None)
     assert "secret" not in repr(settings)
+
+
+def test_coordinators_are_named_per_channel() -> None:
+    """Issue #11 item 2: telegram:<id>, zalo:<id>, zalo_oa:<id>; a bare number is Telegram."""
+    settings = load({"REPORTBOT_ADMINS": "900, zalo:6ede9afa66b88fe6d6a9, telegram:901,"
+                                         " zalo_oa:4451830583000000000"}, env_file=None)
+    assert settings.coordinators("telegram") == ["900", "901"]
+    assert settings.coordinators("zalo") == ["6ede9afa66b88fe6d6a9"]
+    assert settings.coordinators("zalo_oa") == ["4451830583000000000"]
+    for bad in ("zalo:", "viber:12", "abc"):
+        with pytest.raises(ConfigError, match="REPORTBOT_ADMINS"):
+            load({"REPORTBOT_ADMINS": bad}, env_file=None)

@@ -263,7 +263,8 @@ async def test_coordinator_commands_refused_politely_for_contacts(harness: Harne
         assert "chỉ dành cho cán bộ điều phối" in text
     text = await harness.text(ADMIN, "/status")
     assert "Đã gửi 0/2 đơn vị" in text and "SXD · Sở Xây dựng" in text and "SYT · Sở Y tế" in text
-    assert "Mã người dùng của anh/chị: 7" in await harness.text(7, "/whoami")
+    whoami = await harness.text(7, "/whoami")
+    assert "Mã người dùng của anh/chị: 7" in whoami and "telegram:7" in whoami
 
 
 async def test_invites_regenerates_tokens(harness: Harness) -> None:

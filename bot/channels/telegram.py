@@ -178,7 +178,7 @@ class TelegramChannel:
         self.store = store
         self.engine = engine
         self.settings = settings
-        self.admins = settings.admins
+        self.admins = frozenset(settings.coordinators(CHANNEL))
         self.username = settings.telegram_bot_username
         self.transport = TelegramTransport(app)
         self.coordinator = Coordinator(store, engine, settings.tz, self.invite_url,
