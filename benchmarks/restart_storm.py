@@ -659,7 +659,7 @@ class Storm:
             "finished": finished, "done": sum(c.done for c in self.contacts),
             "submitted": len(submitted), "contacts": len(self.contacts), "kills": self.kills,
             "exit_code": exit_code, "errors": bot.errors()[-20:], "lost_inputs": lost_inputs,
-            "transcript": self.transcript(),
+            "transcript": self.transcript(len(self.contacts)),
         }
         return Result(figures, details)
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+from aiolimiter import AsyncLimiter
 from telegram import Update
 from telegram.ext import ApplicationBuilder, MessageHandler, filters
 
@@ -36,7 +37,7 @@ from bot.campaign_file import load_campaign_text  # noqa: E402
 from bot.channels.telegram import TelegramChannel  # noqa: E402
 from bot.config import load  # noqa: E402
 from bot.engine import Engine  # noqa: E402
-from bot.outbox import Sender  # noqa: E402
+from bot.hub import Hub  # noqa: E402
 from bot.store import PRAGMAS, Store  # noqa: E402
 
 BATCH = 100  # getUpdates returns at most 100 updates
@@ -99,13 +100,14 @@ async def reportbot(folder: Path, updates: list[tuple[int, str]], contacts: int,
     store = await Store.open(settings.db)
     spec = load_campaign_text("bench.yaml", campaign_text(questions, contacts), settings.tz)
     campaign_id, _ = await store.create_campaign(spec, Engine(store).clock())
-    engine = Engine(store, durable=True)
+    hub = Hub(store, settings)
+    engine, sender = hub.engine, hub.sender
     for user in range(1, contacts + 1):
         await engine.bind("telegram", str(user), f"U{user - 1}")
     app = ApplicationBuilder().token(TOKEN).request(Request()).updater(None).build()
-    channel = TelegramChannel(app, store, engine, settings)
-    sender = Sender(store, {"telegram": channel.transport}, engine.clock, channel.notices,
-                    per_chat=1e9, overall=1e9)
+    channel = TelegramChannel(app, hub)
+    sender.per_chat = 1e9
+    sender.overall = {"telegram": AsyncLimiter(10**9, 1)}
     await channel.start()
     for user in range(1, contacts + 1):  # open each conversation (not timed)
         await app.process_update(text_update(10**6 + user, user, "/start", app.bot))

@@ -223,24 +223,17 @@ async def cmd_chat(ctx: Context) -> int:
 
 
 async def cmd_run(ctx: Context) -> int:
-    """Run the Telegram bot until SIGINT or SIGTERM."""
-    from bot.channels.base import TELEGRAM
+    """Run every configured channel (Telegram today) in one process until SIGINT or SIGTERM."""
     from bot.channels.telegram import TelegramChannel, build_application
-    from bot.followups import FollowUps
-    from bot.outbox import Sender
+    from bot.hub import Hub
 
     app = build_application(ctx.settings)  # refuses a missing or malformed token first
     logging.getLogger().setLevel(logging.DEBUG if ctx.args.verbose else logging.INFO)
     for noisy in ("httpx", "httpcore", "telegram"):  # their URLs would carry the token
         logging.getLogger(noisy).setLevel(logging.WARNING)
     store = await Store.open(ctx.settings.db)
-    engine = Engine(store, durable=True)
-    channel = TelegramChannel(app, store, engine, ctx.settings)
-    followups = FollowUps(channel.coordinator,
-                          [("telegram", a) for a in ctx.settings.coordinators("telegram")],
-                          lambda _name: TELEGRAM)
-    sender = Sender(store, {"telegram": channel.transport}, engine.clock, channel.notices,
-                    followups)
+    hub = Hub(store, ctx.settings)
+    channel = TelegramChannel(app, hub)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -254,11 +247,9 @@ async def cmd_run(ctx: Context) -> int:
             if not ctx.settings.webhook_secret:
                 raise config.ConfigError("REPORTBOT_WEBHOOK_SECRET is required with a webhook")
             host, port = ctx.settings.webhook_listen
-            updates = serve(channel, ctx.settings.webhook_url, host, port,
-                            ctx.settings.webhook_secret, stop)
-        else:
-            updates = channel.poll(stop)
-        await asyncio.gather(updates, channel.remind(stop), sender.run(stop))
+            url, secret = ctx.settings.webhook_url, ctx.settings.webhook_secret
+            channel.receive_loop = lambda stop: serve(channel, url, host, port, secret, stop)
+        await hub.run(stop)
     finally:
         await channel.stop()
         await store.close()

@@ -72,6 +72,7 @@ class Coordinator:
         self.data_dir = data_dir
         self.sweeper: Sweeper | None = None  # set by a channel that can send reminders
         self.followups: FollowUps | None = None  # runs task rows; set by FollowUps itself
+        self.caps_of: Callable[[str], Capabilities] | None = None  # set by the hub
 
     async def handle(self, incoming: Incoming, caps: Capabilities,
                      upload: Upload | None = None) -> list[Outgoing]:
@@ -107,6 +108,10 @@ class Coordinator:
         return await self.owe(incoming, [self.reply(
             incoming, caps, "coordinator.status", campaign=campaign, rows=table,
             reported=sum(r.status in REPORTED for r in table))], caps)
+
+    def caps_for(self, channel: str, fallback: Capabilities) -> Capabilities:
+        """Return what a recipient's channel can carry (messages are rendered for it)."""
+        return fallback if self.caps_of is None else self.caps_of(channel)
 
     def durable(self, incoming: Incoming) -> bool:
         """Return whether this command's messages go through the outbox, keyed by its update."""
@@ -265,7 +270,8 @@ class Coordinator:
             replies = [self.reply(incoming, caps, "coordinator.returned", unit=unit.name,
                                   reason=reason, asks=asks)]
             for contact in contacts:
-                notice = texts.render("coordinator.returned_contact", caps.format,
+                notice = texts.render("coordinator.returned_contact",
+                                      self.caps_for(contact.channel, caps).format,
                                       reason=reason, asks=asks, title=campaign.spec.title)
                 replies += [Outgoing(contact.chat_id, notice, channel=contact.channel),
                             task(contact.channel, contact.chat_id, "open",
@@ -288,7 +294,8 @@ class Coordinator:
         def render(_: object) -> list[Outgoing]:
             replies = [self.reply(incoming, caps, "coordinator.closed", campaign=campaign)]
             for contact in contacts:
-                notice = texts.render("coordinator.closed_contact", caps.format,
+                notice = texts.render("coordinator.closed_contact",
+                                      self.caps_for(contact.channel, caps).format,
                                       title=campaign.spec.title)
                 replies.append(Outgoing(contact.chat_id, notice, channel=contact.channel))
             return [*replies, task(incoming.channel, incoming.chat_id, "compile",

@@ -5,8 +5,9 @@ work (a compile) never holds up the reply that confirms the change, and a kill a
 neither loses it nor does it twice: what a task owes replaces it in one transaction, and a
 contact's question it asks is a conversation step keyed by the task's row.
 
-- ``after_submit`` (in the contact's chat): the unit's own report to that contact; when every
-  unit has reported, the compile to every coordinator.
+- ``after_submit`` (in the contact's chat): the unit's own report to that contact.
+- ``round_complete`` (in the chat of the contact whose submit completed the round, decided in
+  that submit's transaction): the compile to every coordinator, on their own channels.
 - ``compile`` (in the coordinator's chat): /compile; with ``final``, the kept compile of /close.
 - ``export`` (in the coordinator's chat): /export.
 - ``open`` (in a contact's chat): the contact's current question (after /return).
@@ -21,7 +22,7 @@ from itertools import groupby
 
 from bot.channels.base import Capabilities, Incoming, Outgoing
 from bot.coordinator import Coordinator
-from bot.model import REPORTED, Campaign, Contact
+from bot.model import Campaign, Contact
 from bot.store.outbox import TASK, OwedRow
 
 
@@ -49,7 +50,10 @@ class FollowUps:
             return []
         kind, caps = params[TASK], self.caps_of(channel)
         if kind == "after_submit":
-            return await self.after_submit(campaign, params["unit"], chat, channel, caps)
+            return await self.coordinator.unit_report(campaign, params["unit"], chat, channel,
+                                                      caps)
+        if kind == "round_complete":
+            return await self.round_complete(campaign)
         if kind == "compile":
             folder = self.coordinator.data_dir / "outputs" / f"dot-{campaign.id}" / "final" \
                 if params.get("final") else None
@@ -66,15 +70,12 @@ class FollowUps:
             return replies
         raise ValueError(f"unknown task {kind!r}")
 
-    async def after_submit(self, campaign: Campaign, code: str, chat: str, channel: str,
-                           caps: Capabilities) -> list[Outgoing]:
-        """The unit's report to its contact; the compile to the coordinators if all reported."""
-        replies = await self.coordinator.unit_report(campaign, code, chat, channel, caps)
-        sheets = await self.store.sheets(campaign.id)
-        if all(sheet.status in REPORTED for sheet in sheets):
-            for name, group in groupby(sorted(self.coordinators), key=lambda c: c[0]):
-                replies += await self.coordinator.compile(
-                    campaign, [chat_id for _, chat_id in group], name, self.caps_of(name))
+    async def round_complete(self, campaign: Campaign) -> list[Outgoing]:
+        """The compile to every coordinator, each on their own channel (every unit reported)."""
+        replies: list[Outgoing] = []
+        for name, group in groupby(sorted(self.coordinators), key=lambda c: c[0]):
+            replies += await self.coordinator.compile(
+                campaign, [chat_id for _, chat_id in group], name, self.caps_of(name))
         return replies
 
     async def open(self, contact: Contact, campaign: Campaign, key: str | None) -> list[Outgoing]:

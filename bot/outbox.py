@@ -79,7 +79,8 @@ class Sender:
         self.notices = notices
         self.tasks = tasks
         self.per_chat = per_chat
-        self.overall = {name: AsyncLimiter(1, 1 / overall) for name in transports}
+        self.rate = overall
+        self.overall: dict[str, AsyncLimiter] = {}  # per channel, made at its first send
         self.last_sent: dict[tuple[str, str], float] = {}
         self.workers: dict[tuple[str, str], asyncio.Task[None]] = {}
         self.handled: set[int] = set()  # rows this process delivered (memory and database)
@@ -234,7 +235,10 @@ class Sender:
         wait = self.last_sent.get(key, 0.0) + 1 / self.per_chat - time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)
-        await self.overall[channel].acquire()
+        limiter = self.overall.get(channel)
+        if limiter is None:
+            limiter = self.overall[channel] = AsyncLimiter(1, 1 / self.rate)
+        await limiter.acquire()
         self.last_sent[key] = time.monotonic()
 
     async def run_task(self, row: OwedRow) -> bool:

@@ -9,6 +9,7 @@ its capabilities and the coordinators' chats.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, tzinfo
 
 from bot.channels.base import Capabilities, Outgoing
@@ -24,13 +25,12 @@ log = logging.getLogger(__name__)
 class Sweeper:
     """Sends due reminders and digests for every open round."""
 
-    def __init__(self, store: Store, tz: tzinfo, caps: Capabilities,
-                 coordinators: list[str], channel: str) -> None:
+    def __init__(self, store: Store, tz: tzinfo, caps_of: Callable[[str], Capabilities],
+                 coordinators: list[tuple[str, str]]) -> None:
         self.store = store
         self.tz = tz
-        self.caps = caps
-        self.coordinators = coordinators
-        self.channel = channel
+        self.caps_of = caps_of  # each message is rendered for the recipient's channel
+        self.coordinators = coordinators  # (channel, chat id)
 
     async def sweep(self, now: datetime) -> int:
         """Owe everything due now; return how many contact reminders were owed."""
@@ -49,8 +49,11 @@ class Sweeper:
                    {r.code: r.status for r in rows}, contacts,
                    await self.store.reminders_sent(campaign.id), since=campaign.created_at)
         by_code = {r.code: r for r in rows}
+        channels = {contact_id: channel for found in contacts.values()
+                    for contact_id, channel, _chat in found}
         owed = [((campaign.id, r.unit_code, r.contact_id, r.slot.key),
-                 self.message(campaign, by_code[r.unit_code], r.chat_id, now)) for r in due]
+                 self.message(campaign, by_code[r.unit_code], channels[r.contact_id], r.chat_id,
+                              now)) for r in due]
         return await self.store.outbox.reminders(owed, now) if owed else 0
 
     async def remind_now(self, campaign: Campaign, now: datetime) -> list[Outgoing]:
@@ -61,33 +64,34 @@ class Sweeper:
             row = rows.get(code)
             if row is None or row.status in REPORTED:
                 continue
-            reminders += [self.message(campaign, row, chat_id, now)
-                          for _contact_id, _channel, chat_id in contacts]
+            reminders += [self.message(campaign, row, channel, chat_id, now)
+                          for _contact_id, channel, chat_id in contacts]
         return reminders
 
-    def message(self, campaign: Campaign, row: UnitProgress, chat_id: str,
+    def message(self, campaign: Campaign, row: UnitProgress, channel: str, chat_id: str,
                 now: datetime) -> Outgoing:
-        """Return the reminder text for one contact."""
-        text = contact_text(self.caps.format, now, campaign.spec.deadline, self.tz,
+        """Return the reminder for one contact, rendered for the contact's channel."""
+        text = contact_text(self.caps_of(channel).format, now, campaign.spec.deadline, self.tz,
                             title=campaign.spec.title, unit=row.name, status=row.status,
                             answered=row.answered, total=row.total)
-        return at_most_once(Outgoing(chat_id, text, channel=self.channel))
+        return at_most_once(Outgoing(chat_id, text, channel=channel))
 
     async def digest(self, campaign: Campaign, now: datetime) -> None:
         """Owe the coordinators' digest when its slot is due."""
         spec = campaign.spec
-        for chat in self.coordinators:
+        for channel, chat in self.coordinators:
+            caps = self.caps_of(channel)
             slot = digest_due(now, spec.deadline, spec.reminders, self.tz,
                               await self.store.digests_sent(campaign.id, chat),
                               since=campaign.created_at)
             if slot is None:
                 continue
-            text = digest_text(self.caps.format, now, spec.deadline, self.tz,
+            text = digest_text(caps.format, now, spec.deadline, self.tz,
                                campaign_id=campaign.id, title=spec.title,
                                rows=await self.progress(campaign),
                                unreachable=await self.store.unreachable_contacts(campaign.id),
-                               limit=self.caps.max_length)
-            message = at_most_once(Outgoing(chat, text, channel=self.channel))
+                               limit=caps.max_length)
+            message = at_most_once(Outgoing(chat, text, channel=channel))
             await self.store.outbox.digest(campaign.id, chat, slot.key, message, now)
 
     async def progress(self, campaign: Campaign) -> list[UnitProgress]:
@@ -98,7 +102,7 @@ class Sweeper:
         """Return the reachable contacts of each unit of a round."""
         found: dict[str, list[tuple[int, str, str]]] = {}
         for contact in await self.store.bound_contacts(campaign.id):
-            if contact.unit_code is not None and contact.channel == self.channel:
+            if contact.unit_code is not None:
                 found.setdefault(contact.unit_code, []).append(
                     (contact.id, contact.channel, contact.chat_id))
         return found

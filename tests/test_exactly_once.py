@@ -151,3 +151,18 @@ async def test_the_compile_goes_out_even_if_the_last_contact_blocks_the_bot(
     assert documents.count(ADMIN) == 2 and 7 not in documents
     notices = [p for p in harness.request.sent(ADMIN) if "Không gửi được" in p["text"]]
     assert len(notices) == 1
+
+
+async def test_units_submitting_together_owe_one_compile(harness: Harness) -> None:
+    """Found by the storm: each submit's follow-up saw the round complete and compiled."""
+    await create(harness)
+    for user, code in ((7, "SXD"), (8, "SYT")):
+        await harness.text(user, f"/start {await invite_token(harness, code)}")
+        for text in ("12", "không", "bỏ qua", "100%", "10tr", "1", "1"):
+            await harness.text(user, text)
+    await harness.feed(new_message(harness, 7, "/submit"), drain=False)
+    await harness.feed(new_message(harness, 8, "/submit"), drain=False)
+    await harness.sender.drain()
+    documents = [int(p["chat_id"]) for n, p in harness.request.calls if n == "sendDocument"]
+    assert documents.count(ADMIN) == 2  # bao-cao-tong-hop.docx and du-lieu.xlsx, once
+    assert documents.count(7) == documents.count(8) == 1

@@ -11,16 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiolimiter import AsyncLimiter
 from telegram import Update
 from telegram.error import TimedOut
 from telegram.ext import ApplicationBuilder
 from telegram.request import BaseRequest, RequestData
 
-from bot.channels.base import TELEGRAM, Outgoing
+from bot.channels.base import Outgoing
 from bot.channels.telegram import TelegramChannel, check_token
 from bot.config import ConfigError, load
-from bot.engine import Engine
-from bot.followups import FollowUps
+from bot.hub import Hub
 from bot.outbox import Sender
 from bot.store import Store
 from tests.conftest import SMALL_CAMPAIGN
@@ -181,14 +181,13 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
                      "REPORTBOT_DB": str(tmp_path / "t.sqlite3"),
                      "REPORTBOT_DATA_DIR": str(tmp_path / "data")}, env_file=None)
     store = await Store.open(settings.db)
-    engine = Engine(store, durable=True)
-    channel = TelegramChannel(app, store, engine, settings)
-    followups = FollowUps(channel.coordinator, [("telegram", str(ADMIN))], lambda _: TELEGRAM)
+    hub = Hub(store, settings)
+    channel = TelegramChannel(app, hub)
     # The pace itself is measured in benchmarks; here it only orders the messages.
-    sender = Sender(store, {"telegram": channel.transport}, engine.clock, channel.notices,
-                    followups, per_chat=1000, overall=10_000)
+    hub.sender.per_chat = 1000
+    hub.sender.overall = {"telegram": AsyncLimiter(10_000, 1)}
     await channel.start()
-    yield Harness(channel, request, store, sender)
+    yield Harness(channel, request, store, hub.sender)
     await channel.stop()
     await store.close()
 
@@ -394,7 +393,7 @@ async def test_sweep_sends_each_slot_once_to_late_contacts_and_a_digest(harness:
     await answer_all(harness, 8, "SYT")
     campaign = await harness.store.campaign(1)
     assert campaign is not None
-    sweeper = harness.channel.sweeper
+    sweeper = harness.channel.hub.sweeper
     # Tue 31/10/2023 17:00 deadline: "1 day before" is Mon 30/10 at 08:00 (Asia/Ho_Chi_Minh).
     slot_time = campaign.spec.deadline.replace(hour=8, minute=5) - timedelta(days=1)
     before = {c: len(harness.request.sent(c)) for c in (7, 8, ADMIN)}

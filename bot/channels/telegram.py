@@ -16,9 +16,9 @@ import logging
 import re
 import warnings
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
 from telegram.constants import ParseMode
@@ -49,12 +49,12 @@ from bot.channels.base import (
     RetryLater,
 )
 from bot.config import ConfigError, Settings
-from bot.coordinator import COMMANDS, Coordinator, is_coordinator_command
-from bot.engine import CONTACT_COMMANDS, Engine
-from bot.model import Contact
+from bot.coordinator import COMMANDS
+from bot.engine import CONTACT_COMMANDS
 from bot.splitting import html_to_plain, split_message
-from bot.store import Store
-from bot.sweep import Sweeper
+
+if TYPE_CHECKING:
+    from bot.hub import Hub
 
 log = logging.getLogger(__name__)
 # `send` calls sendMessage through do_api_request on purpose (see there); PTB would warn each time.
@@ -63,7 +63,6 @@ warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage'",
 CHANNEL = "telegram"
 TOKEN_RE = re.compile(r"^[0-9]{3,}:[A-Za-z0-9_-]{20,}$")
 POLL_TIMEOUT = 25
-SWEEP_SECONDS = 60.0
 SEND_ATTEMPTS = 6
 SEND_TIMEOUT = 30.0  # a slow answer is waited for: a retry after a timeout may duplicate
 CONTACT_MENU = ("start", "review", "edit", "submit", "help", "whoami")
@@ -169,26 +168,24 @@ class TelegramTransport:
 
 
 class TelegramChannel:
-    """Turns Telegram updates into Incoming: every reply is owed to the outbox, which sends
-    it through `transport`."""
+    """Turns Telegram updates into Incoming for the hub; every reply the hub owes leaves
+    through `transport`."""
 
-    def __init__(self, app: Application[Any, Any, Any, Any, Any, Any], store: Store,
-                 engine: Engine, settings: Settings) -> None:
+    name = CHANNEL
+    caps = TELEGRAM
+
+    def __init__(self, app: Application[Any, Any, Any, Any, Any, Any], hub: Hub) -> None:
         self.app = app
-        self.store = store
-        self.engine = engine
-        self.settings = settings
-        self.admins = frozenset(settings.coordinators(CHANNEL))
-        self.username = settings.telegram_bot_username
+        self.hub = hub
+        self.admins = frozenset(hub.settings.coordinators(CHANNEL))
+        self.username = hub.settings.telegram_bot_username
         self.transport = TelegramTransport(app)
-        self.coordinator = Coordinator(store, engine, settings.tz, self.invite_url,
-                                       settings.data_dir)
-        self.sweeper = Sweeper(store, settings.tz, TELEGRAM, sorted(self.admins), CHANNEL)
-        self.coordinator.sweeper = self.sweeper
+        self.receive_loop: Callable[[asyncio.Event], Awaitable[None]] = self.poll
         app.add_handler(CallbackQueryHandler(self.on_button))
         app.add_handler(MessageHandler(tg_filters.ALL & ~tg_filters.UpdateType.EDITED,
                                        self.on_message))
         app.add_error_handler(self.on_error)
+        hub.add(self)
 
     def invite_url(self, token: str) -> str | None:
         """Return the deep link that binds a chat to a unit."""
@@ -197,7 +194,7 @@ class TelegramChannel:
     # updates ------------------------------------------------------------------------------
 
     async def on_message(self, update: Update, _context: Any) -> None:
-        """Handle a typed message, a command or an attached file."""
+        """Hand a typed message, a command or an attached file to the hub."""
         message, chat, user = update.effective_message, update.effective_chat, update.effective_user
         if message is None or chat is None or user is None:
             return
@@ -205,35 +202,18 @@ class TelegramChannel:
                             text=message.text or message.caption,
                             attachment=_attachment(message),
                             message_id=f"u{update.update_id}", name=user.full_name)
-        if is_coordinator_command(incoming.text) or (message.document and self.is_admin(user.id)):
-            await self.coordinate(incoming, update)
-            return
-        replies = await self.engine.handle(incoming, TELEGRAM)
-        if replies and incoming.text and \
-                incoming.text.split()[0].split("@")[0] == "/help" and self.is_admin(user.id):
-            help_text = texts.render("coordinator.help", "html")
-            await self.store.outbox.owe(f"telegram:u{update.update_id}/help",
-                                        [Outgoing(incoming.chat_id, help_text, channel=CHANNEL)],
-                                        self.engine.clock())
+        document = message.document
 
-    async def coordinate(self, incoming: Incoming, update: Update) -> list[Outgoing]:
-        """Run a coordinator command, or refuse it politely."""
-        command = (incoming.text or "/new").lstrip("/").split()[0].split("@")[0].lower()
-        if not self.is_admin(incoming.user_id or ""):
-            text = texts.render("coordinator.refused", "html", command=command)
-            return await self.engine.owe(incoming, [Outgoing(incoming.chat_id, text,
-                                                             channel=CHANNEL)])
-        document = update.effective_message.document if update.effective_message else None
-        upload = None
-        if document is not None and not await self.store.outbox.processed(
-                CHANNEL, str(incoming.message_id)):
+        async def fetch() -> Upload:
+            assert document is not None
             file = await document.get_file()
-            upload = Upload(document.file_name or "campaign.yaml",
-                            bytes(await file.download_as_bytearray()))
-        return await self.coordinator.handle(incoming, TELEGRAM, upload)
+            return Upload(document.file_name or "campaign.yaml",
+                          bytes(await file.download_as_bytearray()))
+
+        await self.hub.receive(incoming, fetch if document is not None else None)
 
     async def on_button(self, update: Update, _context: Any) -> None:
-        """Handle a pressed inline button."""
+        """Hand a pressed inline button to the hub."""
         query, chat, user = update.callback_query, update.effective_chat, update.effective_user
         if query is None or chat is None or user is None:
             return
@@ -241,26 +221,14 @@ class TelegramChannel:
             await self.call(query.answer)
         except TelegramError as error:  # answered already (a redelivered update) or too old
             log.info("callback query not answered: %s", error)
-        incoming = Incoming(CHANNEL, str(chat.id), str(user.id), button=query.data,
-                            message_id=f"u{update.update_id}")
-        await self.engine.handle(incoming, TELEGRAM)
+        await self.hub.receive(Incoming(CHANNEL, str(chat.id), str(user.id), button=query.data,
+                                        message_id=f"u{update.update_id}"))
 
     async def on_error(self, update: object, context: Any) -> None:
         """Log a handler's error without secrets; polling goes on."""
         error = getattr(context, "error", None)
         update_id = update.update_id if isinstance(update, Update) else None
         log.error("update %s failed: %s: %s", update_id, type(error).__name__, error)
-
-    def is_admin(self, user_id: int | str) -> bool:
-        """Return whether a user is a coordinator."""
-        return str(user_id) in self.admins
-
-    def notices(self, contact: Contact) -> list[Outgoing]:
-        """Return the coordinators' notice that a contact can no longer be reached."""
-        text = texts.render("coordinator.unreachable", "html", unit=contact.unit_code or "?",
-                            chat_id=contact.chat_id)
-        return [Outgoing(admin, text, channel=CHANNEL) for admin in sorted(self.admins)
-                if admin != contact.chat_id]
 
     async def call(self, method: Any, **kwargs: Any) -> Any:
         """Call the Bot API (menus, webhook, button answers), retrying 429 and network errors."""
@@ -316,6 +284,10 @@ class TelegramChannel:
             except (TelegramError, ValueError) as error:
                 log.warning("coordinator %s: command menu not set (%s)", admin, error)
 
+    async def run(self, stop: asyncio.Event) -> None:
+        """Receive updates until `stop` is set: long polling, or the webhook when set up."""
+        await self.receive_loop(stop)
+
     async def poll(self, stop: asyncio.Event) -> None:
         """Fetch and process updates until `stop` is set; confirm each batch after it is done.
 
@@ -347,17 +319,6 @@ class TelegramChannel:
                             type(error).__name__, error, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 60)
-
-    async def remind(self, stop: asyncio.Event, every: float = SWEEP_SECONDS) -> None:
-        """Send due reminders and digests at start-up and then every minute until `stop`."""
-        while not stop.is_set():
-            try:
-                sent = await self.sweeper.sweep(self.engine.clock())
-                if sent:
-                    log.info("sent %d reminders", sent)
-            except Exception as error:  # a failed sweep is retried at the next tick
-                log.error("reminder sweep failed: %s: %s", type(error).__name__, error)
-            await _until(stop, asyncio.sleep(every))
 
     async def process(self, updates: Sequence[Update]) -> None:
         """Process one batch of updates."""

@@ -21,7 +21,7 @@ from bot.cache import Snapshot
 from bot.channels.base import Outgoing
 from bot.model import Campaign, Changes, ContactState, Session
 from bot.store import outbox
-from bot.store.outbox import enqueue
+from bot.store.outbox import enqueue, task
 from bot.store.sql import _answers, _apply, _contact, _current_campaign, _dt, _mark_processed
 
 if TYPE_CHECKING:
@@ -42,6 +42,24 @@ class _Pending:
     now: datetime
     done: asyncio.Future[Any]
     owed: list[Outgoing] | None = None  # its replies, written to the outbox with its changes
+
+
+def _completion(conn: sqlite3.Connection, state: ContactState, changes: Changes
+                ) -> list[Outgoing]:
+    """Return the compile task a submit owes when it is the one that completes its round.
+
+    Decided in the submit's own transaction, so of several units submitting at once exactly
+    one owes it.
+    """
+    if changes.unit_status != "submitted" or state.campaign is None:
+        return []
+    left = conn.execute(
+        "SELECT COUNT(*) FROM campaign_units WHERE campaign_id = ?"
+        " AND status NOT IN ('submitted', 'edited')", (state.campaign.id,)).fetchone()[0]
+    if left:
+        return []
+    return [task(state.contact.channel, state.contact.chat_id, "round_complete",
+                 campaign=str(state.campaign.id))]
 
 
 def _cause(channel: str, update_key: str | None) -> str:
@@ -194,7 +212,9 @@ class Steps:
             _apply(conn, snap.state, item.changes, item.now)
             self._cache.apply(snap.state, item.changes)
         if item.owed:
-            enqueue(conn, _cause(item.channel, item.update_key), item.owed, item.now)
+            cause = _cause(item.channel, item.update_key)
+            enqueue(conn, cause, [*item.owed, *_completion(conn, snap.state, item.changes)],
+                    item.now)
         return None
 
     def _read_and_decide(self, conn: sqlite3.Connection, channel: str, chat_id: str,
@@ -212,7 +232,8 @@ class Steps:
             self._cache.apply(state, changes)
         if owe:
             result = finish()
-            enqueue(conn, _cause(channel, update_key), cast(list[Outgoing], result), now)
+            owed = [*cast(list[Outgoing], result), *_completion(conn, state, changes)]
+            enqueue(conn, _cause(channel, update_key), owed, now)
             return lambda: result
         return finish
 

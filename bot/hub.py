@@ -1,0 +1,203 @@
+"""The hub: the one channel-agnostic place between the channels and everything else.
+
+It owns the engine (contacts' conversations), the coordinator (commands), the follow-ups, one
+reminder sweep and one outbox sender for every channel. A channel only translates: it turns
+what its platform delivers into an `Incoming` and calls `receive`, and it sends one part of an
+owed message through its `transport`. Everything a person is owed is rendered with the
+capabilities of the channel that person uses, and leaves through that channel.
+
+    channel --Incoming--> Hub.receive --> coordinator | engine --> outbox rows
+    outbox sender --(row's channel)--> channel.transport.send
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Protocol
+
+from bot import texts
+from bot.campaign_upload import Upload
+from bot.channels.base import CONSOLE, Capabilities, Incoming, Outgoing, Transport
+from bot.config import ConfigError, Settings
+from bot.coordinator import Coordinator, is_coordinator_command
+from bot.engine import Engine, split_command, utc_now
+from bot.followups import FollowUps
+from bot.model import Contact
+from bot.outbox import Sender
+from bot.store import Store
+from bot.sweep import Sweeper
+
+log = logging.getLogger(__name__)
+SWEEP_SECONDS = 60.0
+Fetch = Callable[[], Awaitable[Upload]]  # downloads a file a coordinator attached
+
+
+class Channel(Protocol):
+    """What the hub needs of a channel."""
+
+    @property
+    def name(self) -> str:
+        """The channel's name: "telegram", "zalo", "zalo_oa" (a prefix of REPORTBOT_ADMINS)."""
+        ...
+
+    @property
+    def caps(self) -> Capabilities:
+        """What the channel can carry."""
+        ...
+
+    @property
+    def transport(self) -> Transport:
+        """How one part of an owed message leaves."""
+        ...
+
+    def invite_url(self, token: str) -> str | None:
+        """Return the link that binds a chat to a unit, if the channel has one."""
+        ...
+
+    async def start(self) -> None:
+        """Connect to the platform (checks the credentials)."""
+        ...
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Receive until `stop` is set (long polling, or a webhook's life)."""
+        ...
+
+    async def stop(self) -> None:
+        """Release the platform's resources."""
+        ...
+
+
+class Hub:
+    """Routes every incoming and owns what every channel shares."""
+
+    def __init__(self, store: Store, settings: Settings,
+                 clock: Callable[[], datetime] = utc_now) -> None:
+        self.store = store
+        self.settings = settings
+        self.channels: dict[str, Channel] = {}
+        self.engine = Engine(store, clock, durable=True)
+        self.coordinator = Coordinator(store, self.engine, settings.tz, self.invite_url,
+                                       settings.data_dir)
+        self.sweeper = Sweeper(store, settings.tz, self.caps_of, self.coordinator_chats())
+        self.coordinator.sweeper = self.sweeper
+        self.coordinator.caps_of = self.caps_of
+        self.followups = FollowUps(self.coordinator, self.coordinator_chats(), self.caps_of)
+        self.transports: dict[str, Transport] = {}
+        self.sender = Sender(store, self.transports, clock, self.notices, self.followups)
+
+    def add(self, channel: Channel) -> None:
+        """Plug a channel in: its incoming come here, its rows leave through its transport."""
+        self.channels[channel.name] = channel
+        self.transports[channel.name] = channel.transport
+
+    def caps_of(self, channel: str) -> Capabilities:
+        """Return what a channel can carry (the terminal's plain text for an unknown one)."""
+        found = self.channels.get(channel)
+        return found.caps if found is not None else CONSOLE
+
+    def invite_url(self, token: str) -> str | None:
+        """Return the first invite link a channel offers for a token."""
+        for channel in self.channels.values():
+            url = channel.invite_url(token)
+            if url:
+                return url
+        return None
+
+    def coordinator_chats(self) -> list[tuple[str, str]]:
+        """Return (channel, user id) of every coordinator (private chats: chat id = user id)."""
+        return sorted(tuple(entry.split(":", 1)) for entry in self.settings.admins)  # type: ignore[misc]
+
+    def is_coordinator(self, channel: str, user_id: str | None) -> bool:
+        """Return whether a person is a coordinator on this channel."""
+        return user_id is not None and f"{channel}:{user_id}" in self.settings.admins
+
+    # receiving ------------------------------------------------------------------------------
+
+    async def receive(self, incoming: Incoming, fetch: Fetch | None = None) -> None:
+        """Route one incoming: a coordinator's command (or file), or a contact's message."""
+        caps = self.caps_of(incoming.channel)
+        coordinator = self.is_coordinator(incoming.channel, incoming.user_id)
+        if is_coordinator_command(incoming.text) or (fetch is not None and coordinator):
+            await self.command(incoming, caps, coordinator, fetch)
+            return
+        replies = await self.engine.handle(incoming, caps)
+        if replies and coordinator and split_command(incoming.text)[0] == "help":
+            help_text = texts.render("coordinator.help", caps.format)
+            await self.store.outbox.owe(
+                f"{incoming.channel}:{incoming.chat_id}:{incoming.message_id}/help",
+                [Outgoing(incoming.chat_id, help_text, channel=incoming.channel)],
+                self.engine.clock())
+
+    async def command(self, incoming: Incoming, caps: Capabilities, coordinator: bool,
+                      fetch: Fetch | None) -> None:
+        """Run a coordinator's command, or refuse it politely to anyone else."""
+        if not coordinator:
+            name = split_command(incoming.text)[0] or "new"
+            text = texts.render("coordinator.refused", caps.format, command=name)
+            await self.engine.owe(incoming, [Outgoing(incoming.chat_id, text,
+                                                      channel=incoming.channel)])
+            return
+        upload = None
+        if fetch is not None and not await self.store.outbox.processed(
+                incoming.channel, str(incoming.message_id)):
+            upload = await fetch()
+        await self.coordinator.handle(incoming, caps, upload)
+
+    def notices(self, contact: Contact) -> list[Outgoing]:
+        """Return the coordinators' notice that a contact can no longer be reached."""
+        notices = []
+        for channel, chat in self.coordinator_chats():
+            if (channel, chat) == (contact.channel, contact.chat_id):
+                continue
+            text = texts.render("coordinator.unreachable", self.caps_of(channel).format,
+                                unit=contact.unit_code or "?", chat_id=contact.chat_id)
+            notices.append(Outgoing(chat, text, channel=channel))
+        return notices
+
+    # running --------------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run every channel, the reminder sweep and the sender until `stop` is set.
+
+        A channel's loop that fails is logged and started again with backoff; it never takes
+        the others down.
+        """
+        loops = [self.keep(channel.name, channel.run, stop) for channel in self.channels.values()]
+        await asyncio.gather(*loops, self.remind(stop), self.sender.run(stop))
+
+    async def keep(self, name: str, loop: Callable[[asyncio.Event], Awaitable[None]],
+                   stop: asyncio.Event) -> None:
+        """Run one channel's loop until `stop`, restarting it with backoff when it fails."""
+        delay = 1.0
+        while not stop.is_set():
+            try:
+                await loop(stop)
+                return
+            except ConfigError:  # a refused token: the operator must act, nothing to retry
+                raise
+            except Exception as error:
+                log.error("channel %s failed (%s: %s); restarting in %.0f s", name,
+                          type(error).__name__, error, delay)
+                await _sleep_until(stop, delay)
+                delay = min(delay * 2, 60)
+
+    async def remind(self, stop: asyncio.Event, every: float = SWEEP_SECONDS) -> None:
+        """Owe due reminders and digests at start-up and then every minute until `stop`."""
+        while not stop.is_set():
+            try:
+                owed = await self.sweeper.sweep(self.engine.clock())
+                if owed:
+                    log.info("owed %d reminders", owed)
+            except Exception as error:  # a failed sweep is retried at the next tick
+                log.error("reminder sweep failed: %s: %s", type(error).__name__, error)
+            await _sleep_until(stop, every)
+
+
+async def _sleep_until(stop: asyncio.Event, seconds: float) -> None:
+    """Sleep `seconds`, or less if `stop` is set meanwhile."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
