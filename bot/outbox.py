@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 LOOK_EVERY = 5.0  # seconds between looks for rows another process wrote
 GATHER = 0.005  # after a wake-up, let the steps under way owe their rows too
 MAX_ATTEMPTS = 8
+PAGE = 20  # rows read from the database at a time
 BACKOFF_CAP = 60.0
 
 
@@ -128,12 +129,14 @@ class Sender:
         """Send one chat's rows in order until none is left."""
         try:
             while True:
-                rows = self.store.outbox.take(channel, chat_id)
-                if not rows and from_db:
-                    rows = [row for row in await self.store.outbox.rows(channel, chat_id)
-                            if row.id not in self.handled]
-                    from_db = bool(rows)
-                rows = [row for row in rows if row.id not in self.handled]
+                rows: list[OwedRow] = []
+                if from_db:  # rows left by a killed process are older than any in memory
+                    rows = await self.store.outbox.rows(channel, chat_id, PAGE)
+                    from_db = len(rows) == PAGE  # more left there: memory waits its turn
+                if not from_db:
+                    rows += self.store.outbox.take(channel, chat_id)
+                rows = sorted({row.id: row for row in rows if row.id not in self.handled}
+                              .values(), key=lambda row: row.id)
                 if not rows:
                     return
                 for row in rows:
