@@ -59,6 +59,11 @@ owed documents missing
     its ``/compile``, and, when every unit submitted, another sent after the last contact's
     first ``/submit``; each document received counts for one owed compile at most (the latest
     owed takes the latest document). Each owed document not received counts once.
+texts sent again after a kill
+    A bot text identical to the bot's previous text to that contact, with a SIGKILL between the
+    two: accepted by Telegram but not yet marked sent when the bot died, so sent once more (the
+    documented at-least-once window of a text). Not counted in the figures above or below; the
+    simulated contact, like a person, does not answer the same message twice.
 largest number of times one question reached one contact
     The most bot messages showing one question prompt ("Câu k/n · …" and the question) to one
     contact; 1 when every question was asked once.
@@ -305,6 +310,7 @@ class Contact(threading.Thread):
         self.bound = False  # saw a reply to its /start
         self.done = False  # saw its submit confirmed
         self.token_used = ""
+        self.answered: set[str] = set()  # bot messages it acted on
 
     def run(self) -> None:
         """Play the contact until done or told to stop."""
@@ -322,6 +328,9 @@ class Contact(threading.Thread):
                 return
             latest = texts_of(self.storm.fake, self.chat)[-1]
             seen = latest.seq
+            if latest.text in self.answered:  # the same message again: a person answered it
+                continue
+            self.answered.add(latest.text)
             action = self.decide(latest.text)
             if action == "done":
                 self.done = True
@@ -579,7 +588,7 @@ class Storm:
                          if (unit_of[item.chat], item.qid) not in answered)
         misfiled = sum(1 for unit, qid, raw in history if intended.get((unit, raw)) != qid)
 
-        twice = identical = 0
+        twice = identical = resent = 0
         reach: Counter[tuple[int, str]] = Counter()
         out_of_order = 0
         unit_docs: dict[int, int] = {}
@@ -590,7 +599,8 @@ class Storm:
                 for message in window:
                     identical += message.text in seen
                     seen.add(message.text)
-            asked = [qid for m in texts_of(fake, contact.chat) for qid in prompts(m.text)]
+            resent += len(self.resent(contact))
+            asked = [qid for m in self.fresh(contact) for qid in prompts(m.text)]
             for qid in asked:
                 reach[(contact.chat, qid)] += 1
             out_of_order += not in_order(asked)
@@ -633,6 +643,7 @@ class Storm:
             "answers doubled": doubled,
             "answers misfiled": misfiled,
             "replies sent twice for one input": f"{twice} ({identical} identical)",
+            "texts sent again after a kill (at-least-once window)": resent,
             "documents sent twice": docs_twice,
             "owed documents missing": f"{missing_units + missing_compile} "
                                       f"({missing_units} unit reports, "
@@ -653,6 +664,7 @@ class Storm:
         }
         details = {
             "lost": lost, "doubled": doubled, "misfiled": misfiled, "twice": twice,
+            "resent": resent,
             "docs_twice": docs_twice, "missing_units": missing_units,
             "missing_compile": missing_compile, "out_of_order": out_of_order,
             "max_reach": max(reach.values(), default=0),
@@ -663,9 +675,23 @@ class Storm:
         }
         return Result(figures, details)
 
+    def resent(self, contact: Contact) -> list[SentMessage]:
+        """Bot texts that repeat the previous one word for word with a SIGKILL in between:
+        sent, not yet marked sent when the bot was killed, sent again after the restart (the
+        at-least-once window bot/outbox.py names)."""
+        messages = texts_of(self.fake, contact.chat)
+        return [later for earlier, later in pairwise(messages)
+                if later.text == earlier.text
+                and any(earlier.seq <= mark < later.seq for mark in self.kill_marks)]
+
+    def fresh(self, contact: Contact) -> list[SentMessage]:
+        """The bot's texts to a contact, without the resends after a kill."""
+        again = {m.seq for m in self.resent(contact)}
+        return [m for m in texts_of(self.fake, contact.chat) if m.seq not in again]
+
     def windows(self, contact: Contact) -> list[list[SentMessage]]:
         """The bot's text messages in each reply window of the contact's inputs."""
-        messages = texts_of(self.fake, contact.chat)
+        messages = self.fresh(contact)
         marks = [i.mark for i in contact.inputs] + [sys.maxsize]
         return [[m for m in messages if begin < m.seq <= end]
                 for begin, end in pairwise(marks)]

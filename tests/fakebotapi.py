@@ -35,17 +35,17 @@ import json
 import math
 import re
 import socket
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, cast
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pytest
+
+from tests.localserver import LocalServer, TrackingHandler
 
 JSONDict = dict[str, Any]
 
@@ -55,6 +55,7 @@ BOT_FIRST_NAME = "Reportbot Test"
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_DOWNLOAD = 20 * 1024 * 1024
+
 
 _JSON_FIELDS = frozenset({
     "reply_markup", "allowed_updates", "commands", "scope", "entities", "caption_entities",
@@ -469,43 +470,12 @@ def _check_markup(markup: Any) -> None:
 # --------------------------------------------------------------------------- the server
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Stay quiet when a client (a killed bot) drops its connection."""
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        super().handle_error(request, client_address)
-
+class _Server(LocalServer):
     def __init__(self, fake: FakeBotApi) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.fake = fake
-        self.connections: set[socket.socket] = set()
-        self.connections_lock = threading.Lock()
+        super().__init__(fake, _Handler)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    wbufsize = -1  # buffered: one send per response (with NODELAY, no 40 ms Nagle stalls)
-
-    def setup(self) -> None:
-        """Disable Nagle and track the connection so stop() can close it."""
-        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        super().setup()
-        server = cast(_Server, self.server)
-        with server.connections_lock:
-            server.connections.add(self.connection)
-
-    def finish(self) -> None:
-        """Forget the connection."""
-        server = cast(_Server, self.server)
-        with server.connections_lock:
-            server.connections.discard(self.connection)
-        with contextlib.suppress(OSError):
-            super().finish()
-
+class _Handler(TrackingHandler):
     def do_POST(self) -> None:
         """Answer a Bot API call or a file download."""
         length = int(self.headers.get("Content-Length") or 0)
