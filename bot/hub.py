@@ -109,7 +109,8 @@ class Hub:
 
     def coordinator_chats(self) -> list[tuple[str, str]]:
         """Return (channel, user id) of every coordinator (private chats: chat id = user id)."""
-        return sorted(tuple(entry.split(":", 1)) for entry in self.settings.admins)  # type: ignore[misc]
+        return sorted((entry.partition(":")[0], entry.partition(":")[2])
+                      for entry in self.settings.admins)
 
     def is_coordinator(self, channel: str, user_id: str | None) -> bool:
         """Return whether a person is a coordinator on this channel."""

@@ -34,7 +34,6 @@ import itertools
 import json
 import math
 import re
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -580,12 +579,7 @@ class FakeBotApi:
         server, self._server = self._server, None
         if server is None:
             return
-        server.shutdown()
-        server.server_close()
-        with server.connections_lock:
-            for conn in list(server.connections):
-                with contextlib.suppress(OSError):
-                    conn.shutdown(socket.SHUT_RDWR)
+        server.close()
         if self._thread is not None:
             self._thread.join(timeout=5)
 

@@ -52,7 +52,6 @@ month boundary of the quota (``reset_quota()``), validation texts beyond the one
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import email.parser
 import email.policy
@@ -65,7 +64,6 @@ import math
 import queue
 import re
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -498,12 +496,7 @@ class FakeZaloBot:
         self._outbox.put(None)
         server, self._server = self._server, None
         if server is not None:
-            server.shutdown()
-            server.server_close()
-            with server.connections_lock:
-                for conn in list(server.connections):
-                    with contextlib.suppress(OSError):
-                        conn.shutdown(socket.SHUT_RDWR)
+            server.close()
         for thread in (self._thread, self._worker):
             if thread is not None:
                 thread.join(timeout=5)

@@ -23,6 +23,15 @@ class LocalServer(ThreadingHTTPServer):
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
 
+    def close(self) -> None:
+        """Stop serving and close every open connection (a waiting client sees it end)."""
+        self.shutdown()
+        self.server_close()
+        with self.connections_lock:
+            for conn in list(self.connections):
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Stay quiet when a client (a killed bot) drops its connection."""
         if isinstance(sys.exc_info()[1], ConnectionError):
