@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.campaign_file import load_campaign_text  # noqa: E402
+from bot.campaigns.campaign import load_campaign_text  # noqa: E402
 from bot.store import Store  # noqa: E402
 from tests.fakebotapi import FakeBotApi  # noqa: E402
 

@@ -40,13 +40,13 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.campaign_file import load_campaign_text  # noqa: E402
-from bot.campaign_spec import CampaignSpec  # noqa: E402
+from bot.campaigns.campaign import load_campaign_text  # noqa: E402
+from bot.campaigns.spec import CampaignSpec  # noqa: E402
 from bot.compile import aggregate, summary_message  # noqa: E402
-from bot.export import write_xlsx  # noqa: E402
+from bot.documents.export import write_xlsx  # noqa: E402
+from bot.documents.reports import render_consolidated  # noqa: E402
 from bot.model import Sheet, UnitStatus  # noqa: E402
 from bot.questionnaire import Question  # noqa: E402
-from bot.render_docx import render_consolidated  # noqa: E402
 
 STAGES = ("aggregate", "docx", "xlsx", "summary")
 TARGET_SECONDS = 5.0

@@ -37,8 +37,8 @@ import aiosqlite
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.campaign_file import load_campaign_text  # noqa: E402
-from bot.campaign_spec import CampaignSpec  # noqa: E402
+from bot.campaigns.campaign import load_campaign_text  # noqa: E402
+from bot.campaigns.spec import CampaignSpec  # noqa: E402
 from bot.channels.base import CONSOLE, Incoming  # noqa: E402
 from bot.engine import Engine  # noqa: E402
 from bot.model import Changes, ContactState, Session  # noqa: E402

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.engine import campaign_text, typed  # noqa: E402
-from bot.campaign_file import load_campaign_text  # noqa: E402
+from bot.campaigns.campaign import load_campaign_text  # noqa: E402
 from bot.channels.telegram import TelegramChannel  # noqa: E402
 from bot.config import load  # noqa: E402
 from bot.engine import Engine  # noqa: E402

@@ -16,15 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from bot import config, texts
-from bot.campaign_file import check_file, load_campaign
-from bot.campaign_spec import CampaignSpec
+from bot.campaigns.campaign import check_file, load_campaign
+from bot.campaigns.checks import CampaignFileError
+from bot.campaigns.spec import CampaignSpec
 from bot.channels.console import ConsoleChannel
 from bot.coordinator import unit_table
+from bot.documents.export import export
+from bot.documents.outputs import write_outputs
 from bot.engine import Engine, utc_now
-from bot.export import export
-from bot.file_checks import CampaignFileError
 from bot.model import REPORTED, Campaign, Sheet, UnitProgress
-from bot.outputs import write_outputs
 from bot.questionnaire import Questionnaire
 from bot.store import Store
 

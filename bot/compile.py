@@ -15,10 +15,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from bot import texts
-from bot.campaign_spec import CampaignSpec
+from bot.campaigns.spec import CampaignSpec
 from bot.display import format_document, format_value
+from bot.documents.numwords import amount_in_words
 from bot.model import REPORTED, Sheet
-from bot.numwords import amount_in_words
 from bot.parsing.text import clean_value
 from bot.questionnaire import LIST_TYPES, NUMERIC_TYPES, TEXT_TYPES, Question, is_empty
 from bot.splitting import split_message

@@ -1,7 +1,7 @@
 """Coordinator commands in chat (/new, /status, /invites, …), free of any platform.
 
 A channel checks who may use them (`is_coordinator_command`) and passes the attached file, if
-any (an Upload, loaded by bot/campaign_upload.py in a worker thread); this module answers with
+any (an Upload, loaded by bot/campaigns/upload.py in a worker thread); this module answers with
 Outgoing messages, including the first question for contacts who were bound to a unit in an
 earlier round.
 
@@ -22,14 +22,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot import texts
-from bot.campaign_upload import Upload, load_upload
+from bot.campaigns.checks import CampaignFileError
+from bot.campaigns.upload import Upload, load_upload
 from bot.channels.base import Capabilities, Incoming, Outgoing
 from bot.compile import summary_message
+from bot.documents.export import export
+from bot.documents.outputs import write_outputs, write_unit_report
 from bot.engine import Engine, split_command
-from bot.export import export
-from bot.file_checks import CampaignFileError
 from bot.model import REPORTED, Campaign, Invite, UnitProgress
-from bot.outputs import write_outputs, write_unit_report
 from bot.store import AlreadyProcessed, Owing, Store
 from bot.store.outbox import TASK, secret, task
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
-from bot.campaign_file import load_campaign
-from bot.campaign_spec import CampaignSpec
+from bot.campaigns.campaign import load_campaign
+from bot.campaigns.spec import CampaignSpec
 from bot.channels.console import ConsoleChannel
 from bot.engine import Engine
 from bot.paths import templates_dir

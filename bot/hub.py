@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Protocol
 
 from bot import texts
-from bot.campaign_upload import Upload
+from bot.campaigns.upload import Upload
 from bot.channels.base import CONSOLE, Capabilities, Incoming, Outgoing, Transport
 from bot.config import ConfigError, Settings
 from bot.coordinator import Coordinator, is_coordinator_command

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from bot.campaign_spec import CampaignSpec
+from bot.campaigns.spec import CampaignSpec
 
 UnitStatus = Literal["not_started", "in_progress", "submitted", "edited", "returned"]
 Mode = Literal["asking", "review", "edit_pick", "editing", "submitted"]

@@ -11,10 +11,10 @@ from functools import lru_cache
 from typing import Any
 
 from bot import texts
-from bot.campaign_spec import CampaignSpec
+from bot.campaigns.spec import CampaignSpec
 from bot.channels.base import Button, Capabilities
 from bot.display import format_value
-from bot.numwords import amount_in_words
+from bot.documents.numwords import amount_in_words
 from bot.questionnaire import Question, is_empty
 
 Rows = tuple[tuple[Button, ...], ...]

@@ -74,7 +74,7 @@ from typing import Any
 import holidays
 
 from bot import texts
-from bot.campaign_spec import ReminderPolicy
+from bot.campaigns.spec import ReminderPolicy
 from bot.model import REPORTED, UnitProgress, UnitStatus
 
 __all__ = [

@@ -10,8 +10,8 @@ borderless header table of 62 + 103 mm; body 14 pt justified, first line 1.27 cm
 page numbers centred in the header from page 2 on. The fixed words of the templates come from
 templates/messages/docx.yaml (keys ``docx.template.*``), read as written.
 
-The rendering (bot/render_docx.py, its layout in bot/docx_layout.py) sizes the "ND30 Line"
-paragraphs and the appendix table.
+The rendering (bot/documents/reports.py, its layout in bot/documents/layout.py) sizes the
+"ND30 Line" paragraphs and the appendix table.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from docx.oxml.ns import qn
 from docx.shared import Twips
 
 from bot import texts
-from bot.docx_layout import STYLE_APPENDIX_TABLE, STYLE_LINE, STYLE_LINE_FULL, text_width
-from bot.render_docx import CONSOLIDATED_TEMPLATE, UNIT_TEMPLATE
+from bot.documents.layout import STYLE_APPENDIX_TABLE, STYLE_LINE, STYLE_LINE_FULL, text_width
+from bot.documents.reports import CONSOLIDATED_TEMPLATE, UNIT_TEMPLATE
 
 FONT = "Times New Roman"
 LANG = "vi-VN"

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.campaign_file import load_campaign_text
-from bot.campaign_spec import CampaignSpec
+from bot.campaigns.campaign import load_campaign_text
+from bot.campaigns.spec import CampaignSpec
 from bot.channels.base import CONSOLE, Capabilities, Incoming, Outgoing
 from bot.engine import Engine
 from bot.store import Store

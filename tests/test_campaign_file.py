@@ -1,4 +1,4 @@
-"""Loading and checking campaign, questionnaire and units files (bot/campaign_file.py and the
+"""Loading and checking campaign, questionnaire and units files (bot/campaigns/campaign.py and the
 modules it uses: campaign_spec, file_checks, questions_file, units_file)."""
 
 from __future__ import annotations
@@ -19,20 +19,18 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import (
-    campaign_file,
-    campaign_upload,
-    file_checks,
-    questions_file,
-    texts,
-    units_file,
-    yaml_tree,
-)
-from bot.campaign_file import check_file, load_campaign, load_campaign_text, load_questionnaire
-from bot.campaign_spec import Agency, CampaignSpec, ReminderPolicy
-from bot.file_checks import PARAMS, CampaignFileError, Problem
+from bot import texts
+from bot.campaigns import campaign as campaign_file
+from bot.campaigns import checks as file_checks
+from bot.campaigns import questions as questions_file
+from bot.campaigns import units as units_file
+from bot.campaigns import upload as campaign_upload
+from bot.campaigns import yaml_tree
+from bot.campaigns.campaign import check_file, load_campaign, load_campaign_text, load_questionnaire
+from bot.campaigns.checks import PARAMS, CampaignFileError, Problem
+from bot.campaigns.spec import Agency, CampaignSpec, ReminderPolicy
+from bot.campaigns.units import Unit
 from bot.questionnaire import Condition, Questionnaire
-from bot.units_file import Unit
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 FIXTURES = Path(__file__).parent / "fixtures" / "campaigns"

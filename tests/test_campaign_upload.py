@@ -1,5 +1,5 @@
 """A campaign sent in chat with /new: a .yaml or a .zip of a campaign folder
-(bot/campaign_upload.py through bot/coordinator.py)."""
+(bot/campaigns/upload.py through bot/coordinator.py)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.campaign_file import load_campaign
-from bot.campaign_upload import Upload, load_upload
+from bot.campaigns.campaign import load_campaign
+from bot.campaigns.checks import CampaignFileError
+from bot.campaigns.upload import Upload, load_upload
 from bot.channels.base import CONSOLE, Incoming
 from bot.coordinator import Coordinator
 from bot.engine import Engine
-from bot.file_checks import CampaignFileError
 from bot.store import Store
 from tests.conftest import SMALL_CAMPAIGN
 

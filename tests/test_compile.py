@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from bot.campaign_file import load_campaign, load_campaign_text
-from bot.campaign_spec import CampaignSpec
+from bot.campaigns.campaign import load_campaign, load_campaign_text
+from bot.campaigns.spec import CampaignSpec
 from bot.compile import (
     QuestionSummary,
     Report,

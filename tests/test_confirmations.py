@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.campaign_file import load_campaign_text
+from bot.campaigns.campaign import load_campaign_text
 from bot.engine import Engine
 from bot.store import Store
 from tests.conftest import TZ, open_chat

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 
-from bot.campaign_file import check_file, load_campaign, load_campaign_text
-from bot.file_checks import PARAMS, CampaignFileError
+from bot.campaigns.campaign import check_file, load_campaign, load_campaign_text
+from bot.campaigns.checks import PARAMS, CampaignFileError
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 GOOD = Path(__file__).parent / "fixtures" / "campaigns" / "good"

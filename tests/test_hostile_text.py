@@ -13,7 +13,7 @@ import docx
 import openpyxl
 import pytest
 
-from bot.campaign_file import load_campaign, load_campaign_text
+from bot.campaigns.campaign import load_campaign, load_campaign_text
 from bot.channels.base import CONSOLE, TELEGRAM, Attachment, Incoming
 from bot.coordinator import Coordinator
 from bot.engine import Engine

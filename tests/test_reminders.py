@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot import texts
-from bot.campaign_file import load_campaign_text
-from bot.campaign_spec import ReminderPolicy
+from bot.campaigns.campaign import load_campaign_text
+from bot.campaigns.spec import ReminderPolicy
 from bot.model import UnitProgress, UnitStatus
 from bot.reminders import (
     Reminder,

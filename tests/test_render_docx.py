@@ -20,16 +20,16 @@ import pytest
 from docx import Document
 from lxml import etree
 
-from bot.campaign_spec import CampaignSpec
+from bot.campaigns.spec import CampaignSpec
 from bot.compile import Report, aggregate, amount_in_words
 from bot.demo import default_campaign, demo_clock, run_demo
-from bot.docx_layout import text_width
+from bot.documents.context import consolidated_context, unit_context
+from bot.documents.layout import text_width
+from bot.documents.reports import RenderError, render_consolidated, render_unit
+from bot.documents.wording import display_name, question_label, signer_title
 from bot.model import Sheet
 from bot.paths import templates_dir
-from bot.render_docx import RenderError, render_consolidated, render_unit
-from bot.report_context import consolidated_context, unit_context
 from bot.store import Store
-from bot.wording import display_name, question_label, signer_title
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"

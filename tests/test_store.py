@@ -66,7 +66,7 @@ KILLED_AFTER_CONFIRM = textwrap.dedent(
     """
     import asyncio, os, signal, sys
     from zoneinfo import ZoneInfo
-    from bot.campaign_file import load_campaign_text
+    from bot.campaigns.campaign import load_campaign_text
     from bot.channels.base import CONSOLE, Incoming
     from bot.engine import Engine
     from bot.store import Store

@@ -139,7 +139,7 @@ def test_reminders_go_out_once_per_late_contact_across_a_restart(tmp_path: Path,
     from datetime import UTC, datetime, timedelta
     from zoneinfo import ZoneInfo
 
-    from bot.campaign_file import load_campaign_text
+    from bot.campaigns.campaign import load_campaign_text
     from bot.channels.base import TELEGRAM, Incoming
     from bot.engine import Engine
     from bot.store import Store

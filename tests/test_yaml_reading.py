@@ -1,5 +1,5 @@
 """Reading the YAML people write, when it is hostile or simply wrong: aliases, tags, syntax
-errors, flow mappings (bot/yaml_tree.py through bot/campaign_file.py)."""
+errors, flow mappings (bot/campaigns/yaml_tree.py through bot/campaigns/campaign.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from bot.campaign_file import check_file, load_campaign_text
-from bot.file_checks import PARAMS, CampaignFileError, Problem
+from bot.campaigns.campaign import check_file, load_campaign_text
+from bot.campaigns.checks import PARAMS, CampaignFileError, Problem
 from tests.conftest import SMALL_CAMPAIGN
 from tests.test_cli import reportbot
 
@@ -134,7 +134,7 @@ def test_every_tag_is_reported_and_nothing_is_constructed(tmp_path: Path) -> Non
     lines = refused(text)
     assert [line.split(": ")[0] for line in lines] == ["x.yaml:1", "x.yaml:27"]
     assert not target.exists()
-    from bot import yaml_tree  # here, so the other tests run on code without the module
+    from bot.campaigns import yaml_tree  # here, so the other tests run on code without the module
 
     assert issubclass(yaml_tree.Loader, yaml.SafeLoader)
 
@@ -196,7 +196,7 @@ def test_yaml_errors_are_told_in_vietnamese(text: str, line: int, start: str) ->
 
 
 def test_every_syntax_kind_renders() -> None:
-    from bot import yaml_tree
+    from bot.campaigns import yaml_tree
 
     for kind in yaml_tree.SYNTAX_KINDS:
         problem = Problem("x.yaml", 1, "", "yaml_syntax",

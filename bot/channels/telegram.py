@@ -37,7 +37,7 @@ from telegram.ext import filters as tg_filters
 from telegram.warnings import PTBUserWarning
 
 from bot import texts
-from bot.campaign_upload import Upload
+from bot.campaigns.upload import Upload
 from bot.channels.base import (
     TELEGRAM,
     Attachment,

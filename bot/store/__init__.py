@@ -25,7 +25,7 @@ from typing import TypeVar, cast
 import aiosqlite
 
 from bot.cache import StateCache
-from bot.campaign_spec import CampaignSpec
+from bot.campaigns.spec import CampaignSpec
 from bot.model import Campaign, Changes, Contact, ContactState, Invite, Sheet
 from bot.store.outbox import AlreadyProcessed, Owing, owing_write
 from bot.store.owing import OutboxStore

@@ -2,7 +2,7 @@
 
 Ids are checked across the whole questionnaire: a ``when`` names an earlier question, and its
 values are checked against that question's type and options. Problems are reported through the
-file's Checker (bot/file_checks.py), with the field path below the given prefix.
+file's Checker (bot/campaigns/checks.py), with the field path below the given prefix.
 
 Decisions:
 - Condition dates are ``2023-10-31`` or ``31/10/2023``.
@@ -17,7 +17,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from bot.file_checks import Checker, Node, as_datetime
+from bot.campaigns.checks import Checker, Node, as_datetime
+from bot.campaigns.units import field_at, suggest
 from bot.questionnaire import (
     AGGREGATES,
     CHOICE_TYPES,
@@ -28,7 +29,6 @@ from bot.questionnaire import (
     Questionnaire,
     Section,
 )
-from bot.units_file import field_at, suggest
 
 __all__ = ["Questions"]
 

@@ -1,6 +1,6 @@
 """The template context of the Word reports: what the consolidated report of a round and one
 unit's own report say, as plain values for docxtpl (the variables are listed in
-bot/render_docx.py)."""
+bot/documents/reports.py)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,7 @@ from typing import Any
 from bot import texts
 from bot.compile import QuestionSummary, Report, UnitRow, amount_in_words
 from bot.display import format_choice, format_document, format_value
-from bot.model import REPORTED
-from bot.parsing.text import clean_text
-from bot.questionnaire import Question, is_empty
-from bot.wording import (
+from bot.documents.wording import (
     display_name,
     end,
     inline_subject,
@@ -29,6 +26,9 @@ from bot.wording import (
     upper,
     upper_first,
 )
+from bot.model import REPORTED
+from bot.parsing.text import clean_text
+from bot.questionnaire import Question, is_empty
 
 __all__ = ["consolidated_context", "unit_context"]
 
@@ -47,7 +47,7 @@ def _who(unit: str) -> str:
 
 
 def consolidated_context(report: Report) -> dict[str, Any]:
-    """Return the template context of the consolidated report (see bot/render_docx.py)."""
+    """Return the template context of the consolidated report (see bot/documents/reports.py)."""
     spec = report.spec
     hints = _hints(report)
     reported = len(report.reported)

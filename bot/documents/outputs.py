@@ -6,11 +6,11 @@ from datetime import datetime
 from pathlib import Path
 
 from bot import texts
-from bot.campaign_spec import CampaignSpec
+from bot.campaigns.spec import CampaignSpec
 from bot.compile import Report, aggregate, summary_message
-from bot.export import export
+from bot.documents.export import export
+from bot.documents.reports import render_consolidated, render_unit
 from bot.model import Sheet
-from bot.render_docx import render_consolidated, render_unit
 
 
 def write_outputs(spec: CampaignSpec, sheets: list[Sheet], now: datetime, out: Path,

@@ -4,7 +4,8 @@ A problem carries its file, 1-based line and dotted field (``sections[1].questio
 indexes counted from 1 as people count). Its text is the catalogue message ``campaign_file.<code>``
 (templates/messages/campaign_file.yaml); PARAMS lists the params of each code. A load gathers
 every problem of every file in one Sink; a Checker reports those of one file and reads typed
-values out of the YAML tree (bot/yaml_tree.py), whose Nodes keep the lines they were written on.
+values out of the YAML tree (bot/campaigns/yaml_tree.py), whose Nodes keep the lines they were
+written on.
 
 Decisions:
 - A Sink keeps the first MAX_PROBLEMS problems and counts the rest: the error ends with
@@ -19,9 +20,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from bot import texts, units_file
-from bot.units_file import field_at, suggest
-from bot.yaml_tree import Node, parse_yaml
+from bot import texts
+from bot.campaigns import units as units_file
+from bot.campaigns.units import field_at, suggest
+from bot.campaigns.yaml_tree import Node, parse_yaml
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -45,7 +47,7 @@ PARAMS: dict[str, tuple[str, ...]] = {
     **units_file.PARAMS,
     "file_missing": ("path",),
     "file_too_large": ("limit",),
-    "bad_zip": ("error",),  # a zip sent in chat (bot/campaign_upload.py)
+    "bad_zip": ("error",),  # a zip sent in chat (bot/campaigns/upload.py)
     "zip_without_campaign": (),
     "zip_too_many_files": ("limit",),
     "zip_too_large": ("limit",),

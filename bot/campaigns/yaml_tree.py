@@ -31,7 +31,7 @@ from typing import Any
 import yaml
 from yaml.reader import ReaderError
 
-from bot.units_file import Report, clean, find_control
+from bot.campaigns.units import Report, clean, find_control
 
 __all__ = ["MAX_DEPTH", "MAX_VALUES", "SYNTAX_KINDS", "Loader", "Node", "parse_yaml"]
 

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from pathlib import Path, PurePosixPath
 
-from bot.campaign_file import load_campaign, load_campaign_text
-from bot.campaign_spec import CampaignSpec
-from bot.file_checks import MAX_FILE_BYTES, CampaignFileError, Problem, Sink
-from bot.units_file import decode_utf8
+from bot.campaigns.campaign import load_campaign, load_campaign_text
+from bot.campaigns.checks import MAX_FILE_BYTES, CampaignFileError, Problem, Sink
+from bot.campaigns.spec import CampaignSpec
+from bot.campaigns.units import decode_utf8
 
 __all__ = ["MAX_ZIP_BYTES", "MAX_ZIP_FILES", "Upload", "load_upload"]
 

@@ -1,7 +1,7 @@
 """The checked campaign as the rest of the bot sees it: agency, reminder policy and campaign spec.
 
 Plain frozen values with a JSON-able form (``to_dict`` / ``from_dict``) for the store; they are
-built from the files people write by bot/campaign_file.py.
+built from the files people write by bot/campaigns/campaign.py.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.campaigns.units import Unit
 from bot.questionnaire import Questionnaire
-from bot.units_file import Unit
 
 __all__ = ["Agency", "CampaignSpec", "ReminderPolicy"]
 

@@ -48,11 +48,12 @@ Template context (both templates unless marked):
 ``unit``           unit report only: ``{code, name, status}``
 =================  ==============================================================================
 
-Rendering then adjusts the layout (bot/docx_layout.py): a paragraph in style "ND30 Line" becomes
-a centred line 40 % as long as the text above it (Decree 30: 1/3 to 1/2), "ND30 Line Full" as
-long as that text (the line under the Tiêu ngữ); the columns of a table in style "ND30 Appendix
+Rendering then adjusts the layout (bot/documents/layout.py): a paragraph in style "ND30 Line"
+becomes a centred line 40 % as long as the text above it (Decree 30: 1/3 to 1/2), "ND30 Line Full"
+as long as that text (the line under the Tiêu ngữ); the columns of a table in style "ND30 Appendix
 Table" are sized to their content. Widths come from Times New Roman metrics (Liberation Serif
-has the same). The context is built in bot/report_context.py, its words in bot/wording.py.
+has the same). The context is built in bot/documents/context.py, its words in
+bot/documents/wording.py.
 """
 
 from __future__ import annotations
@@ -66,9 +67,9 @@ from docxtpl import DocxTemplate
 from jinja2 import Environment, StrictUndefined
 
 from bot.compile import Report
-from bot.docx_layout import fix_layout
+from bot.documents.context import consolidated_context, unit_context
+from bot.documents.layout import fix_layout
 from bot.paths import templates_dir
-from bot.report_context import consolidated_context, unit_context
 
 __all__ = [
     "CONSOLIDATED_TEMPLATE",

@@ -20,7 +20,7 @@ from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
 
 from bot import texts
-from bot.campaign_spec import CampaignSpec
+from bot.campaigns.spec import CampaignSpec
 from bot.display import format_document
 from bot.model import Sheet
 from bot.parsing.text import clean_value

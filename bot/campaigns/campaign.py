@@ -1,9 +1,9 @@
 """Load and check the files people write: a campaign, its questionnaire and its units.
 
-Every loader only reads and checks; it returns domain objects (bot/campaign_spec.py) or raises
+Every loader only reads and checks; it returns domain objects (bot/campaigns/spec.py) or raises
 CampaignFileError listing every problem found, each with its file, line and field
-(bot/file_checks.py). This module owns the campaign's own keys and the files it names; the
-questionnaire is checked by bot/questions_file.py, the units by bot/units_file.py.
+(bot/campaigns/checks.py). This module owns the campaign's own keys and the files it names; the
+questionnaire is checked by bot/campaigns/questions.py, the units by bot/campaigns/units.py.
 
 Decisions:
 - ``deadline`` is ``2023-10-31 17:00`` (also ``T``, seconds, ``31/10/2023 17:00``) in the loader's
@@ -29,9 +29,8 @@ from datetime import date, datetime, time, tzinfo
 from pathlib import Path, PurePath
 from typing import Any, TypeVar
 
-from bot import units_file
-from bot.campaign_spec import Agency, CampaignSpec, ReminderPolicy
-from bot.file_checks import (
+from bot.campaigns import units as units_file
+from bot.campaigns.checks import (
     CampaignFileError,
     Checker,
     Node,
@@ -42,9 +41,10 @@ from bot.file_checks import (
     read_bytes,
     read_yaml,
 )
+from bot.campaigns.questions import Questions
+from bot.campaigns.spec import Agency, CampaignSpec, ReminderPolicy
+from bot.campaigns.units import Unit, UnitRow
 from bot.questionnaire import Questionnaire
-from bot.questions_file import Questions
-from bot.units_file import Unit, UnitRow
 
 __all__ = ["check_file", "load_campaign", "load_campaign_text", "load_questionnaire"]
 

@@ -1,0 +1,1 @@
+"""The files people write: a campaign, its questionnaire and its units (YAML, CSV, XLSX)."""
