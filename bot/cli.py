@@ -241,13 +241,11 @@ async def cmd_run(ctx: Context) -> int:
     try:
         await channel.start()
         log.info("running as @%s, database %s", channel.username, ctx.settings.db)
-        if ctx.settings.webhook_url:
+        if ctx.settings.public_url and ctx.settings.webhook_secret:
             from bot.channels.webhook import serve
 
-            if not ctx.settings.webhook_secret:
-                raise config.ConfigError("REPORTBOT_WEBHOOK_SECRET is required with a webhook")
             host, port = ctx.settings.webhook_listen
-            url, secret = ctx.settings.webhook_url, ctx.settings.webhook_secret
+            url, secret = ctx.settings.public_url + "/telegram", ctx.settings.webhook_secret
             channel.receive_loop = lambda stop: serve(channel, url, host, port, secret, stop)
         await hub.run(stop)
     finally:

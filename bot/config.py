@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,11 +28,28 @@ KEYS: dict[str, tuple[str, str]] = {
                          " zalo_oa:<id> (a bare number is Telegram); /whoami prints yours."),
     "REPORTBOT_TZ": ("Asia/Ho_Chi_Minh", "Time zone of deadlines and reminders."),
     "REPORTBOT_DATA_DIR": ("reportbot-data", "Folder for received files and generated outputs."),
-    "REPORTBOT_WEBHOOK_URL": (
-        "", "Optional public HTTPS URL ending in /telegram: use a webhook instead of polling."
+    "REPORTBOT_PUBLIC_URL": (
+        "", "Optional public base URL of the bot's HTTP server (e.g. https://bot.example.gov.vn"
+        " behind a reverse proxy); starts it: download links and the webhooks whose secrets"
+        " are set."
     ),
-    "REPORTBOT_WEBHOOK_LISTEN": ("127.0.0.1:8080", "host:port the webhook server listens on."),
-    "REPORTBOT_WEBHOOK_SECRET": ("", "Secret Telegram sends with each webhook call (required)."),
+    "REPORTBOT_WEBHOOK_LISTEN": ("127.0.0.1:8080", "host:port the bot's HTTP server listens on."),
+    "REPORTBOT_WEBHOOK_SECRET": (
+        "", "Optional: with REPORTBOT_PUBLIC_URL, Telegram uses a webhook at <public>/telegram with"
+        " this secret (1-256 of A-Z a-z 0-9 _ -); without it Telegram keeps long polling."
+    ),
+    "REPORTBOT_WEBHOOK_URL": (
+        "", "Replaced by REPORTBOT_PUBLIC_URL (the base URL, without /telegram); still read."
+    ),
+    "ZALO_BOT_TOKEN": ("", "Zalo Bot Platform token (<digits>:<secret>); starts the Zalo channel."),
+    "ZALO_BOT_API_BASE_URL": (
+        "https://bot-api.zaloplatforms.com",
+        "Zalo Bot API base; the bot calls {base}/bot{token}/{method}.",
+    ),
+    "ZALO_BOT_WEBHOOK_SECRET": (
+        "", "Optional (8-256 characters): with REPORTBOT_PUBLIC_URL, Zalo Bot uses a webhook at"
+        " <public>/zalo; otherwise long polling."
+    ),
 }
 
 
@@ -50,9 +68,13 @@ class Settings:
     admins: frozenset[str]  # entries "<channel>:<user id>"
     tz: ZoneInfo
     data_dir: Path
-    webhook_url: str = ""
+    public_url: str = ""
     webhook_listen: tuple[str, int] = ("127.0.0.1", 8080)
     webhook_secret: str = ""
+    zalo_bot_token: str = ""
+    zalo_bot_api_base_url: str = "https://bot-api.zaloplatforms.com"
+    zalo_bot_webhook_secret: str = ""
+    notes: tuple[str, ...] = ()  # what the operator should know about these settings (logged)
 
     def __repr__(self) -> str:
         return f"Settings(db={self.db}, tz={self.tz.key}, admins={len(self.admins)})"
@@ -72,6 +94,8 @@ def load(
         values.update({k: v for k, v in dotenv_values(env_file).items() if k in KEYS and v})
     source = os.environ if environ is None else environ
     values.update({k: v for k, v in source.items() if k in KEYS and v})
+    notes: list[str] = []
+    public_url = _public_url(values, notes)
     return Settings(
         telegram_bot_token=values["TELEGRAM_BOT_TOKEN"].strip(),
         telegram_api_base_url=values["TELEGRAM_API_BASE_URL"].strip().rstrip("/"),
@@ -80,10 +104,43 @@ def load(
         admins=_admins(values["REPORTBOT_ADMINS"]),
         tz=_zone(values["REPORTBOT_TZ"]),
         data_dir=Path(values["REPORTBOT_DATA_DIR"]),
-        webhook_url=values["REPORTBOT_WEBHOOK_URL"].strip(),
+        public_url=public_url,
         webhook_listen=_listen(values["REPORTBOT_WEBHOOK_LISTEN"]),
-        webhook_secret=values["REPORTBOT_WEBHOOK_SECRET"].strip(),
+        webhook_secret=_secret("REPORTBOT_WEBHOOK_SECRET", values, 1, TELEGRAM_SECRET_RE),
+        zalo_bot_token=values["ZALO_BOT_TOKEN"].strip(),
+        zalo_bot_api_base_url=values["ZALO_BOT_API_BASE_URL"].strip().rstrip("/"),
+        zalo_bot_webhook_secret=_secret("ZALO_BOT_WEBHOOK_SECRET", values, 8, None),
+        notes=tuple(notes),
     )
+
+
+TELEGRAM_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+def _public_url(values: dict[str, str], notes: list[str]) -> str:
+    """Return the public base URL; the old REPORTBOT_WEBHOOK_URL (ending /telegram) still works."""
+    public = values["REPORTBOT_PUBLIC_URL"].strip().rstrip("/")
+    old = values["REPORTBOT_WEBHOOK_URL"].strip().rstrip("/")
+    if old and not public:
+        if not old.endswith("/telegram"):
+            raise ConfigError("REPORTBOT_WEBHOOK_URL is replaced by REPORTBOT_PUBLIC_URL: set it"
+                              " to the base URL the bot's HTTP server is reachable under")
+        public = old.removesuffix("/telegram")
+        notes.append(f"REPORTBOT_WEBHOOK_URL is replaced by REPORTBOT_PUBLIC_URL={public}")
+    if public and not re.match(r"^https?://[^/\s]+(/\S*)?$", public):
+        raise ConfigError(f"REPORTBOT_PUBLIC_URL: expected http(s)://host[/path], got {public!r}")
+    return public
+
+
+def _secret(key: str, values: dict[str, str], shortest: int, pattern: re.Pattern[str] | None
+            ) -> str:
+    """Return a webhook secret, refusing one the platform would refuse."""
+    value = values[key].strip()
+    if value and not (shortest <= len(value) <= 256):
+        raise ConfigError(f"{key}: expected {shortest}-256 characters, got {len(value)}")
+    if value and pattern is not None and not pattern.match(value):
+        raise ConfigError(f"{key}: only A-Z, a-z, 0-9, _ and - are allowed")
+    return value
 
 
 def _listen(value: str) -> tuple[str, int]:

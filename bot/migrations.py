@@ -154,4 +154,45 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX outbox_pending ON outbox(channel, chat_id, id) WHERE status = 'pending';
         """,
     ),
+    (
+        "0004_inbox_links_usage",
+        """
+        -- What a channel received, stored before it is acted on (a webhook answers only after
+        -- the row is committed; a poll that removes updates cannot lose one). Keyed by the
+        -- platform's own id; processed_at is set once the hub handled it.
+        CREATE TABLE inbox (
+            channel TEXT NOT NULL,
+            key TEXT NOT NULL,
+            body_json TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            processed_at TEXT,
+            PRIMARY KEY (channel, key)
+        ) WITHOUT ROWID;
+        CREATE INDEX inbox_pending ON inbox(channel, received_at) WHERE processed_at IS NULL;
+        -- Download links /files/<token>: the token is kept only as its sha256.
+        CREATE TABLE download_links (
+            token_hash TEXT PRIMARY KEY,
+            path TEXT NOT NULL,
+            filename TEXT NOT NULL,
+            mime TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        -- Messages a channel sent per calendar month ("2026-12", in REPORTBOT_TZ), for quotas.
+        CREATE TABLE channel_usage (
+            channel TEXT NOT NULL,
+            month TEXT NOT NULL,
+            messages INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (channel, month)
+        ) WITHOUT ROWID;
+        -- Small per-channel state: rotating tokens, a quota pause, the chain a token came from.
+        CREATE TABLE channel_state (
+            channel TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (channel, key)
+        ) WITHOUT ROWID;
+        """,
+    ),
 ]

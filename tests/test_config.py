@@ -48,3 +48,21 @@ def test_coordinators_are_named_per_channel() -> None:
     for bad in ("zalo:", "viber:12", "abc"):
         with pytest.raises(ConfigError, match="REPORTBOT_ADMINS"):
             load({"REPORTBOT_ADMINS": bad}, env_file=None)
+
+
+def test_old_webhook_url_keeps_working_as_the_public_url() -> None:
+    settings = load({"REPORTBOT_WEBHOOK_URL": "https://bot.example.vn/rb/telegram"}, env_file=None)
+    assert settings.public_url == "https://bot.example.vn/rb"
+    assert any("REPORTBOT_PUBLIC_URL" in note for note in settings.notes)
+    with pytest.raises(ConfigError, match="REPORTBOT_PUBLIC_URL"):
+        load({"REPORTBOT_WEBHOOK_URL": "https://bot.example.vn/hook"}, env_file=None)
+
+
+def test_webhook_secrets_the_platforms_would_refuse_are_refused() -> None:
+    with pytest.raises(ConfigError, match="ZALO_BOT_WEBHOOK_SECRET"):
+        load({"ZALO_BOT_WEBHOOK_SECRET": "short"}, env_file=None)
+    with pytest.raises(ConfigError, match="REPORTBOT_WEBHOOK_SECRET"):
+        load({"REPORTBOT_WEBHOOK_SECRET": "has space"}, env_file=None)
+    with pytest.raises(ConfigError, match="REPORTBOT_PUBLIC_URL"):
+        load({"REPORTBOT_PUBLIC_URL": "bot.example.vn"}, env_file=None)
+    assert load({"ZALO_BOT_WEBHOOK_SECRET": "x" * 8}, env_file=None).zalo_bot_webhook_secret

@@ -101,6 +101,10 @@ class RetryLater(ChannelError):
         self.seconds = seconds
 
 
+class QuotaExhausted(ChannelError):
+    """The platform's message quota is spent (Zalo Bot's monthly plan): pause, do not retry."""
+
+
 class DeliveryUncertain(ChannelError):
     """The request left but no answer came: it may have been delivered."""
 
@@ -112,8 +116,8 @@ class MessageRefused(ChannelError):
 class Transport(Protocol):
     """What the outbox sender needs of a channel: its limits, how to cut a message, one send.
 
-    `send` raises only the errors above: ContactUnreachable, RetryLater, DeliveryUncertain,
-    MessageRefused.
+    `send` raises only the errors above: ContactUnreachable, RetryLater, QuotaExhausted,
+    DeliveryUncertain, MessageRefused.
     """
 
     name: str
