@@ -7,6 +7,7 @@ made (`clean_text`: NFC, no control characters, no bidi overrides, no lone surro
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -129,4 +130,23 @@ class Transport(Protocol):
 
     async def send(self, part: Outgoing) -> None:
         """Send one part."""
+        ...
+
+
+class Links(Protocol):
+    """Download links on the bot's HTTP server (bot/web): how a channel without files sends one."""
+
+    async def url(self, path: Path, filename: str) -> str:
+        """Return a new unguessable, expiring link <public>/files/<token> to one file."""
+        ...
+
+
+WebhookAnswer = tuple[int, dict[str, object]]  # HTTP status and JSON body
+
+
+class Webhook(Protocol):
+    """What the HTTP server calls for a POST on a channel's route; the server owns HTTP."""
+
+    async def __call__(self, headers: Mapping[str, str], body: bytes) -> WebhookAnswer:
+        """Check, store and acknowledge one delivery; return the status and body to answer."""
         ...
