@@ -88,7 +88,8 @@ class Hub:
         self.coordinator.caps_of = self.caps_of
         self.followups = FollowUps(self.coordinator, self.coordinator_chats(), self.caps_of)
         self.transports: dict[str, Transport] = {}
-        self.sender = Sender(store, self.transports, clock, self.notices, self.followups)
+        self.sender = Sender(store, self.transports, clock, self.notices, self.followups,
+                             quota_notices=self.quota_notices)
 
     def add(self, channel: Channel) -> None:
         """Plug a channel in: its incoming come here, its rows leave through its transport."""
@@ -154,6 +155,20 @@ class Hub:
                 continue
             text = texts.render("coordinator.unreachable", self.caps_of(channel).format,
                                 unit=contact.unit_code or "?", chat_id=contact.chat_id)
+            notices.append(Outgoing(chat, text, channel=channel))
+        return notices
+
+    def quota_notices(self, paused: str) -> list[Outgoing]:
+        """Return the coordinators' notices that a channel's message quota is spent.
+
+        Those on another channel read it at once; those on the paused channel when it sends
+        again (their notice waits in the outbox like every other message there).
+        """
+        notices = []
+        for channel, chat in self.coordinator_chats():
+            key = "coordinator.quota_back" if channel == paused else "coordinator.quota_spent"
+            name = texts.render(f"channel_name.{paused}", "plain")
+            text = texts.render(key, self.caps_of(channel).format, channel=name)
             notices.append(Outgoing(chat, text, channel=channel))
         return notices
 
