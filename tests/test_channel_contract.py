@@ -219,6 +219,7 @@ class ZaloPlatform:
         return user
 
     def seen(self, chat: str) -> list[Seen]:
+        # Zalo has no buttons: a reply_markup sent anyway shows up here as unsupported params.
         return [Seen(m.text, m.text, tuple(m.unsupported)) for m in self.fake.sent_messages(chat)]
 
     def refusals(self) -> list[str]:
