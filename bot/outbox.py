@@ -261,8 +261,9 @@ class Sender:
             await asyncio.sleep(wait)
             return "retry"
         except DeliveryUncertain as error:
-            if part.document is not None:  # at most once: may have arrived, never sent twice
-                log.warning("outbox: document to %s timed out (%s); counted as sent",
+            if part.document is not None or row.message.extra.get(ONCE) == "most":
+                # at most once (a document, a reminder, a digest): may have arrived, never twice
+                log.warning("outbox: row %d to %s timed out (%s); counted as sent", row.id,
                             row.chat_id, error)
                 return "sent"
             log.warning("outbox: message to %s timed out (%s); sending it again", row.chat_id,

@@ -1,10 +1,12 @@
 """Cut a message into parts a channel accepts: the one splitter for every message (pure).
 
 A part is at most `limit` characters, counted with its markup, so it fits whatever the platform
-counts. Cuts fall at the last paragraph break that fits, else the last line break, else a space
-in the second half of the part; a word longer than that is cut where it must. In Telegram HTML
-a cut never falls inside a tag or an entity (``&amp;``); a tag open at the cut is closed at the
-end of the part and opened again at the start of the next, so every part is well-formed alone.
+counts. Cuts fall at the last paragraph break in the second half of the part, else the last line
+break, else a space in the second half; a word longer than that is cut where it must. So no part
+is left half empty for a paragraph break: each part is a message, and Zalo's quota counts them.
+In Telegram HTML a cut never falls inside a tag or an entity (``&amp;``); a tag open at the cut
+is closed at the end of the part and opened again at the start of the next, so every part is
+well-formed alone.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from bot.texts import Format
 __all__ = ["html_to_plain", "split_message"]
 
 _TOKEN_RE = re.compile(r"<(?P<close>/?)(?P<name>[a-zA-Z][\w-]*)[^>]*>|&#?\w+;")
-_SEPARATORS = (("\n\n", lambda room: 0), ("\n", lambda room: 0), (" ", lambda room: room // 2))
+_SEPARATORS = (("\n\n", lambda room: room // 2), ("\n", lambda room: 0),
+               (" ", lambda room: room // 2))
 _MIN_ROOM = 40  # below this, reopened tags leave no room for text: drop the markup instead
 
 
@@ -86,8 +89,9 @@ def _split_plain(text: str, limit: int) -> list[str]:
 def _cut_point(text: str, room: int) -> int:
     """Return where to cut text to keep at most `room` characters: at the best break.
 
-    A paragraph or a line that fits moves whole to the next part; a line longer than a part is
-    cut at a space in its second half, or where it must.
+    A paragraph break in the second half wins, else the last line break: a line that does not
+    fit moves whole to the next part; a line longer than a part is cut at a space in its second
+    half, or where it must.
     """
     for separator, earliest in _SEPARATORS:
         cut = text.rfind(separator, 0, room + 1)

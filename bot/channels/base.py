@@ -8,11 +8,12 @@ made (`clean_text`: NFC, no control characters, no bidi overrides, no lone surro
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
 from bot.parsing.text import clean_text
+from bot.splitting import split_message
 from bot.texts import Format
 
 
@@ -84,6 +85,18 @@ class Outgoing:
     document: Path | None = None
     channel: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+
+
+def split_parts(message: Outgoing, caps: Capabilities) -> list[Outgoing]:
+    """Return a message as parts within the channel's limit: its text cut by the one splitter
+    (buttons on the last text part), then its document alone."""
+    texts = split_message(message.text, caps.max_length, caps.format) if message.text else []
+    parts = [replace(message, text=text, document=None,
+                     buttons=message.buttons if index == len(texts) - 1 else ())
+             for index, text in enumerate(texts)]
+    if message.document is not None:
+        parts.append(replace(message, text="", buttons=()))
+    return parts
 
 
 class ChannelError(Exception):
