@@ -17,6 +17,7 @@ from tests.conftest import SMALL_CAMPAIGN
 from tests.fakebotapi import FakeBotApi
 
 TOKEN = "123456:TEST-token-abcdefghijklmnopqrstu"
+ROOT = Path(__file__).resolve().parent.parent  # the checkout under test, not the installed one
 ADMIN, CONTACT, STRANGER = 900, 7, 8
 
 
@@ -34,6 +35,8 @@ class Bot:
                     if not k.startswith(("REPORTBOT_", "TELEGRAM_"))}
         self.env.update(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=fake.base_url,
                         REPORTBOT_DB=str(folder / "bot.sqlite3"), REPORTBOT_ADMINS=str(ADMIN))
+        self.env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
         self.process: subprocess.Popen[str] | None = None
 
     def cli(self, *args: str) -> str:

@@ -228,8 +228,10 @@ async def test_the_server_stops_when_told_and_frees_its_port() -> None:
     assert running.task is not None and running.task.done()
     with pytest.raises(httpx.ConnectError):
         await httpx.AsyncClient().get(f"http://127.0.0.1:{port}/healthz")
-    with socket.socket() as again:  # the port can be listened on again at once
-        again.bind(("127.0.0.1", port))
+    with socket.socket() as again:  # the port can be listened on again at once (as a restart
+        again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # would: still listening
+        again.bind(("127.0.0.1", port))  # on it would fail even so)
+        again.listen()
 
 
 async def test_a_port_in_use_is_a_one_line_config_error() -> None:
