@@ -238,7 +238,9 @@ async def cmd_chat(ctx: Context) -> int:
 async def cmd_run(ctx: Context) -> int:
     """Run every configured channel (Telegram today) in one process until SIGINT or SIGTERM."""
     from bot.channels.telegram import TelegramChannel, build_application
+    from bot.channels.telegram_webhook import telegram_webhook_loop
     from bot.hub import Hub
+    from bot.web import build_server, serve_while
 
     app = build_application(ctx.settings)  # refuses a missing or malformed token first
     logging.getLogger().setLevel(logging.DEBUG if ctx.args.verbose else logging.INFO)
@@ -254,13 +256,11 @@ async def cmd_run(ctx: Context) -> int:
     try:
         await channel.start()
         log.info("running as @%s, database %s", channel.username, ctx.settings.db)
-        if ctx.settings.public_url and ctx.settings.webhook_secret:
-            from bot.channels.webhook import serve
-
-            host, port = ctx.settings.webhook_listen
-            url, secret = ctx.settings.public_url + "/telegram", ctx.settings.webhook_secret
-            channel.receive_loop = lambda stop: serve(channel, url, host, port, secret, stop)
-        await hub.run(stop)
+        web = build_server(ctx.settings, store, utc_now)
+        if web is not None and ctx.settings.webhook_secret:
+            channel.receive_loop = telegram_webhook_loop(channel, web[0], ctx.settings.public_url,
+                                                         ctx.settings.webhook_secret)
+        await serve_while(web[0] if web else None, stop, hub.run)
     finally:
         await channel.stop()
         await store.close()

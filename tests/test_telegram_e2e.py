@@ -17,6 +17,7 @@ from tests.conftest import SMALL_CAMPAIGN
 from tests.fakebotapi import FakeBotApi
 
 TOKEN = "123456:TEST-token-abcdefghijklmnopqrstu"
+ROOT = Path(__file__).resolve().parent.parent  # the checkout under test, not the installed one
 ADMIN, CONTACT, STRANGER = 900, 7, 8
 
 
@@ -34,6 +35,8 @@ class Bot:
                     if not k.startswith(("REPORTBOT_", "TELEGRAM_"))}
         self.env.update(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=fake.base_url,
                         REPORTBOT_DB=str(folder / "bot.sqlite3"), REPORTBOT_ADMINS=str(ADMIN))
+        self.env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
         self.process: subprocess.Popen[str] | None = None
 
     def cli(self, *args: str) -> str:
@@ -229,6 +232,21 @@ def test_webhook_mode_answers_after_processing(tmp_path: Path, fake: FakeBotApi)
         reply = fake.wait_for_sent(STRANGER, timeout=10)  # sent before the 200 above
         assert "Mã người dùng của anh/chị: 8" in reply.text
         assert fake.calls("setWebhook")[0].params["secret_token"] == "s3cret"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as health:
+            assert json.loads(health.read()) == {"ok": True}
+    finally:
+        code, errors = bot.stop()
+    assert code == 0, errors
+    assert "s3cret" not in errors
+
+    # Back to long polling: the webhook left at Telegram is deleted, updates come again.
+    del bot.env["REPORTBOT_WEBHOOK_SECRET"], bot.env["REPORTBOT_WEBHOOK_URL"]
+    since = fake.calls()[-1].seq
+    bot.start()
+    try:
+        fake.send_text(STRANGER, "/whoami")
+        fake.wait_for_sent(STRANGER, lambda m: "Mã người dùng" in m.text, timeout=30, since=since)
+        assert fake.calls("deleteWebhook")
     finally:
         code, errors = bot.stop()
     assert code == 0, errors

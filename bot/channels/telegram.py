@@ -295,6 +295,7 @@ class TelegramChannel:
         Nothing but a refused token ends this loop: 409 (another instance polls), 5xx, the
         network and any other error are logged and retried with backoff.
         """
+        await self.forget_webhook()
         offset: int | None = None
         delay = 1.0
         while not stop.is_set():
@@ -320,6 +321,13 @@ class TelegramChannel:
                             type(error).__name__, error, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 60)
+
+    async def forget_webhook(self) -> None:
+        """Delete a webhook a webhook run left behind (getUpdates answers 409 while one is set)."""
+        try:
+            await self.app.bot.delete_webhook()
+        except TelegramError as error:  # once, not retried: polling says why if it matters
+            log.warning("webhook not deleted (%s)", error)
 
     async def process(self, updates: Sequence[Update]) -> None:
         """Process one batch of updates."""

@@ -28,6 +28,7 @@ from bot.cache import StateCache
 from bot.campaigns.spec import CampaignSpec
 from bot.model import Campaign, Changes, Contact, ContactState, Invite, Sheet
 from bot.store.channel_state import ChannelState
+from bot.store.links import LinkStore
 from bot.store.outbox import AlreadyProcessed, Owing, owing_write
 from bot.store.owing import OutboxStore
 from bot.store.sql import (
@@ -63,6 +64,7 @@ class Store:
         self._steps = Steps(self)  # decides and commits conversation steps, sharing `_cache`
         self.outbox = OutboxStore(self)  # what the bot owes people, and the tasks it owes
         self.state = ChannelState(self)  # per-channel state: a quota pause, rotating tokens
+        self.links = LinkStore(self)  # download links: a file behind a token's hash
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:
