@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--as", dest="contact", default="terminal",
                       help="contact name (default: terminal)")
     chat.set_defaults(handler=cmd_chat)
-    run = sub.add_parser("run", help="run the Telegram bot (long polling)")
+    run = sub.add_parser("run", help="run the bot on every configured channel")
     run.set_defaults(handler=cmd_run)
     comp = sub.add_parser("compile", help="write the consolidated report and every output")
     comp.add_argument("campaign", type=int)
@@ -236,34 +236,16 @@ async def cmd_chat(ctx: Context) -> int:
 
 
 async def cmd_run(ctx: Context) -> int:
-    """Run every configured channel (Telegram today) in one process until SIGINT or SIGTERM."""
-    from bot.channels.telegram import TelegramChannel, build_application
-    from bot.channels.telegram_webhook import telegram_webhook_loop
-    from bot.hub import Hub
-    from bot.web import build_server, serve_while
+    """Run every configured channel in one process until SIGINT or SIGTERM."""
+    from bot.app import quiet_libraries, run_bot
 
-    app = build_application(ctx.settings)  # refuses a missing or malformed token first
     logging.getLogger().setLevel(logging.DEBUG if ctx.args.verbose else logging.INFO)
-    for noisy in ("httpx", "httpcore", "telegram"):  # their URLs would carry the token
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    store = await Store.open(ctx.settings.db)
-    hub = Hub(store, ctx.settings)
-    channel = TelegramChannel(app, hub)
+    quiet_libraries()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    try:
-        await channel.start()
-        log.info("running as @%s, database %s", channel.username, ctx.settings.db)
-        web = build_server(ctx.settings, store, utc_now)
-        if web is not None and ctx.settings.webhook_secret:
-            channel.receive_loop = telegram_webhook_loop(channel, web[0], ctx.settings.public_url,
-                                                         ctx.settings.webhook_secret)
-        await serve_while(web[0] if web else None, stop, hub.run)
-    finally:
-        await channel.stop()
-        await store.close()
+    await run_bot(ctx.settings, stop)
     return 0
 
 

@@ -17,6 +17,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from functools import partial
 from typing import Protocol
 
 from bot import invites, texts
@@ -60,7 +61,7 @@ class Channel(Protocol):
         ...
 
     async def start(self) -> None:
-        """Connect to the platform (checks the credentials)."""
+        """Connect to the platform (checks the credentials); may be called again after a failure."""
         ...
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -180,8 +181,20 @@ class Hub:
         A channel's loop that fails is logged and started again with backoff; it never takes
         the others down.
         """
-        loops = [self.keep(channel.name, channel.run, stop) for channel in self.channels.values()]
-        await asyncio.gather(*loops, self.remind(stop), self.sender.run(stop))
+        loops = [self.keep(channel.name, partial(self.start_and_run, channel), stop)
+                 for channel in self.channels.values()]
+        tasks = [asyncio.create_task(work)
+                 for work in (*loops, self.remind(stop), self.sender.run(stop))]
+        try:
+            await asyncio.gather(*tasks)
+        finally:  # one failed for good (a refused token): the others end too, cleanly
+            stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def start_and_run(self, channel: Channel, stop: asyncio.Event) -> None:
+        """Connect a channel, then receive until `stop` (one channel's wait holds no other)."""
+        await channel.start()
+        await channel.run(stop)
 
     async def keep(self, name: str, loop: Callable[[asyncio.Event], Awaitable[None]],
                    stop: asyncio.Event) -> None:

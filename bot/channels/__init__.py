@@ -1,1 +1,34 @@
-"""Chat channels: each turns a platform's events into Incoming and Outgoing into platform calls."""
+"""Chat channels: each turns a platform's events into Incoming and Outgoing into platform calls.
+
+`configured` builds every channel whose credentials are set; adding a channel means a module
+here with a `configure(settings, hub, web)` function, and its settings in bot/config.py.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.hub import Channel, Hub
+    from bot.web import DownloadLinks, WebServer
+
+# Each channel: the setting that turns it on, and the module that builds it.
+CHANNELS = (("TELEGRAM_BOT_TOKEN", "telegram"), ("ZALO_BOT_TOKEN", "zalo_bot"))
+
+
+def wanted(settings: Settings) -> list[str]:
+    """Return the modules of the channels whose credentials are set."""
+    return [module for key, module in CHANNELS if getattr(settings, key.lower())]
+
+
+def configured(settings: Settings, hub: Hub,
+               web: tuple[WebServer, DownloadLinks] | None) -> list[Channel]:
+    """Build and plug into the hub every channel whose credentials are set."""
+    import importlib
+
+    channels = []
+    for module in wanted(settings):
+        channel = importlib.import_module(f"bot.channels.{module}").configure(settings, hub, web)
+        channels.append(channel)
+    return channels

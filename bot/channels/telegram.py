@@ -56,6 +56,7 @@ from bot.splitting import html_to_plain, split_message
 
 if TYPE_CHECKING:
     from bot.hub import Hub
+    from bot.web import DownloadLinks, WebServer
 
 log = logging.getLogger(__name__)
 # `send` calls sendMessage through do_api_request on purpose (see there); PTB would warn each time.
@@ -88,6 +89,18 @@ def build_application(settings: Settings) -> Application[Any, Any, Any, Any, Any
         file_base = re.sub(r"/bot$", "/file/bot", base) if base.endswith("/bot") else base
         builder = builder.base_url(base).base_file_url(file_base)
     return builder.build()
+
+
+def configure(settings: Settings, hub: Hub,
+              web: tuple[WebServer, DownloadLinks] | None) -> TelegramChannel:
+    """Build the channel: long polling, or the webhook on the HTTP server when its secret is set."""
+    from bot.channels.telegram_webhook import telegram_webhook_loop
+
+    channel = TelegramChannel(build_application(settings), hub)
+    if web is not None and settings.webhook_secret:
+        channel.receive_loop = telegram_webhook_loop(channel, web[0], settings.public_url,
+                                                     settings.webhook_secret)
+    return channel
 
 
 class TelegramTransport:
@@ -269,6 +282,7 @@ class TelegramChannel:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 60)
         self.username = self.username or self.app.bot.username
+        log.info("telegram: running as @%s", self.username)
         await self.menus()
 
     async def menus(self) -> None:
@@ -281,8 +295,8 @@ class TelegramChannel:
         for admin in sorted(self.admins):
             try:
                 await self.call(self.app.bot.set_my_commands, commands=_menu(COORDINATOR_MENU),
-                                scope=BotCommandScopeChat(chat_id=int(admin)))
-            except (TelegramError, ValueError) as error:
+                                scope=BotCommandScopeChat(chat_id=admin))
+            except TelegramError as error:
                 log.warning("coordinator %s: command menu not set (%s)", admin, error)
 
     async def run(self, stop: asyncio.Event) -> None:
