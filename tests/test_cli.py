@@ -176,3 +176,10 @@ def test_demo_runs_offline_and_prints_where_outputs_are(tmp_path: Path) -> None:
     assert sxd["ty_le_tiem"] == "100" and sxd["ung_ho_tien"] == "10000000"
     assert "1795/SXD-CCGD" in sxd["van_ban_chuyen_nganh"]
     assert "2440/SXD-CCGD" in sxd["van_ban_chuyen_nganh"]
+
+
+def test_run_without_any_channel_names_the_settings_in_one_line(tmp_path: Path) -> None:
+    result = reportbot(tmp_path, "run")
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1
+    assert "TELEGRAM_BOT_TOKEN" in result.stderr and "ZALO_BOT_TOKEN" in result.stderr
