@@ -166,7 +166,7 @@ def tally(name: str, transport: Counting, asked: set[str], inputs: int) -> Econo
 
 
 def _kind(message: Outgoing) -> str:
-    if message.document is not None or "Các tệp đã lưu" in message.text:
+    if message.document is not None or message.extra.get("files"):
         return "documents"
     if SUBMITTED in message.text:
         return "submit confirmation"

@@ -184,7 +184,7 @@ class Coordinator:
         replies = []
         for chat in chats:
             replies += [Outgoing(chat, part, channel=channel) for part in parts]
-            replies += self.files(chat, channel, caps, files)
+            replies += self.files(chat, channel, caps, files, campaign.id)
         return replies
 
     async def export(self, campaign: Campaign, chat: str, channel: str,
@@ -195,7 +195,7 @@ class Coordinator:
             paths = await asyncio.to_thread(export, campaign.spec, sheets, self.folder(campaign))
         except Exception as error:
             return self.failed(campaign, [chat], channel, caps, error)
-        return self.files(chat, channel, caps, list(paths))
+        return self.files(chat, channel, caps, list(paths), campaign.id)
 
     def failed(self, campaign: Campaign, chats: list[str], channel: str, caps: Capabilities,
                error: Exception) -> list[Outgoing]:
@@ -205,13 +205,19 @@ class Coordinator:
                             detail=f"{type(error).__name__}: {error}")
         return [Outgoing(chat, text, channel=channel) for chat in chats]
 
-    def files(self, chat: str, channel: str, caps: Capabilities, paths: list[Path]
-              ) -> list[Outgoing]:
-        """Return documents, or where they were saved when the channel cannot carry files."""
+    def files(self, chat: str, channel: str, caps: Capabilities, paths: list[Path],
+              campaign_id: int, for_contact: bool = False) -> list[Outgoing]:
+        """Return documents, or what to do when the channel can carry neither files nor links.
+
+        A coordinator is told where the files are on the server and how to get them; a contact
+        that their report is kept and the coordinating agency has it.
+        """
         if caps.documents:
             return [Outgoing(chat, "", document=path, channel=channel) for path in paths]
-        text = texts.render("coordinator.files_saved", caps.format, paths=[str(p) for p in paths])
-        return [Outgoing(chat, text, channel=channel)]
+        key = "coordinator.report_kept" if for_contact else "coordinator.files_saved"
+        text = texts.render(key, caps.format, paths=[str(p) for p in paths],
+                            campaign=campaign_id)
+        return [Outgoing(chat, text, channel=channel, extra={"files": str(len(paths))})]
 
     async def unit_report(self, campaign: Campaign, code: str, chat: str, channel: str,
                           caps: Capabilities) -> list[Outgoing]:
@@ -225,7 +231,7 @@ class Coordinator:
             log.error("round %s: report of %s failed", campaign.id, code, exc_info=error)
             return [Outgoing(chat, texts.render("coordinator.unit_report_failed", caps.format),
                              channel=channel)]
-        return self.files(chat, channel, caps, [path])
+        return self.files(chat, channel, caps, [path], campaign.id, for_contact=True)
 
     async def new_invites(self, campaign: Campaign, incoming: Incoming,
                           caps: Capabilities) -> list[Outgoing]:
