@@ -24,6 +24,7 @@ from bot.coordinator import unit_table
 from bot.documents.export import export
 from bot.documents.outputs import write_outputs
 from bot.engine import Engine, utc_now
+from bot.invites import from_settings as invites_of
 from bot.model import REPORTED, Campaign, Sheet, UnitProgress
 from bot.questionnaire import Questionnaire
 from bot.store import Store
@@ -146,17 +147,29 @@ async def cmd_campaign_create(ctx: Context) -> int:
 
     async def work(store: Store) -> int:
         campaign_id, invites = await store.create_campaign(spec, utc_now())
-        rows = [{"code": i.code, "name": i.name, "token": i.token,
-                 "invite_url": config.invite_url(ctx.settings, i.token)} for i in invites]
+        rows = [invite_row(ctx.settings, i.code, i.name, i.token) for i in invites]
         if ctx.args.json:
             print(json.dumps({"campaign": campaign_id, "units": rows}, ensure_ascii=False))
         else:
+            settings = ctx.settings
+            no_link = bool(settings.telegram_bot_token) and not settings.telegram_bot_username
             print(say("cli.created", id=campaign_id, title=spec.title, deadline=spec.deadline,
-                      has_links=bool(ctx.settings.telegram_bot_username),
-                      invites=[{**r, "url": r["invite_url"]} for r in rows]))
+                      no_link=no_link,
+                      invites=[{**r, "ways": invites_of(ctx.settings, i.token)}
+                               for r, i in zip(rows, invites, strict=True)]))
         return 0
 
     return await with_store(ctx.settings.db, work)
+
+
+def invite_row(settings: config.Settings, code: str, name: str, token: str) -> dict[str, Any]:
+    """Return one unit's invite for --json: its Telegram link and its Zalo line when configured."""
+    ways = {way.channel: way.text for way in invites_of(settings, token)}
+    row: dict[str, Any] = {"code": code, "name": name, "invite_url": ways.get("telegram"),
+                           "token": token}
+    if "zalo" in ways:
+        row["zalo"] = ways["zalo"]
+    return row
 
 
 async def cmd_campaign_list(ctx: Context) -> int:

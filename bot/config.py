@@ -79,6 +79,11 @@ class Settings:
     def __repr__(self) -> str:
         return f"Settings(db={self.db}, tz={self.tz.key}, admins={len(self.admins)})"
 
+    @property
+    def zalo_configured(self) -> bool:
+        """Return whether a Zalo channel is set up (its contacts bind with `/start <token>`)."""
+        return bool(self.zalo_bot_token)
+
     def coordinators(self, channel: str) -> list[str]:
         """Return the user ids of the coordinators on one channel, sorted."""
         return sorted(entry.split(":", 1)[1] for entry in self.admins
@@ -174,10 +179,3 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo(name.strip())
     except (ZoneInfoNotFoundError, ValueError) as error:
         raise ConfigError(f"REPORTBOT_TZ: unknown time zone {name!r}") from error
-
-
-def invite_url(settings: Settings, token: str) -> str | None:
-    """Return the Telegram deep link for an invite token, when the bot's username is known."""
-    if not settings.telegram_bot_username:
-        return None
-    return f"https://t.me/{settings.telegram_bot_username}?start={token}"

@@ -29,6 +29,7 @@ from bot.compile import summary_message
 from bot.documents.export import export
 from bot.documents.outputs import write_outputs, write_unit_report
 from bot.engine import Engine, split_command
+from bot.invites import Way
 from bot.model import REPORTED, Campaign, Invite, UnitProgress
 from bot.store import AlreadyProcessed, Owing, Store
 from bot.store.outbox import TASK, secret, task
@@ -64,11 +65,11 @@ class Coordinator:
     """Answers coordinators' commands for one channel."""
 
     def __init__(self, store: Store, engine: Engine, tz: tzinfo,
-                 invite_url: Callable[[str], str | None], data_dir: Path) -> None:
+                 invite_ways: Callable[[str], list[Way]], data_dir: Path) -> None:
         self.store = store
         self.engine = engine
         self.tz = tz
-        self.invite_url = invite_url
+        self.invite_ways = invite_ways
         self.data_dir = data_dir
         self.sweeper: Sweeper | None = None  # set by a channel that can send reminders
         self.followups: FollowUps | None = None  # runs task rows; set by FollowUps itself
@@ -353,8 +354,8 @@ class Coordinator:
 
     def invites(self, incoming: Incoming, caps: Capabilities, campaign: Campaign,
                 invites: list[Invite], key: str) -> Outgoing:
-        """Return the message listing one invite link per unit."""
-        rows = [{"code": i.code, "name": i.name, "token": i.token, "url": self.invite_url(i.token)}
+        """Return the message listing, per unit, how its contacts bind on each channel."""
+        rows = [{"code": i.code, "name": i.name, "ways": self.invite_ways(i.token)}
                 for i in invites]
         return self.reply(incoming, caps, key, campaign=campaign, rows=rows)
 

@@ -19,13 +19,14 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Protocol
 
-from bot import texts
+from bot import invites, texts
 from bot.campaigns.upload import Upload
 from bot.channels.base import CONSOLE, Capabilities, Incoming, Outgoing, Transport
 from bot.config import ConfigError, Settings
 from bot.coordinator import Coordinator, is_coordinator_command
 from bot.engine import Engine, split_command, utc_now
 from bot.followups import FollowUps
+from bot.invites import Way
 from bot.model import Contact
 from bot.outbox import Sender
 from bot.store import Store
@@ -54,8 +55,8 @@ class Channel(Protocol):
         """How one part of an owed message leaves."""
         ...
 
-    def invite_url(self, token: str) -> str | None:
-        """Return the link that binds a chat to a unit, if the channel has one."""
+    def invite(self, token: str) -> Way | None:
+        """Return how a contact binds to a unit on this channel (a link, or a line to send)."""
         ...
 
     async def start(self) -> None:
@@ -80,14 +81,15 @@ class Hub:
         self.settings = settings
         self.channels: dict[str, Channel] = {}
         self.engine = Engine(store, clock, durable=True)
-        self.coordinator = Coordinator(store, self.engine, settings.tz, self.invite_url,
+        self.coordinator = Coordinator(store, self.engine, settings.tz, self.invite_ways,
                                        settings.data_dir)
         self.sweeper = Sweeper(store, settings.tz, self.caps_of, self.coordinator_chats())
         self.coordinator.sweeper = self.sweeper
         self.coordinator.caps_of = self.caps_of
         self.followups = FollowUps(self.coordinator, self.coordinator_chats(), self.caps_of)
         self.transports: dict[str, Transport] = {}
-        self.sender = Sender(store, self.transports, clock, self.notices, self.followups)
+        self.sender = Sender(store, self.transports, clock, self.notices, self.followups,
+                             quota_notices=self.quota_notices)
 
     def add(self, channel: Channel) -> None:
         """Plug a channel in: its incoming come here, its rows leave through its transport."""
@@ -99,13 +101,10 @@ class Hub:
         found = self.channels.get(channel)
         return found.caps if found is not None else CONSOLE
 
-    def invite_url(self, token: str) -> str | None:
-        """Return the first invite link a channel offers for a token."""
-        for channel in self.channels.values():
-            url = channel.invite_url(token)
-            if url:
-                return url
-        return None
+    def invite_ways(self, token: str) -> list[Way]:
+        """Return how a unit's contacts bind on each running channel (one line when none)."""
+        ways = invites.merged([channel.invite(token) for channel in self.channels.values()])
+        return ways or [Way("any", invites.zalo_line(token))]
 
     def coordinator_chats(self) -> list[tuple[str, str]]:
         """Return (channel, user id) of every coordinator (private chats: chat id = user id)."""
@@ -156,6 +155,20 @@ class Hub:
                 continue
             text = texts.render("coordinator.unreachable", self.caps_of(channel).format,
                                 unit=contact.unit_code or "?", chat_id=contact.chat_id)
+            notices.append(Outgoing(chat, text, channel=channel))
+        return notices
+
+    def quota_notices(self, paused: str) -> list[Outgoing]:
+        """Return the coordinators' notices that a channel's message quota is spent.
+
+        Those on another channel read it at once; those on the paused channel when it sends
+        again (their notice waits in the outbox like every other message there).
+        """
+        notices = []
+        for channel, chat in self.coordinator_chats():
+            key = "coordinator.quota_back" if channel == paused else "coordinator.quota_spent"
+            name = texts.render(f"channel_name.{paused}", "plain")
+            text = texts.render(key, self.caps_of(channel).format, channel=name)
             notices.append(Outgoing(chat, text, channel=channel))
         return notices
 

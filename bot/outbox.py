@@ -22,6 +22,12 @@ What each call guarantees on the wire:
 - `ContactUnreachable` (blocked): the contact is marked unreachable, what it is owed is dropped
   and the coordinators are owed one notice, all in one transaction.
 - `MessageRefused` (a 400): logged and marked failed; the chat goes on with the next row.
+- `QuotaExhausted` (Zalo Bot's monthly plan spent): nothing was delivered, so the row stays
+  owed (a claimed at-most-once row is reopened). The whole channel pauses: no chat of it is
+  started again until a probe every QUOTA_PROBE seconds, one chat at a time, gets through. The
+  pause is kept in the database (a restart probes once instead of every chat) and the
+  coordinators are owed one notice per pause, on every channel (those on the paused channel
+  get theirs when it sends again).
 - A task row (a unit's report after a submit, a compile, a contact's first question of a new
   round) is run by the `tasks` runner; what it produces replaces it in one transaction, and
   the run is keyed by the row, so a task run twice after a kill owes nothing twice.
@@ -44,11 +50,13 @@ from bot.channels.base import (
     DeliveryUncertain,
     MessageRefused,
     Outgoing,
+    QuotaExhausted,
     RetryLater,
     Transport,
 )
 from bot.model import Contact
 from bot.store import Store
+from bot.store.channel_state import put as state_put
 from bot.store.outbox import ONCE, TASK, OwedRow
 
 log = logging.getLogger(__name__)
@@ -57,6 +65,8 @@ GATHER = 0.005  # after a wake-up, let the steps under way owe their rows too
 MAX_ATTEMPTS = 8
 PAGE = 20  # rows read from the database at a time
 BACKOFF_CAP = 60.0
+QUOTA_PROBE = 1800.0  # seconds between probes of a channel whose quota is spent
+PAUSED = "quota_paused"  # channel_state key: when the pause began (ISO)
 
 
 class TaskRunner(Protocol):
@@ -73,7 +83,8 @@ class Sender:
     def __init__(self, store: Store, transports: Mapping[str, Transport],
                  clock: Callable[[], datetime], notices: Callable[[Contact], list[Outgoing]],
                  tasks: TaskRunner | None = None, per_chat: float = 1.0,
-                 overall: float = 30.0) -> None:
+                 overall: float = 30.0,
+                 quota_notices: Callable[[str], list[Outgoing]] | None = None) -> None:
         self.store = store
         self.transports = transports
         self.clock = clock
@@ -85,6 +96,9 @@ class Sender:
         self.last_sent: dict[tuple[str, str], float] = {}
         self.workers: dict[tuple[str, str], asyncio.Task[None]] = {}
         self.handled: set[int] = set()  # rows this process delivered (memory and database)
+        self.quota_notices = quota_notices
+        self.paused: dict[str, float] = {}  # channel -> monotonic time of its next probe
+        self.probes: dict[str, str] = {}  # paused channel -> the one chat that may try now
 
     async def run(self, stop: asyncio.Event) -> None:
         """Start a worker for every chat that is owed something, until `stop` is set.
@@ -93,6 +107,7 @@ class Sender:
         at start-up (rows a killed process left) and every few seconds.
         """
         looked = 0.0
+        await self.load_pauses()
         while not stop.is_set():
             try:
                 scan = time.monotonic() - looked >= LOOK_EVERY
@@ -114,10 +129,32 @@ class Sender:
             owed.update({key: True for key in await self.store.outbox.chats()})
         for key, from_db in owed.items():
             if key not in self.workers and (key[0] in self.transports or self.tasks):
+                if key[0] in self.paused and not self.probe(*key):
+                    continue
                 self.workers[key] = asyncio.create_task(self.work(*key, from_db))
+
+    def probe(self, channel: str, chat_id: str) -> bool:
+        """Return whether this chat of a paused channel may try now (one chat per probe)."""
+        if time.monotonic() < self.paused[channel]:
+            return False
+        self.paused[channel] = time.monotonic() + QUOTA_PROBE
+        self.probes[channel] = chat_id
+        return True
+
+    def held(self, channel: str, chat_id: str) -> bool:
+        """Return whether a chat must not send now: its channel is paused and it is no probe."""
+        return channel in self.paused and self.probes.get(channel) != chat_id
+
+    async def load_pauses(self) -> None:
+        """Resume the pauses a previous process recorded: each channel probes once at start."""
+        for channel in self.transports:
+            if await self.store.state.get(channel, PAUSED) is not None:
+                self.paused[channel] = 0.0
 
     async def drain(self) -> None:
         """Deliver everything owed now, including what that produces (tests, one-shot runs)."""
+        if not self.paused:
+            await self.load_pauses()
         while True:
             await self.start_workers()
             if not self.workers:
@@ -142,11 +179,14 @@ class Sender:
                 for row in rows:
                     self.handled.add(row.id)
                     try:
-                        reachable = await self.deliver(row)
+                        outcome = await self.deliver(row)
                     except BaseException:
                         self.handled.discard(row.id)  # still owed: the next look retries it
                         raise
-                    if not reachable:
+                    if outcome == "paused":  # still owed; the database keeps the rest
+                        self.handled.discard(row.id)
+                        return
+                    if outcome == "unreachable":
                         self.store.outbox.forget(channel, chat_id)
                         return
         except Exception as error:  # logged; the next look starts the chat again
@@ -155,16 +195,17 @@ class Sender:
         finally:
             self.workers.pop((channel, chat_id), None)
 
-    async def deliver(self, row: OwedRow) -> bool:
-        """Deliver one row; return False when the chat can no longer be reached."""
+    async def deliver(self, row: OwedRow) -> str:
+        """Deliver one row; return "done", "unreachable" (the chat) or "paused" (the channel)."""
         if row.message.extra.get(TASK):
-            return await self.run_task(row)
+            await self.run_task(row)
+            return "done"
         transport = self.transports.get(row.channel)
         if transport is None:
             log.error("outbox: row %d is for channel %r, which is not running", row.id,
                       row.channel)
             await self.store.outbox.done(row.id, self.clock(), failed=True)
-            return True
+            return "done"
         parts = transport.parts(row.message)
         sent, attempts = row.parts_sent, row.attempts
         at_most_once = row.message.extra.get(ONCE) == "most"
@@ -176,34 +217,40 @@ class Sender:
                 claim = partial(self.store.outbox.progress, row.id, sent + 1, attempts)
             outcome = await self.send_part(transport, row, parts[sent], attempts, claim)
             if outcome == "unreachable":
-                return False
+                return outcome
+            if outcome == "paused":
+                if claim is not None and at_most_once:
+                    await self.store.outbox.reopen(row.id)
+                return outcome
             if outcome == "refused":
                 await self.store.outbox.done(row.id, self.clock(), failed=True)
-                return True
+                return "done"
             if outcome == "retry":
                 attempts += 1
                 if attempts >= MAX_ATTEMPTS:
                     log.error("outbox: row %d to %s failed %d times; giving up", row.id,
                               row.chat_id, attempts)
                     await self.store.outbox.done(row.id, self.clock(), failed=True)
-                    return True
+                    return "done"
                 continue
             sent += 1
             if sent < len(parts):
                 await self.store.outbox.progress(row.id, sent, attempts)
         if not at_most_once:
             self.store.outbox.sent(row.id, self.clock())
-        return True
+        return "done"
 
     async def send_part(self, transport: Transport, row: OwedRow, part: Outgoing,
                         attempts: int,
                         claim: Callable[[], Awaitable[None]] | None = None) -> str:
-        """Send one part within the pace; return "sent", "retry", "refused" or "unreachable".
+        """Send one part within the pace: "sent", "retry", "refused", "unreachable" or "paused".
 
         `claim`, if given, records the part as sent right before its request (at most once):
         a kill then loses it rather than sending it twice.
         """
         await self.pace(transport.name, row.chat_id)
+        if self.held(transport.name, row.chat_id):  # paused while this chat waited its turn
+            return "paused"
         if claim is not None:
             await claim()
         try:
@@ -224,13 +271,35 @@ class Sender:
         except MessageRefused as error:
             log.error("outbox: row %d to %s refused: %s", row.id, row.chat_id, error)
             return "refused"
+        except QuotaExhausted as error:
+            await self.pause(transport.name, str(error))
+            return "paused"
         except ContactUnreachable:
             contact = await self.store.outbox.unreachable(row.channel, row.chat_id,
                                                           self.clock(), self.notices)
             log.warning("outbox: chat %s cannot be reached%s", row.chat_id,
                         "" if contact is None else f" (unit {contact.unit_code})")
             return "unreachable"
+        if self.paused.pop(transport.name, None) is not None:
+            self.probes.pop(transport.name, None)
+            log.warning("outbox: channel %s sends again", transport.name)
+            await self.store.state.put(transport.name, PAUSED, None, self.clock())
         return "sent"
+
+    async def pause(self, channel: str, reason: str) -> None:
+        """Stop sending on a channel whose quota is spent; owe the coordinators one notice."""
+        first = channel not in self.paused  # else another chat or a probe met it already
+        self.paused[channel] = time.monotonic() + QUOTA_PROBE
+        self.probes.pop(channel, None)
+        if not first or await self.store.state.get(channel, PAUSED) is not None:
+            return  # told already
+        now = self.clock()
+        log.error("outbox: channel %s paused, its quota is spent (%s); probing every %.0f min",
+                  channel, reason, QUOTA_PROBE / 60)
+        notices = self.quota_notices(channel) if self.quota_notices is not None else []
+        await self.store.outbox.owe(f"quota:{channel}:{now.isoformat()}", notices, now,
+                                    also=partial(state_put, channel=channel, key=PAUSED,
+                                                 value=now.isoformat(), now=now))
 
     async def pace(self, channel: str, chat_id: str) -> None:
         """Wait until a message may go to this chat: its own pace, then the channel's."""
@@ -244,16 +313,15 @@ class Sender:
         await limiter.acquire()
         self.last_sent[key] = time.monotonic()
 
-    async def run_task(self, row: OwedRow) -> bool:
+    async def run_task(self, row: OwedRow) -> None:
         """Run a task row and put what it owes in its place."""
         if self.tasks is None:
-            return True
+            return
         try:
             produced = await self.tasks.run(row)
         except Exception as error:
             log.error("outbox: task %d (%s) failed: %s: %s", row.id, row.message.extra.get(TASK),
                       type(error).__name__, error, exc_info=error)
             await self.store.outbox.done(row.id, self.clock(), failed=True)
-            return True
+            return
         await self.store.outbox.task_done(row, produced, self.clock())
-        return True

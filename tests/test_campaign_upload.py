@@ -61,7 +61,7 @@ def refused(upload: Upload) -> list[str]:
 
 @pytest.fixture
 def coordinator(store: Store, tmp_path: Path) -> Coordinator:
-    return Coordinator(store, Engine(store), TZ, lambda _token: None, tmp_path / "data")
+    return Coordinator(store, Engine(store), TZ, lambda _token: [], tmp_path / "data")
 
 
 async def send(coordinator: Coordinator, upload: Upload) -> str:

@@ -18,12 +18,15 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ROOT / "templates" / "default" / "campaign.yaml"
 
 
-def reportbot(cwd: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def reportbot(cwd: Path, *args: str, stdin: str = "",
+              **settings: str) -> subprocess.CompletedProcess[str]:
     """Run the installed `reportbot` command (falling back to the module) in `cwd`."""
     script = Path(sys.executable).parent / "reportbot"
     command = [str(script)] if script.exists() else [sys.executable, "-m", "bot.cli"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REPORTBOT_", "TELEGRAM_"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("REPORTBOT_", "TELEGRAM_", "ZALO_"))}
     env["REPORTBOT_DB"] = str(cwd / "rb.sqlite3")
+    env.update(settings)
     result = subprocess.run([*command, *args], cwd=cwd, input=stdin, capture_output=True,
                             text=True, timeout=120, env=env)
     assert "Traceback" not in result.stderr, result.stderr
@@ -72,6 +75,21 @@ def test_create_json_lists_one_invite_per_unit(tmp_path: Path) -> None:
     assert units[0]["code"] == "SXD" and units[0]["invite_url"] is None
     listed = reportbot(tmp_path, "campaign", "list")
     assert f"{created['campaign']}  [đang mở]  0/8" in listed.stdout
+
+
+def test_invites_show_each_configured_channel(tmp_path: Path) -> None:
+    both = {"TELEGRAM_BOT_USERNAME": "rb_test_bot", "ZALO_BOT_TOKEN": "123:secret"}
+    result = reportbot(tmp_path, "campaign", "create", str(DEFAULT), "--json", **both)
+    unit = json.loads(result.stdout)["units"][0]
+    assert unit["invite_url"] == f"https://t.me/rb_test_bot?start={unit['token']}"
+    assert unit["zalo"] == f"/start {unit['token']}"
+    text = reportbot(tmp_path, "campaign", "create", str(DEFAULT), **both).stdout
+    assert "Telegram: https://t.me/rb_test_bot?start=" in text
+    assert "Zalo (gửi cho bot): /start " in text
+    zalo_only = reportbot(tmp_path, "campaign", "create", str(DEFAULT), "--json",
+                          ZALO_BOT_TOKEN="123:secret")
+    unit = json.loads(zalo_only.stdout)["units"][0]
+    assert unit["invite_url"] is None and unit["zalo"] == f"/start {unit['token']}"
 
 
 def test_scripted_chat_with_mistakes_then_resume_in_a_new_process(tmp_path: Path,

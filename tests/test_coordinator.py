@@ -18,7 +18,7 @@ def command(text: str) -> Incoming:
 async def test_compile_and_export_after_close_use_the_round_just_closed(
         engine: Engine, store: Store, campaign_id: int, tmp_path: Path) -> None:
     """Issue #9 item 9: they said "Chưa có đợt báo cáo nào đang mở" after /close."""
-    coordinator = Coordinator(store, engine, TZ, lambda token: None, tmp_path)
+    coordinator = Coordinator(store, engine, TZ, lambda token: [], tmp_path)
     closed = await coordinator.handle(command("/close"), CONSOLE)
     assert "Đã kết thúc đợt báo cáo số 1" in closed[0].text
     compiled = await coordinator.handle(command("/compile"), CONSOLE)

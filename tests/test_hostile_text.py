@@ -78,7 +78,7 @@ async def test_hostile_answers_are_stored_clean_and_the_round_compiles(
     answers = (await store.sheets(round_id))[0].answers
     assert answers["thuan_loi"] == "Đoàn kết, thống nhất\nmột lòng"
     assert answers["viec_lam"] == ["Tuyên truyền trên loa"]
-    coordinator = Coordinator(store, engine, TZ, lambda token: None, tmp_path)
+    coordinator = Coordinator(store, engine, TZ, lambda token: [], tmp_path)
     campaign = await store.campaign(round_id)
     assert campaign is not None
     replies = await coordinator.compile(campaign, ["boss"], "telegram", TELEGRAM)
@@ -128,7 +128,7 @@ async def test_a_compile_that_fails_tells_the_coordinator(store: Store, engine: 
     campaign_id, _ = await store.create_campaign(spec, datetime(2023, 10, 17, tzinfo=UTC))
     campaign = await store.campaign(campaign_id)
     assert campaign is not None
-    coordinator = Coordinator(store, engine, TZ, lambda token: None, tmp_path)
+    coordinator = Coordinator(store, engine, TZ, lambda token: [], tmp_path)
     replies = await coordinator.handle(Incoming("console", "boss", "boss", text="/compile"),
                                        CONSOLE)
     assert len(replies) == 1 and "Chưa tổng hợp được" in replies[0].text, replies

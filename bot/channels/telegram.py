@@ -51,6 +51,7 @@ from bot.channels.base import (
 from bot.config import ConfigError, Settings
 from bot.coordinator import COMMANDS
 from bot.engine import CONTACT_COMMANDS
+from bot.invites import Way, telegram_link
 from bot.splitting import html_to_plain, split_message
 
 if TYPE_CHECKING:
@@ -187,9 +188,9 @@ class TelegramChannel:
         app.add_error_handler(self.on_error)
         hub.add(self)
 
-    def invite_url(self, token: str) -> str | None:
-        """Return the deep link that binds a chat to a unit."""
-        return f"https://t.me/{self.username}?start={token}" if self.username else None
+    def invite(self, token: str) -> Way | None:
+        """Return the deep link that binds a chat to a unit (none before the username is known)."""
+        return Way(CHANNEL, telegram_link(self.username, token)) if self.username else None
 
     # updates ------------------------------------------------------------------------------
 

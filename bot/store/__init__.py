@@ -27,6 +27,7 @@ import aiosqlite
 from bot.cache import StateCache
 from bot.campaigns.spec import CampaignSpec
 from bot.model import Campaign, Changes, Contact, ContactState, Invite, Sheet
+from bot.store.channel_state import ChannelState
 from bot.store.inbox import InboxStore, UsageStore
 from bot.store.outbox import AlreadyProcessed, Owing, owing_write
 from bot.store.owing import OutboxStore
@@ -64,6 +65,7 @@ class Store:
         self.outbox = OutboxStore(self)  # what the bot owes people, and the tasks it owes
         self.inbox = InboxStore(self)  # what channels received, stored before it is acted on
         self.usage = UsageStore(self)  # messages each channel sent per month (quotas)
+        self.state = ChannelState(self)  # per-channel state: a quota pause, rotating tokens
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:

@@ -56,13 +56,17 @@ class OutboxStore:
         self._event.clear()
 
     async def owe(self, cause: str, messages: Sequence[Outgoing], now: datetime,
-                  key: tuple[str, str] | None = None) -> bool:
+                  key: tuple[str, str] | None = None,
+                  also: Callable[[sqlite3.Connection], None] | None = None) -> bool:
         """Write what a cause owes; with `key` (channel, update key) mark that incoming
-        processed in the same transaction. False when it was processed already."""
+        processed in the same transaction (False when it was processed already); `also`
+        writes the change that causes it, in that transaction too."""
 
         def write(conn: sqlite3.Connection) -> bool:
             if key is not None and not _mark_processed(conn, key[0], key[1], now):
                 return False
+            if also is not None:
+                also(conn)
             enqueue(conn, cause, messages, now)
             return True
 
@@ -126,6 +130,11 @@ class OutboxStore:
             await self._store.transaction(partial(_mark_sent, marks=marks))
             for row_id, _ in marks:
                 self._sent.pop(row_id, None)
+
+    async def reopen(self, row_id: int) -> None:
+        """Make a row claimed for its request owed again (the platform refused it unsent)."""
+        await self._store.transaction(lambda conn: conn.execute(
+            "UPDATE outbox SET status = 'pending', sent_at = NULL WHERE id = ?", (row_id,)))
 
     async def progress(self, row_id: int, parts_sent: int, attempts: int) -> None:
         """Record how many parts of a long message went out, and the attempts so far."""
