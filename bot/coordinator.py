@@ -74,6 +74,8 @@ class Coordinator:
         self.sweeper: Sweeper | None = None  # set by a channel that can send reminders
         self.followups: FollowUps | None = None  # runs task rows; set by FollowUps itself
         self.caps_of: Callable[[str], Capabilities] | None = None  # set by the hub
+        # Whether a channel without documents still takes them (as download links): the hub's.
+        self.takes_documents: Callable[[str], bool] = lambda _channel: False
 
     async def handle(self, incoming: Incoming, caps: Capabilities,
                      upload: Upload | None = None) -> list[Outgoing]:
@@ -208,7 +210,7 @@ class Coordinator:
     def files(self, chat: str, channel: str, caps: Capabilities, paths: list[Path]
               ) -> list[Outgoing]:
         """Return documents, or where they were saved when the channel cannot carry files."""
-        if caps.documents:
+        if caps.documents or self.takes_documents(channel):
             return [Outgoing(chat, "", document=path, channel=channel) for path in paths]
         text = texts.render("coordinator.files_saved", caps.format, paths=[str(p) for p in paths])
         return [Outgoing(chat, text, channel=channel)]

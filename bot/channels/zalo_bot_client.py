@@ -60,13 +60,13 @@ class ZaloBotClient:
         self._own = http is None
         self._http = http or httpx.AsyncClient(timeout=TIMEOUT)
 
-    async def call(self, method: str, timeout: float = TIMEOUT, **params: Any) -> Any:
+    async def call(self, method: str, http_timeout: float = TIMEOUT, **params: Any) -> Any:
         """Call one method with JSON parameters; return its result (None when it has none)."""
         if method not in METHODS:
             raise ValueError(f"the Zalo Bot API has no method {method!r}")
         try:
             answer = await self._http.post(f"{self._base}/bot{self._token}/{method}",
-                                           json=params, timeout=timeout)
+                                           json=params, timeout=http_timeout)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
             raise ZaloBotError(NETWORK, self._scrub(f"{type(error).__name__}: {error}")) from None
         except httpx.HTTPError as error:  # read/write timeout, a dropped connection

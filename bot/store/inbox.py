@@ -75,7 +75,8 @@ class UsageStore:
         def write(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "INSERT INTO channel_usage (channel, month, messages) VALUES (?, ?, ?)"
-                " ON CONFLICT(channel, month) DO UPDATE SET messages = messages + excluded.messages",
+                " ON CONFLICT(channel, month)"
+                " DO UPDATE SET messages = messages + excluded.messages",
                 (channel, month, messages))
 
         await self._store.transaction(write)
