@@ -170,6 +170,7 @@ class ZaloBotChannel:
             self.webhook = ZaloBotWebhook(settings.zalo_bot_webhook_secret, self.accept)
         self.arrived = asyncio.Event()
         self.poll_timeout = POLL_TIMEOUT
+        self.min_gap = MIN_GAP  # seconds after a poll that returned at once (tests shorten it)
         hub.add(self)
 
     def invite(self, token: str) -> Way | None:
@@ -264,8 +265,8 @@ class ZaloBotChannel:
                     log.warning("zalo: getUpdates failed (%s); retrying in %.0f s", error, delay)
                     await _sleep_until(stop, delay)
                     delay = min(delay * 2, 60)
-            if time.monotonic() - started < 2 * MIN_GAP:  # it returned at once
-                await _sleep_until(stop, MIN_GAP)
+            if time.monotonic() - started < MIN_GAP:  # it returned at once
+                await _sleep_until(stop, self.min_gap)
 
     async def forget_webhook(self) -> None:
         """Call deleteWebhook, logging a failure."""
