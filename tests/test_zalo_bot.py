@@ -118,10 +118,11 @@ async def make_bot(tmp_path: Path) -> AsyncIterator[MakeBot]:
     fakes: list[FakeZaloBot] = []
 
     async def make(links: FakeLinks | None = None, campaign: str = SMALL_CAMPAIGN,
-                   min_gap: float = 0.02, **options: Any) -> Bot:
+                   min_gap: float = 0.02, env: dict[str, str] | None = None,
+                   **options: Any) -> Bot:
         fake = FakeZaloBot(**{"max_poll_wait": 0.5, **options}).start()
         fakes.append(fake)
-        bot = await Bot(fake, settings_for(fake, tmp_path), links).open(min_gap)
+        bot = await Bot(fake, settings_for(fake, tmp_path, **(env or {})), links).open(min_gap)
         opened.append(bot)
         from bot.campaigns.campaign import load_campaign_text
 
@@ -392,3 +393,73 @@ async def test_the_token_never_reaches_a_log_line(make_bot: MakeBot,
     await bot.say("u1", "12")
     secret = bot.fake.token.split(":", 1)[1]
     assert caplog.records and secret not in caplog.text
+
+
+# webhook ----------------------------------------------------------------------------------
+
+class Relay:
+    """A tiny HTTP server on 127.0.0.1 that hands each POST to the channel's webhook."""
+
+    def __init__(self) -> None:
+        self.channel: ZaloBotChannel | None = None
+
+    async def open(self) -> int:
+        self.server = await asyncio.start_server(self.handle, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        headers = {k.strip(): v.strip() for k, _, v in (h.partition(":") for h in head[1:] if h)}
+        body = await reader.readexactly(int(headers.get("Content-Length", "0")))
+        assert self.channel is not None and self.channel.webhook is not None
+        status, answer = await self.channel.webhook(headers, body)
+        data = json.dumps(answer).encode()
+        writer.write(f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
+                     f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n".encode()
+                     + data)
+        await writer.drain()
+        writer.close()
+
+
+@pytest.fixture
+async def hooked(make_bot: MakeBot) -> AsyncIterator[Bot]:
+    """A bot in webhook mode, its webhook reachable through a relay."""
+    relay = Relay()
+    port = await relay.open()
+    bot = await make_bot(env={"REPORTBOT_PUBLIC_URL": f"https://127.0.0.1:{port}",
+                              "ZALO_BOT_WEBHOOK_SECRET": SECRET})
+    relay.channel = bot.channel
+    yield bot
+    relay.server.close()
+
+
+async def test_webhook_is_set_and_refuses_a_wrong_or_missing_secret(hooked: Bot) -> None:
+    assert hooked.fake.webhook is not None and hooked.fake.webhook["secret_token"] == SECRET
+    assert hooked.fake.webhook["url"].endswith("/zalo") and not hooked.fake.polls()
+    update = {"event_name": "message.text.received", "message": {
+        "from": {"id": "u9", "display_name": "X", "is_bot": False},
+        "chat": {"id": "u9", "chat_type": "PRIVATE"}, "text": "/start x",
+        "message_id": "m1", "date": 1750316131602}}
+    for secret in ("wrong-secret-1", None):
+        delivery = await asyncio.to_thread(hooked.fake.post_to_webhook, update, secret=secret)
+        assert delivery.status == 403
+    assert await hooked.store.inbox.pending("zalo") == []
+    assert not await hooked.store.inbox.is_processed("zalo", "m1")
+    broken = await asyncio.to_thread(hooked.fake.post_to_webhook, b"<html>", secret=SECRET)
+    assert broken.status == 400
+
+
+async def test_webhook_takes_wrapped_and_flat_bodies_and_a_redelivery_once(hooked: Bot) -> None:
+    fake = hooked.fake
+    first = fake.send_text("u1", f"/start {await hooked.token('SXD')}")
+    second = fake.send_text("u1", "12")
+    await hooked.processed(first)
+    await hooked.processed(second)
+    fake.replay([second])
+    await until(lambda: len(fake.deliveries()) == 3)
+    await hooked.hub.sender.drain()
+    shapes = [d.shape for d in fake.deliveries()]
+    assert {"wrapped", "flat"} <= set(shapes) and all(d.status == 200 for d in fake.deliveries())
+    assert len(fake.sent_messages("u1")) == 2
+    assert "Câu 2/7" in fake.sent_messages("u1")[-1].text
+    assert (await hooked.store.sheets(1))[0].answers == {"so_nguoi": 12}
