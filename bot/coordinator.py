@@ -74,6 +74,8 @@ class Coordinator:
         self.sweeper: Sweeper | None = None  # set by a channel that can send reminders
         self.followups: FollowUps | None = None  # runs task rows; set by FollowUps itself
         self.caps_of: Callable[[str], Capabilities] | None = None  # set by the hub
+        # Whether a channel without documents still takes them (as download links): the hub's.
+        self.takes_documents: Callable[[str], bool] = lambda _channel: False
 
     async def handle(self, incoming: Incoming, caps: Capabilities,
                      upload: Upload | None = None) -> list[Outgoing]:
@@ -212,7 +214,7 @@ class Coordinator:
         A coordinator is told where the files are on the server and how to get them; a contact
         that their report is kept and the coordinating agency has it.
         """
-        if caps.documents:
+        if caps.documents or self.takes_documents(channel):
             return [Outgoing(chat, "", document=path, channel=channel) for path in paths]
         key = "coordinator.report_kept" if for_contact else "coordinator.files_saved"
         text = texts.render(key, caps.format, paths=[str(p) for p in paths],

@@ -8,6 +8,7 @@ channel passes its Capabilities and sends back the Outgoing list.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
@@ -34,6 +35,9 @@ CLEAR = frozenset({"xoa", "xoa het", "lam lai"})
 KEYWORDS = {**dict.fromkeys(DONE - {"/done"}, "word.keyword_done"),
             **dict.fromkeys(CLEAR, "word.keyword_clear")}
 CONTACT_COMMANDS = frozenset({"start", "help", "review", "edit", "submit", "whoami"})
+# The shape of an invite token (bot.store.new_token): a message that is only a valid one binds
+# like /start <token>, for channels without deep links (Zalo).
+INVITE_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 def utc_now() -> datetime:
@@ -68,6 +72,9 @@ class Engine:
         """Process one Incoming and return the replies to send."""
         now = self.clock()
         command, arg = split_command(incoming.text)
+        if command is None and INVITE_TOKEN.fullmatch(arg.strip()) and \
+                await self.store.find_invite(arg.strip()) is not None:
+            command, arg = "start", arg.strip()  # only the token sent: as /start <token>
         if command == "start" and arg:
             invite = await self.store.find_invite(arg)
             if invite is None:

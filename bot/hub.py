@@ -87,6 +87,7 @@ class Hub:
         self.sweeper = Sweeper(store, settings.tz, self.caps_of, self.coordinator_chats())
         self.coordinator.sweeper = self.sweeper
         self.coordinator.caps_of = self.caps_of
+        self.coordinator.takes_documents = self.takes_documents
         self.followups = FollowUps(self.coordinator, self.coordinator_chats(), self.caps_of)
         self.transports: dict[str, Transport] = {}
         self.sender = Sender(store, self.transports, clock, self.notices, self.followups,
@@ -106,6 +107,12 @@ class Hub:
         """Return how a unit's contacts bind on each running channel (one line when none)."""
         ways = invites.merged([channel.invite(token) for channel in self.channels.values()])
         return ways or [Way("any", invites.zalo_line(token))]
+
+    def takes_documents(self, channel: str) -> bool:
+        """Return whether a channel delivers documents: as files, or as download links."""
+        found = self.channels.get(channel)
+        return found is not None and (found.caps.documents or bool(
+            getattr(found.transport, "documents_as_links", False)))
 
     def coordinator_chats(self) -> list[tuple[str, str]]:
         """Return (channel, user id) of every coordinator (private chats: chat id = user id)."""

@@ -37,7 +37,9 @@ What it models, as strictly as ZALO.md describes the real server:
   (an uploaded file is refused); results ``{"message_id": <20 hex>, "date": <ms>}``;
 * the free plan: ``monthly_quota`` successful sends (3,000), then 429 "Quota exceeded";
   ``max_users`` distinct contacts (50): a newer contact's messages never reach the bot;
-* a proxy in front that answers hard polling with an HTML 429 page (``proxy_limit``).
+* a proxy in front that answers hard polling with an HTML 429 page (``proxy_limit``);
+* a contact who blocked the bot (``block``): ZALO.md does not document Zalo's answer, so the
+  fake assumes 403 "Forbidden: The user has blocked the bot" for every send to them.
 
 Parameters Zalo does not have (``reply_markup``, ``parse_mode``, ``offset``...) are ignored as
 an HTTP API ignores unknown fields, but recorded (``Call.unsupported``,
@@ -87,6 +89,7 @@ DEFAULT_MAX_USERS = 50
 DEFAULT_POLL_TIMEOUT = 30.0  # seconds, when getUpdates has no timeout (undocumented)
 WEBHOOK_SET = "You cannot use this API while a webhook is set. Delete the webhook first."
 IMAGE_FIELDS = ("photo", "photo_url", "url")
+BLOCKED = "Forbidden: The user has blocked the bot"  # assumed: ZALO.md does not document it
 
 # Zalo's methods and the parameters each one has; anything else is "unsupported".
 METHOD_PARAMS: dict[str, frozenset[str]] = {
@@ -460,6 +463,7 @@ class FakeZaloBot:
         self._webhook_posts = 0
         self._quota_used = 0
         self._fail_rules: list[_FailRule] = []
+        self._blocked: set[str] = set()
         self._proxy: _Bucket | None = None
         self._handlers: dict[str, Callable[[Call], Any]] = {
             "getMe": lambda _call: dict(self.bot_info),
@@ -655,6 +659,11 @@ class FakeZaloBot:
             before = len(self._queue)
             self._queue = [e for e in self._queue if not e.reads]
             return before - len(self._queue)
+
+    def block(self, user_id: str) -> None:
+        """The contact blocks the bot: every send to them answers 403 (an assumption, below)."""
+        with self._cond:
+            self._blocked.add(user_id)
 
     def reset_quota(self) -> None:
         """A new month: the quota is whole again."""
@@ -1038,6 +1047,8 @@ class FakeZaloBot:
             raise _bad("The chat_id must not be empty")
         if not isinstance(chat_id, str):
             raise _bad("The chat_id must be a string")
+        if chat_id in self._blocked:  # undocumented: 403 in the style of the other errors
+            raise ZaloError(403, BLOCKED)
         if chat_id not in self._contacts:
             raise _bad("The chat_id is invalid")
         return chat_id

@@ -248,6 +248,20 @@ async def test_invite_token_binds_the_chat(engine, store, spec) -> None:
     assert "Sở Y tế" in replies[0].text and replies[0].extra["question"] == "so_nguoi"
 
 
+async def test_a_message_that_is_only_a_valid_invite_token_binds_like_start(
+        engine, store, spec) -> None:
+    from datetime import UTC, datetime
+
+    from bot.channels.base import CONSOLE, Incoming
+
+    _, invites = await store.create_campaign(spec, datetime(2023, 10, 17, tzinfo=UTC))
+    token = next(i.token for i in invites if i.code == "SYT")
+    replies = await engine.handle(Incoming("test", "erin", text=f" {token} "), CONSOLE)
+    assert "Sở Y tế" in replies[0].text and replies[0].extra["question"] == "so_nguoi"
+    replies = await engine.handle(Incoming("test", "fay", text=token[::-1]), CONSOLE)
+    assert "chưa gắn với đơn vị" in replies[0].text  # the shape alone binds nothing
+
+
 async def test_closed_round_refuses_changes(engine, store, campaign_id) -> None:
     chat = await open_chat(engine, campaign_id)
     await store.set_campaign_status(campaign_id, "closed")

@@ -1,5 +1,9 @@
 """Chat channels: each turns a platform's events into Incoming and Outgoing into platform calls.
 
+`base` (the seam), `fake` (a recording fake), `console` (the terminal), `telegram` (+
+`telegram_webhook`), `zalo_bot` (Zalo Bot Platform; its client in `zalo_bot_client`, its sending
+in `zalo_bot_transport`, its updates and webhook in `zalo_bot_updates`).
+
 `configured` builds every channel whose credentials are set; adding a channel means a module
 here with a `configure(settings, hub, web)` function, and its settings in bot/config.py.
 """

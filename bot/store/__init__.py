@@ -28,6 +28,7 @@ from bot.cache import StateCache
 from bot.campaigns.spec import CampaignSpec
 from bot.model import Campaign, Changes, Contact, ContactState, Invite, Sheet
 from bot.store.channel_state import ChannelState
+from bot.store.inbox import InboxStore, UsageStore
 from bot.store.links import LinkStore
 from bot.store.outbox import AlreadyProcessed, Owing, owing_write
 from bot.store.owing import OutboxStore
@@ -63,6 +64,8 @@ class Store:
         self._cache = StateCache()
         self._steps = Steps(self)  # decides and commits conversation steps, sharing `_cache`
         self.outbox = OutboxStore(self)  # what the bot owes people, and the tasks it owes
+        self.inbox = InboxStore(self)  # what channels received, stored before it is acted on
+        self.usage = UsageStore(self)  # messages each channel sent per month (quotas)
         self.state = ChannelState(self)  # per-channel state: a quota pause, rotating tokens
         self.links = LinkStore(self)  # download links: a file behind a token's hash
 

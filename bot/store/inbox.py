@@ -1,0 +1,90 @@
+"""What channels received and sent, per channel: the inbox and the monthly message count.
+
+`InboxStore` (reached as `store.inbox`) keeps every update a channel received, keyed by the
+platform's own id, before it is acted on: a webhook is acknowledged only after the row is
+committed, a poll that removes updates cannot lose one, and an update read again (a platform
+that replays, a redelivered webhook) is recognised and never processed twice, also after a
+restart. `UsageStore` (`store.usage`) counts the messages a channel sent per calendar month,
+for a platform's quota (Zalo Bot's 3,000 a month on the free plan) and /status.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from bot.store.sql import _iso
+
+if TYPE_CHECKING:
+    from bot.store import Store
+
+
+class InboxStore:
+    """The updates channels received, as rows of one store."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def put(self, channel: str, key: str, body: dict[str, Any], now: datetime) -> bool:
+        """Store one update; return True when it is new (False: received before)."""
+        text = json.dumps(body, ensure_ascii=False, sort_keys=True)
+
+        def write(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO inbox (channel, key, body_json, received_at)"
+                " VALUES (?, ?, ?, ?)", (channel, key, text, _iso(now)))
+            return bool(cur.rowcount)
+
+        return await self._store.transaction(write)
+
+    async def pending(self, channel: str) -> list[tuple[str, dict[str, Any]]]:
+        """Return (key, body) of the updates stored but not processed yet, oldest first."""
+        rows = await self._store._db.execute_fetchall(
+            "SELECT key, body_json FROM inbox WHERE channel = ? AND processed_at IS NULL"
+            " ORDER BY received_at, key", (channel,))
+        return [(str(key), json.loads(body)) for key, body in rows]
+
+    async def is_processed(self, channel: str, key: str) -> bool:
+        """Return whether an update was stored and processed."""
+        rows = await self._store._db.execute_fetchall(
+            "SELECT processed_at FROM inbox WHERE channel = ? AND key = ?", (channel, key))
+        found = list(rows)
+        return bool(found) and found[0][0] is not None
+
+    async def done(self, channel: str, key: str, now: datetime) -> None:
+        """Mark an update processed."""
+
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute("UPDATE inbox SET processed_at = ? WHERE channel = ? AND key = ?"
+                         " AND processed_at IS NULL", (_iso(now), channel, key))
+
+        await self._store.transaction(write)
+
+
+class UsageStore:
+    """Messages each channel sent per calendar month ("2026-12", in REPORTBOT_TZ)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def count(self, channel: str, month: str, messages: int = 1) -> None:
+        """Add messages sent by a channel in a month."""
+
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO channel_usage (channel, month, messages) VALUES (?, ?, ?)"
+                " ON CONFLICT(channel, month)"
+                " DO UPDATE SET messages = messages + excluded.messages",
+                (channel, month, messages))
+
+        await self._store.transaction(write)
+
+    async def messages_this_month(self, channel: str, month: str) -> int:
+        """Return how many messages a channel sent in a month ("YYYY-MM")."""
+        rows = await self._store._db.execute_fetchall(
+            "SELECT messages FROM channel_usage WHERE channel = ? AND month = ?",
+            (channel, month))
+        found = list(rows)
+        return int(found[0][0]) if found else 0
