@@ -85,7 +85,8 @@ class Engine:
             incoming = replace(incoming, text=None, switched_from=previous)
         return await self.store.step(
             incoming.channel, incoming.chat_id, incoming.user_id,
-            _update_key(incoming), lambda state: decide(state, incoming, caps, now, self.durable),
+            _update_key(incoming),
+            partial(decide, incoming=incoming, caps=caps, now=now, durable=self.durable),
             now, campaign_id, self.durable,
         )
 

@@ -126,6 +126,10 @@ class Catalogue:
         template = self._compiled.get((fmt, key))
         if template is None:
             template = self._envs[fmt].from_string(self.sources[key])
+            # Jinja2 chains a template's globals to its environment's (a ChainMap) and copies
+            # them into every render's context; a plain dict halves the cost of a render.
+            # The environment's globals are complete before any template is compiled.
+            template.globals = dict(template.globals)
             self._compiled[(fmt, key)] = template
         text = unicodedata.normalize("NFC", template.render(**context)).strip()
         if not context:

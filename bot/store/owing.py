@@ -26,7 +26,7 @@ from bot.store.outbox import (
     pending_rows,
     take_committed,
 )
-from bot.store.sql import _iso, _mark_processed
+from bot.store.sql import _iso, _mark_processed, _to_json
 
 if TYPE_CHECKING:
     from bot.store import Store
@@ -212,5 +212,11 @@ class OutboxStore:
 
 
 def _mark_sent(conn: sqlite3.Connection, marks: list[tuple[int, datetime]]) -> None:
-    for row_id, at in marks:
-        finish(conn, row_id, "sent", at)
+    # One statement for all the marks (as `finish` does for one): the connection's thread
+    # then waits for the event loop's lock once per flush, not once per row.
+    conn.execute(
+        "UPDATE outbox SET status = 'sent', sent_at = m.at, body_json = CASE WHEN secret"
+        " THEN json_set(body_json, '$.text', '') ELSE body_json END FROM (SELECT"
+        " json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS at"
+        " FROM json_each(?)) AS m WHERE outbox.id = m.id",
+        (_to_json([[row_id, _iso(at)] for row_id, at in marks]),))

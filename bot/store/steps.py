@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from queue import SimpleQueue
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -67,6 +68,10 @@ def _cause(channel: str, update_key: str | None) -> str:
     return f"{channel}:{update_key}" if update_key is not None else f"step:{uuid.uuid4().hex}"
 
 
+def _same(value: T) -> T:
+    return value
+
+
 def _resolve(done: asyncio.Future[Any], outcome: Any) -> None:
     if done.done():
         return
@@ -117,6 +122,7 @@ class Steps:
                 if owe:  # the replies are part of the write
                     result = finish()
                     pending.owed = cast(list[Outgoing], result)
+                    finish = partial(_same, result)  # the turn's state is not kept past here
                 self._pending.put(pending)
                 batch = self._schedule_commit()
                 try:
@@ -128,10 +134,11 @@ class Steps:
                 if await pending.done is not _STALE:
                     self._woke(owe)
                     return result
-            finish = await self._store.transaction(
-                lambda conn: self._read_and_decide(conn, channel, chat_id, user_id, update_key,
-                                                   decide, now, campaign_id, owe)
-            )
+            # A partial, not a lambda: a closure would make cells for these names at every
+            # step's start, kept (and seen by the garbage collector) while the step waits.
+            finish = await self._store.transaction(partial(
+                self._read_and_decide, channel=channel, chat_id=chat_id, user_id=user_id,
+                update_key=update_key, decide=decide, now=now, campaign_id=campaign_id, owe=owe))
             self._woke(owe)
             return finish()
         except BaseException:
