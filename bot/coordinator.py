@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,7 +30,7 @@ from bot.documents.export import export
 from bot.documents.outputs import write_outputs, write_unit_report
 from bot.engine import Engine, split_command
 from bot.invites import Way
-from bot.model import REPORTED, Campaign, Invite, UnitProgress
+from bot.model import REPORTED, Campaign, Invite, Quota, UnitProgress
 from bot.store import AlreadyProcessed, Owing, Store
 from bot.store.outbox import TASK, secret, task
 
@@ -74,6 +74,7 @@ class Coordinator:
         self.sweeper: Sweeper | None = None  # set by a channel that can send reminders
         self.followups: FollowUps | None = None  # runs task rows; set by FollowUps itself
         self.caps_of: Callable[[str], Capabilities] | None = None  # set by the hub
+        self.quotas: Callable[[], Awaitable[list[Quota]]] | None = None  # set by the hub
         # Whether a channel without documents still takes them (as download links): the hub's.
         self.takes_documents: Callable[[str], bool] = lambda _channel: False
 
@@ -108,9 +109,10 @@ class Coordinator:
         if command == "close":
             return await self.close(campaign, incoming, caps)
         table = await unit_table(self.store, campaign)
+        quotas = await self.quotas() if self.quotas is not None else []
         return await self.owe(incoming, [self.reply(
             incoming, caps, "coordinator.status", campaign=campaign, rows=table,
-            reported=sum(r.status in REPORTED for r in table))], caps)
+            reported=sum(r.status in REPORTED for r in table), quotas=quotas)], caps)
 
     def caps_for(self, channel: str, fallback: Capabilities) -> Capabilities:
         """Return what a recipient's channel can carry (messages are rendered for it)."""

@@ -28,7 +28,7 @@ from bot.coordinator import Coordinator, is_coordinator_command
 from bot.engine import Engine, split_command, utc_now
 from bot.followups import FollowUps
 from bot.invites import Way
-from bot.model import Contact
+from bot.model import Contact, Quota
 from bot.outbox import Sender
 from bot.store import Store
 from bot.sweep import Sweeper
@@ -87,6 +87,7 @@ class Hub:
         self.sweeper = Sweeper(store, settings.tz, self.caps_of, self.coordinator_chats())
         self.coordinator.sweeper = self.sweeper
         self.coordinator.caps_of = self.caps_of
+        self.coordinator.quotas = self.quotas
         self.coordinator.takes_documents = self.takes_documents
         self.followups = FollowUps(self.coordinator, self.coordinator_chats(), self.caps_of)
         self.transports: dict[str, Transport] = {}
@@ -165,6 +166,17 @@ class Hub:
                                 unit=contact.unit_code or "?", chat_id=contact.chat_id)
             notices.append(Outgoing(chat, text, channel=channel))
         return notices
+
+    async def quotas(self) -> list[Quota]:
+        """Return this month's messages of every running channel that has a monthly quota."""
+        month = self.engine.clock().astimezone(self.settings.tz).strftime("%Y-%m")
+        found = []
+        for name, channel in self.channels.items():
+            limit = getattr(channel, "monthly_quota", None)
+            if limit:
+                sent = await self.store.usage.messages_this_month(name, month)
+                found.append(Quota(name, month, sent, limit))
+        return found
 
     def quota_notices(self, paused: str) -> list[Outgoing]:
         """Return the coordinators' notices that a channel's message quota is spent.

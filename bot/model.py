@@ -104,3 +104,13 @@ class Invite:
     code: str
     name: str
     token: str
+
+
+@dataclass(frozen=True)
+class Quota:
+    """Messages a channel sent this month against its plan (Zalo Bot: 3,000 a month)."""
+
+    channel: str
+    month: str  # "2026-12"
+    sent: int
+    limit: int

@@ -469,3 +469,19 @@ async def test_webhook_takes_wrapped_and_flat_bodies_and_a_redelivery_once(hooke
     assert len(fake.sent_messages("u1")) == 2
     assert "Câu 2/7" in fake.sent_messages("u1")[-1].text
     assert (await hooked.store.sheets(1))[0].answers == {"so_nguoi": 12}
+
+
+async def test_status_shows_the_messages_sent_this_month_against_the_plan(
+        make_bot: MakeBot) -> None:
+    bot = await make_bot()
+    await bot.say("u1", f"/start {await bot.token('SXD')}")
+    await bot.say("u1", "12")
+    sent_before = bot.fake.quota_used  # the /status answer is counted once it left
+    status = await bot.say(ADMIN, "/status")
+    month = datetime.now(TZ).strftime("%Y-%m")
+    shown = f"{month[5:]}/{month[:4]}"
+    assert f"Zalo Bot: đã gửi {sent_before}/3.000 tin nhắn trong tháng {shown}" in status
+    assert "hết hạn mức" not in status
+    await bot.store.usage.count("zalo", month, 3000 - sent_before - 1)
+    status = await bot.say(ADMIN, "/status")
+    assert f"đã gửi 3.000/3.000 tin nhắn trong tháng {shown} — đã hết hạn mức" in status

@@ -75,6 +75,7 @@ class ZaloBotChannel:
 
     name = CHANNEL
     caps = ZALO_BOT
+    monthly_quota = 3000  # messages a month on the free "Basic" plan (ZALO.md §1)
 
     def __init__(self, settings: Settings, hub: Hub, links: Links | None = None,
                  http: httpx.AsyncClient | None = None) -> None:
