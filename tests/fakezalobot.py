@@ -359,8 +359,8 @@ def parse_params(content_type: str, body: bytes, query: str = "") -> tuple[JSOND
 
 
 class _Server(LocalServer):
-    def __init__(self, fake: FakeZaloBot) -> None:
-        super().__init__(fake, _Handler)
+    def __init__(self, fake: FakeZaloBot, port: int = 0) -> None:
+        super().__init__(fake, _Handler, port)
 
 
 class _Handler(TrackingHandler):
@@ -478,10 +478,10 @@ class FakeZaloBot:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> FakeZaloBot:
-        """Listen on 127.0.0.1 on a free port; serve and deliver from background threads."""
+    def start(self, port: int = 0) -> FakeZaloBot:
+        """Listen on 127.0.0.1 (a free port by default); serve and deliver from threads."""
         self._stopping = False
-        self._server = _Server(self)
+        self._server = _Server(self, port)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
             name="FakeZaloBot", daemon=True,
