@@ -27,6 +27,7 @@ from bot.channels.base import (
     Outgoing,
     split_parts,
 )
+from bot.invites import Way
 
 # Telegram's HTML: the tags it accepts (https://core.telegram.org/bots/api#html-style).
 HTML_TAGS = frozenset({"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span",
@@ -134,8 +135,8 @@ class RecordingChannel:
         self.caps = caps
         self.transport = RecordingTransport(name, caps)
 
-    def invite_url(self, token: str) -> str | None:
-        """Return no link: a contact binds by typing /start <token>."""
+    def invite(self, token: str) -> Way | None:
+        """Return no way of its own: a contact binds by typing /start <token>."""
         return None
 
     async def start(self) -> None:
