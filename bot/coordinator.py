@@ -336,7 +336,8 @@ class Coordinator:
                   upload: Upload | None) -> list[Outgoing]:
         """Create a round from an attached campaign file; invite units and bound contacts."""
         if upload is None:
-            return await self.owe(incoming, [self.reply(incoming, caps, "coordinator.new_how")],
+            how = "coordinator.new_how" if caps.uploads else "coordinator.new_no_uploads"
+            return await self.owe(incoming, [self.reply(incoming, caps, how)],
                                   caps)
         try:
             spec = await asyncio.to_thread(load_upload, upload, self.tz,

@@ -485,3 +485,10 @@ async def test_status_shows_the_messages_sent_this_month_against_the_plan(
     await bot.store.usage.count("zalo", month, 3000 - sent_before - 1)
     status = await bot.say(ADMIN, "/status")
     assert f"đã gửi 3.000/3.000 tin nhắn trong tháng {shown} — đã hết hạn mức" in status
+
+
+async def test_new_on_zalo_says_where_a_campaign_file_can_be_sent(make_bot: MakeBot) -> None:
+    bot = await make_bot()
+    answer = await bot.say(ADMIN, "/new")
+    assert "reportbot campaign create" in answer and "Telegram" in answer
+    assert [c.title for c in await bot.store.campaigns()] == ["Đợt thử nghiệm"]

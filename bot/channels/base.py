@@ -25,10 +25,12 @@ class Capabilities:
     documents: bool
     max_length: int
     format: Format
+    uploads: bool = False  # a person can send the bot a file (a campaign file with /new)
 
 
 CONSOLE = Capabilities(buttons=False, documents=False, max_length=100_000, format="plain")
-TELEGRAM = Capabilities(buttons=True, documents=True, max_length=4096, format="html")
+TELEGRAM = Capabilities(buttons=True, documents=True, max_length=4096, format="html",
+                        uploads=True)
 ZALO_BOT = Capabilities(buttons=False, documents=False, max_length=2000, format="plain")
 
 
