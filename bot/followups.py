@@ -49,17 +49,17 @@ class FollowUps:
         if campaign is None:
             return []
         kind, caps = params[TASK], self.caps_of(channel)
+        deliveries = self.coordinator.deliveries
         if kind == "after_submit":
-            return await self.coordinator.unit_report(campaign, params["unit"], chat, channel,
-                                                      caps)
+            return await deliveries.unit_report(campaign, params["unit"], chat, channel, caps)
         if kind == "round_complete":
             return await self.round_complete(campaign)
         if kind == "compile":
             folder = self.coordinator.data_dir / "outputs" / f"dot-{campaign.id}" / "final" \
                 if params.get("final") else None
-            return await self.coordinator.compile(campaign, [chat], channel, caps, folder)
+            return await deliveries.compile(campaign, [chat], channel, caps, folder)
         if kind == "export":
-            return await self.coordinator.export(campaign, chat, channel, caps)
+            return await deliveries.export(campaign, chat, channel, caps)
         if kind == "open":
             return await self.open(Contact(0, channel, chat, None, None), campaign, key)
         if kind == "open_round":
@@ -74,7 +74,7 @@ class FollowUps:
         """The compile to every coordinator, each on their own channel (every unit reported)."""
         replies: list[Outgoing] = []
         for name, group in groupby(sorted(self.coordinators), key=lambda c: c[0]):
-            replies += await self.coordinator.compile(
+            replies += await self.coordinator.deliveries.compile(
                 campaign, [chat_id for _, chat_id in group], name, self.caps_of(name))
         return replies
 

@@ -88,7 +88,7 @@ class Hub:
         self.coordinator.sweeper = self.sweeper
         self.coordinator.caps_of = self.caps_of
         self.coordinator.quotas = self.quotas
-        self.coordinator.takes_documents = self.takes_documents
+        self.coordinator.deliveries.takes_documents = self.takes_documents
         self.followups = FollowUps(self.coordinator, self.coordinator_chats(), self.caps_of)
         self.transports: dict[str, Transport] = {}
         self.sender = Sender(store, self.transports, clock, self.notices, self.followups,

@@ -81,7 +81,7 @@ async def test_hostile_answers_are_stored_clean_and_the_round_compiles(
     coordinator = Coordinator(store, engine, TZ, lambda token: [], tmp_path)
     campaign = await store.campaign(round_id)
     assert campaign is not None
-    replies = await coordinator.compile(campaign, ["boss"], "telegram", TELEGRAM)
+    replies = await coordinator.deliveries.compile(campaign, ["boss"], "telegram", TELEGRAM)
     documents = [r.document for r in replies if r.document is not None]
     assert sorted(p.name for p in documents) == ["bao-cao-tong-hop.docx", "du-lieu.xlsx"]
 

@@ -1,0 +1,109 @@
+"""What a round's documents send, and to whom: the compile, the export, a unit's own report.
+
+Each returns the Outgoing messages for the chats given, rendered for their channel: documents
+where the channel carries files or download links, else where the files are on the server. A
+failure reaches the chats as a message saying so, never as silence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime, tzinfo
+from pathlib import Path
+
+from bot import texts
+from bot.channels.base import Capabilities, Outgoing
+from bot.compile import summary_message
+from bot.documents.export import export
+from bot.documents.outputs import write_outputs, write_unit_report
+from bot.model import Campaign
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class Deliveries:
+    """Writes a round's outputs to a new folder and returns the messages that carry them."""
+
+    def __init__(self, store: Store, clock: Callable[[], datetime], tz: tzinfo,
+                 data_dir: Path) -> None:
+        self.store = store
+        self.clock = clock
+        self.tz = tz
+        self.data_dir = data_dir
+        # Whether a channel without documents still takes them (as download links): the hub's.
+        self.takes_documents: Callable[[str], bool] = lambda _channel: False
+
+    def folder(self, campaign: Campaign) -> Path:
+        """Return a new folder for this round's outputs."""
+        stamp = self.clock().astimezone(self.tz).strftime("%Y%m%d-%H%M%S-%f")
+        return self.data_dir / "outputs" / f"dot-{campaign.id}" / stamp
+
+    async def compile(self, campaign: Campaign, chats: list[str], channel: str,
+                      caps: Capabilities, folder: Path | None = None) -> list[Outgoing]:
+        """Compile a round: the summary message, the .docx and the .xlsx to every chat given.
+
+        A compile that fails reaches every chat as a message saying so, never as silence.
+        """
+        try:
+            sheets = await self.store.sheets(campaign.id)
+            report, paths = await asyncio.to_thread(
+                write_outputs, campaign.spec, sheets, self.clock(),
+                folder or self.folder(campaign), False)
+        except Exception as error:
+            return self.failed(campaign, chats, channel, caps, error)
+        parts = summary_message(report, caps.format, caps.max_length)
+        files = [p for p in paths if p.suffix in (".docx", ".xlsx")]
+        replies = []
+        for chat in chats:
+            replies += [Outgoing(chat, part, channel=channel) for part in parts]
+            replies += self.files(chat, channel, caps, files, campaign.id)
+        return replies
+
+    async def export(self, campaign: Campaign, chat: str, channel: str,
+                     caps: Capabilities) -> list[Outgoing]:
+        """Send the data of a round as .xlsx and .csv."""
+        try:
+            sheets = await self.store.sheets(campaign.id)
+            paths = await asyncio.to_thread(export, campaign.spec, sheets, self.folder(campaign))
+        except Exception as error:
+            return self.failed(campaign, [chat], channel, caps, error)
+        return self.files(chat, channel, caps, list(paths), campaign.id)
+
+    def failed(self, campaign: Campaign, chats: list[str], channel: str, caps: Capabilities,
+               error: Exception) -> list[Outgoing]:
+        """Log a failed compile or export and tell every chat that asked for it."""
+        log.error("round %s: compile failed", campaign.id, exc_info=error)
+        text = texts.render("coordinator.compile_failed", caps.format, title=campaign.spec.title,
+                            detail=f"{type(error).__name__}: {error}")
+        return [Outgoing(chat, text, channel=channel) for chat in chats]
+
+    def files(self, chat: str, channel: str, caps: Capabilities, paths: list[Path],
+              campaign_id: int, for_contact: bool = False) -> list[Outgoing]:
+        """Return documents, or what to do when the channel can carry neither files nor links.
+
+        A coordinator is told where the files are on the server and how to get them; a contact
+        that their report is kept and the coordinating agency has it.
+        """
+        if caps.documents or self.takes_documents(channel):
+            return [Outgoing(chat, "", document=path, channel=channel) for path in paths]
+        key = "coordinator.report_kept" if for_contact else "coordinator.files_saved"
+        text = texts.render(key, caps.format, paths=[str(p) for p in paths],
+                            campaign=campaign_id)
+        return [Outgoing(chat, text, channel=channel, extra={"files": str(len(paths))})]
+
+    async def unit_report(self, campaign: Campaign, code: str, chat: str, channel: str,
+                          caps: Capabilities) -> list[Outgoing]:
+        """Return a unit's own report for one of its contacts (after a submit)."""
+        sheets = await self.store.sheets(campaign.id)
+        try:
+            path = await asyncio.to_thread(write_unit_report, campaign.spec, sheets,
+                                           self.clock(), code,
+                                           self.folder(campaign) / f"{code}.docx")
+        except Exception as error:  # the answers are submitted; only the file is missing
+            log.error("round %s: report of %s failed", campaign.id, code, exc_info=error)
+            return [Outgoing(chat, texts.render("coordinator.unit_report_failed", caps.format),
+                             channel=channel)]
+        return self.files(chat, channel, caps, [path], campaign.id, for_contact=True)
