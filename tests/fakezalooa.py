@@ -263,7 +263,7 @@ class Call:
         """An API success (``error`` 0) or an OAuth answer carrying an access token."""
         if self.kind == "oauth":
             return isinstance(self.answer, dict) and "access_token" in self.answer
-        return self.error == 0
+        return bool(self.error == 0)
 
     @property
     def access_token(self) -> str | None:
@@ -547,6 +547,7 @@ class FakeZaloOA:
         self._events: list[JSONDict] = []
         self._undelivered: list[JSONDict] = []
         self._pending: list[_Pending] = []
+        self._inflight = False
         self._users: dict[str, OAUser] = {}
         self._files: dict[str, UploadedFile] = {}
         self._access: dict[str, float] = {}  # live access token -> expiry (fake clock)
@@ -889,10 +890,12 @@ class FakeZaloOA:
                 item = self._next_due()
                 if item is None:
                     return
-                url = self._webhook_url
+                url, self._inflight = self._webhook_url, True
             delivery = self._post(url or "", item.body, item.signature, item)
             with self._cond:
                 self._after_attempt(item, delivery)
+                self._inflight = False
+                self._cond.notify_all()
 
     def _next_due(self) -> _Pending | None:
         """Wait for the next attempt that is due (under the lock); None when stopping."""
@@ -960,7 +963,8 @@ class FakeZaloOA:
         except ValueError:
             event = None
         event = event if isinstance(event, dict) else {}
-        message = event.get("message") if isinstance(event.get("message"), dict) else {}
+        inner = event.get("message")
+        message: JSONDict = inner if isinstance(inner, dict) else {}
         with self._cond:
             clock = self._now()
         delivery = Delivery(item.event_id, item.attempt, url, event.get("event_name"),
@@ -1039,15 +1043,16 @@ class FakeZaloOA:
             return copy.deepcopy(self._undelivered)
 
     def idle(self) -> bool:
-        """No delivery attempt is waiting."""
+        """No delivery attempt is waiting or under way."""
         with self._cond:
-            return not self._pending
+            return not self._pending and not self._inflight
 
     def mark(self) -> int:
         """The seq of the last record, for ``wait_for_*(since=mark)``."""
         with self._cond:
-            records = (*self._calls, *self._sent, *self._deliveries, *self._refreshes)
-            return max((r.seq for r in records), default=0)
+            seqs = [r.seq for r in self._calls] + [r.seq for r in self._sent] + [
+                r.seq for r in self._deliveries] + [r.seq for r in self._refreshes]
+            return max(seqs, default=0)
 
     def clear(self) -> None:
         """Forget recorded calls, sent messages, refreshes and deliveries (state stays)."""
@@ -1107,8 +1112,9 @@ class FakeZaloOA:
                    "disabled webhook")
 
     def wait_idle(self, timeout: float = 10.0) -> None:
-        """Block until no delivery attempt is waiting (and the last one is recorded)."""
-        self._wait(lambda: True if not self._pending else None, timeout, "idle webhook")
+        """Block until no delivery attempt is waiting or under way."""
+        self._wait(lambda: True if not (self._pending or self._inflight) else None, timeout,
+                   "idle webhook")
 
     def _describe(self, last: int = 15) -> str:
         lines = [f"  #{c.seq} {c.http_method} {c.path} -> {c.status} {c.answer!r:.120}"
@@ -1298,7 +1304,8 @@ class FakeZaloOA:
         if template_type not in (None, "button", "list"):
             raise _invalid("message.attachment.payload.template_type")
         if template_type == "button" and not text:
-            text = payload.get("text") if isinstance(payload.get("text"), str) else ""
+            inline = payload.get("text")
+            text = inline if isinstance(inline, str) else ""
             if self._length(text) > MAX_TEXT:
                 raise _over(f"payload.text is longer than {MAX_TEXT} characters")
         raw = payload.get("buttons")
