@@ -46,6 +46,16 @@ KEYS: dict[str, tuple[str, str]] = {
         "https://bot-api.zaloplatforms.com",
         "Zalo Bot API base; the bot calls {base}/bot{token}/{method}.",
     ),
+    "ZALO_OA_APP_ID": ("", "Zalo Official Account: the app id (developers.zalo.me); starts the OA"
+                       " channel, whose webhook is <public>/zalo-oa."),
+    "ZALO_OA_APP_SECRET": ("", "The app's secret key, sent as secret_key when refreshing tokens."),
+    "ZALO_OA_SECRET_KEY": ("", "The OA secret key that signs webhook events (X-ZEvent-Signature)."),
+    "ZALO_OA_ACCESS_TOKEN": ("", "The first access token; rotated ones are kept in the database."),
+    "ZALO_OA_REFRESH_TOKEN": (
+        "", "The first refresh token (single-use); a different one here starts a new chain."
+    ),
+    "ZALO_OA_API_BASE_URL": ("https://openapi.zalo.me", "Zalo OA API base."),
+    "ZALO_OAUTH_BASE_URL": ("https://oauth.zaloapp.com", "Zalo OAuth base (token refresh)."),
     "ZALO_BOT_WEBHOOK_SECRET": (
         "", "Optional (8-256 characters): with REPORTBOT_PUBLIC_URL, Zalo Bot uses a webhook at"
         " <public>/zalo; otherwise long polling."
@@ -74,6 +84,13 @@ class Settings:
     zalo_bot_token: str = ""
     zalo_bot_api_base_url: str = "https://bot-api.zaloplatforms.com"
     zalo_bot_webhook_secret: str = ""
+    zalo_oa_app_id: str = ""
+    zalo_oa_app_secret: str = ""
+    zalo_oa_secret_key: str = ""
+    zalo_oa_access_token: str = ""
+    zalo_oa_refresh_token: str = ""
+    zalo_oa_api_base_url: str = "https://openapi.zalo.me"
+    zalo_oauth_base_url: str = "https://oauth.zaloapp.com"
     notes: tuple[str, ...] = ()  # what the operator should know about these settings (logged)
 
     def __repr__(self) -> str:
@@ -82,7 +99,7 @@ class Settings:
     @property
     def zalo_configured(self) -> bool:
         """Return whether a Zalo channel is set up (its contacts bind with `/start <token>`)."""
-        return bool(self.zalo_bot_token)
+        return bool(self.zalo_bot_token or self.zalo_oa_app_id)
 
     def coordinators(self, channel: str) -> list[str]:
         """Return the user ids of the coordinators on one channel, sorted."""
@@ -115,10 +132,13 @@ def load(
         zalo_bot_token=values["ZALO_BOT_TOKEN"].strip(),
         zalo_bot_api_base_url=values["ZALO_BOT_API_BASE_URL"].strip().rstrip("/"),
         zalo_bot_webhook_secret=_secret("ZALO_BOT_WEBHOOK_SECRET", values, 8, None),
+        **{key.lower(): values[key].strip().rstrip("/") for key in OA_KEYS},
         notes=tuple(notes),
     )
 
 
+OA_KEYS = ("ZALO_OA_APP_ID", "ZALO_OA_APP_SECRET", "ZALO_OA_SECRET_KEY", "ZALO_OA_ACCESS_TOKEN",
+           "ZALO_OA_REFRESH_TOKEN", "ZALO_OA_API_BASE_URL", "ZALO_OAUTH_BASE_URL")
 TELEGRAM_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 
