@@ -195,4 +195,21 @@ MIGRATIONS: list[tuple[str, str]] = [
         ) WITHOUT ROWID;
         """,
     ),
+    (
+        "0005_reply_window",
+        """
+        -- When each person last wrote, per channel (the Zalo OA's reply window: 48 h free,
+        -- 7 days charged, refused after). Written with the inbox row of their event.
+        CREATE TABLE last_inbound (
+            channel TEXT NOT NULL,
+            chat_id TEXT NOT NULL,
+            at TEXT NOT NULL,
+            PRIMARY KEY (channel, chat_id)
+        ) WITHOUT ROWID;
+        -- Why a contact cannot be reached: 'blocked' (for good, until they bind again) or
+        -- 'window' (the OA may not write first; cleared when they write).
+        ALTER TABLE contacts ADD COLUMN unreachable_reason TEXT;
+        UPDATE contacts SET unreachable_reason = 'blocked' WHERE NOT reachable;
+        """,
+    ),
 ]

@@ -22,6 +22,9 @@ What each call guarantees on the wire:
 - `ContactUnreachable` (blocked): the contact is marked unreachable, what it is owed is dropped
   and the coordinators are owed one notice, all in one transaction.
 - `MessageRefused` (a 400): logged and marked failed; the chat goes on with the next row.
+- `OutsideWindow` (the Zalo OA may not write to someone silent for 7 days): the contact is
+  marked out of the window and what it is owed dropped, in one transaction; the digest names it,
+  and it is reachable again when it writes.
 - `QuotaExhausted` (Zalo Bot's monthly plan spent): nothing was delivered, so the row stays
   owed (a claimed at-most-once row is reopened). The whole channel pauses: no chat of it is
   started again until a probe every QUOTA_PROBE seconds, one chat at a time, gets through. The
@@ -50,6 +53,7 @@ from bot.channels.base import (
     DeliveryUncertain,
     MessageRefused,
     Outgoing,
+    OutsideWindow,
     QuotaExhausted,
     RetryLater,
     Transport,
@@ -272,6 +276,10 @@ class Sender:
         except MessageRefused as error:
             log.error("outbox: row %d to %s refused: %s", row.id, row.chat_id, error)
             return "refused"
+        except OutsideWindow as error:
+            await self.store.outbox.outside_window(row.channel, row.chat_id, self.clock())
+            log.warning("outbox: chat %s is outside the reply window (%s)", row.chat_id, error)
+            return "unreachable"
         except QuotaExhausted as error:
             await self.pause(transport.name, str(error))
             return "paused"

@@ -117,6 +117,11 @@ class RetryLater(ChannelError):
         self.seconds = seconds
 
 
+class OutsideWindow(ChannelError):
+    """The person last wrote too long ago for the platform to let the bot write (Zalo OA: 7
+    days); nothing was sent. They can be reached again as soon as they write."""
+
+
 class QuotaExhausted(ChannelError):
     """The platform's message quota is spent (Zalo Bot's monthly plan): pause, do not retry."""
 
@@ -132,8 +137,8 @@ class MessageRefused(ChannelError):
 class Transport(Protocol):
     """What the outbox sender needs of a channel: its limits, how to cut a message, one send.
 
-    `send` raises only the errors above: ContactUnreachable, RetryLater, QuotaExhausted,
-    DeliveryUncertain, MessageRefused.
+    `send` raises only the errors above: ContactUnreachable, OutsideWindow, RetryLater,
+    QuotaExhausted, DeliveryUncertain, MessageRefused.
     """
 
     name: str

@@ -339,7 +339,8 @@ class Store:
             if previous is not None:
                 conn.execute("DELETE FROM sessions WHERE contact_id = ?", (contact.id,))
             conn.execute(
-                "UPDATE contacts SET unit_code = ?, reachable = 1 WHERE id = ?",
+                "UPDATE contacts SET unit_code = ?, reachable = 1, unreachable_reason = NULL"
+                " WHERE id = ?",
                 (unit_code, contact.id),
             )
             return Contact(contact.id, channel, chat_id, user_id, unit_code), previous

@@ -27,14 +27,21 @@ class InboxStore:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    async def put(self, channel: str, key: str, body: dict[str, Any], now: datetime) -> bool:
-        """Store one update; return True when it is new (False: received before)."""
+    async def put(self, channel: str, key: str, body: dict[str, Any], now: datetime,
+                  sender: str | None = None) -> bool:
+        """Store one update; return True when it is new (False: received before).
+
+        With `sender` (the chat that wrote), also record when they last wrote and make them
+        reachable again if only a closed reply window kept the bot from writing to them.
+        """
         text = json.dumps(body, ensure_ascii=False, sort_keys=True)
 
         def write(conn: sqlite3.Connection) -> bool:
             cur = conn.execute(
                 "INSERT OR IGNORE INTO inbox (channel, key, body_json, received_at)"
                 " VALUES (?, ?, ?, ?)", (channel, key, text, _iso(now)))
+            if cur.rowcount and sender is not None and wrote(conn, channel, sender, now):
+                self._store._cache.clear()  # a contact is reachable again
             return bool(cur.rowcount)
 
         return await self._store.transaction(write)
@@ -45,6 +52,12 @@ class InboxStore:
             "SELECT key, body_json FROM inbox WHERE channel = ? AND processed_at IS NULL"
             " ORDER BY received_at, key", (channel,))
         return [(str(key), json.loads(body)) for key, body in rows]
+
+    async def last_inbound(self, channel: str, chat_id: str) -> datetime | None:
+        """Return when a chat last wrote to the bot (None: never, as far as the bot knows)."""
+        rows = list(await self._store._db.execute_fetchall(
+            "SELECT at FROM last_inbound WHERE channel = ? AND chat_id = ?", (channel, chat_id)))
+        return datetime.fromisoformat(rows[0][0]) if rows else None
 
     async def is_processed(self, channel: str, key: str) -> bool:
         """Return whether an update was stored and processed."""
@@ -88,3 +101,16 @@ class UsageStore:
             (channel, month))
         found = list(rows)
         return int(found[0][0]) if found else 0
+
+
+def wrote(conn: sqlite3.Connection, channel: str, chat_id: str, now: datetime) -> bool:
+    """Record that a chat wrote now; return True when a contact kept out only by the reply
+    window is reachable again."""
+    conn.execute(
+        "INSERT INTO last_inbound (channel, chat_id, at) VALUES (?, ?, ?)"
+        " ON CONFLICT (channel, chat_id) DO UPDATE SET at = max(at, excluded.at)",
+        (channel, chat_id, _iso(now)))
+    return bool(conn.execute(
+        "UPDATE contacts SET reachable = 1, unreachable_reason = NULL"
+        " WHERE channel = ? AND chat_id = ? AND unreachable_reason = 'window'",
+        (channel, chat_id)).rowcount)

@@ -161,7 +161,8 @@ class OutboxStore:
 
         def write(conn: sqlite3.Connection) -> Contact | None:
             row = conn.execute(
-                "UPDATE contacts SET reachable = 0 WHERE channel = ? AND chat_id = ? AND reachable"
+                "UPDATE contacts SET reachable = 0, unreachable_reason = 'blocked'"
+                " WHERE channel = ? AND chat_id = ? AND reachable"
                 " RETURNING id, user_id, unit_code", (channel, chat_id)).fetchone()
             fail_chat(conn, channel, chat_id, now)
             self._store._cache.clear()
@@ -174,6 +175,20 @@ class OutboxStore:
         contact = await self._store.transaction(write)
         self.wake()
         return contact
+
+    async def outside_window(self, channel: str, chat_id: str, now: datetime) -> None:
+        """Mark a contact out of the platform's reply window: what it is owed is dropped (the
+        platform refuses it) and it is reachable again as soon as it writes. The coordinators'
+        digest names such contacts; no notice each."""
+
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE contacts SET reachable = 0, unreachable_reason = 'window'"
+                " WHERE channel = ? AND chat_id = ? AND reachable", (channel, chat_id))
+            fail_chat(conn, channel, chat_id, now)
+            self._store._cache.clear()
+
+        await self._store.transaction(write)
 
     async def reminders(self, due: Sequence[tuple[ReminderKey, Outgoing]], now: datetime) -> int:
         """Log and owe each due reminder once per (campaign, unit, contact, slot); return how
