@@ -84,7 +84,8 @@ class Hub:
         self.engine = Engine(store, clock, durable=True)
         self.coordinator = Coordinator(store, self.engine, settings.tz, self.invite_ways,
                                        settings.data_dir)
-        self.sweeper = Sweeper(store, settings.tz, self.caps_of, self.coordinator_chats())
+        self.sweeper = Sweeper(store, settings.tz, self.caps_of, self.coordinator_chats(),
+                               self.window)
         self.coordinator.sweeper = self.sweeper
         self.coordinator.caps_of = self.caps_of
         self.coordinator.quotas = self.quotas
@@ -166,6 +167,12 @@ class Hub:
                                 unit=contact.unit_code or "?", chat_id=contact.chat_id)
             notices.append(Outgoing(chat, text, channel=channel))
         return notices
+
+    async def window(self, channel: str, chat_id: str, now: datetime) -> str:
+        """Return a chat's reply window: "open" (none), "free", "charged" or "closed"."""
+        found = self.channels.get(channel)
+        window = getattr(found, "window", None)
+        return "open" if window is None else str(await window(chat_id, now))
 
     async def quotas(self) -> list[Quota]:
         """Return this month's messages of every running channel that has a monthly quota."""

@@ -209,11 +209,14 @@ def contact_text(fmt: texts.Format, now: datetime, deadline: datetime, tz: tzinf
 
 def digest_text(fmt: texts.Format, now: datetime, deadline: datetime, tz: tzinfo, *,
                 campaign_id: int, title: str, rows: Sequence[UnitProgress],
-                unreachable: Sequence[tuple[str, str]], limit: int = TELEGRAM_LIMIT) -> str:
+                unreachable: Sequence[tuple[str, str]],
+                outside_window: Sequence[tuple[str, str]] = (),
+                limit: int = TELEGRAM_LIMIT) -> str:
     """Return the coordinators' digest (reminders.digest), at most `limit` characters.
 
     ``rows`` are every unit of the round (``contacts``: contacts bound to it); ``unreachable``
-    holds (unit_code, chat_id) of contacts the bot can no longer reach. Lists are shortened
+    holds (unit_code, chat_id) of contacts who blocked the bot, ``outside_window`` those the Zalo
+    OA may not write to (silent for more than 7 days). Lists are shortened
     ("… và N đơn vị khác") until the text fits; only a huge title can still exceed `limit`.
     """
     late, days = timing(now, deadline, tz)
@@ -236,12 +239,17 @@ def digest_text(fmt: texts.Format, now: datetime, deadline: datetime, tz: tzinfo
             {"code": code, "name": names.get(code, code), "chat_id": chat_id}
             for code, chat_id in unreachable
         ],
+        "outside_window": [
+            {"code": code, "name": names.get(code, code), "chat_id": chat_id}
+            for code, chat_id in outside_window
+        ],
     }
 
     def render(shown: int) -> str:
         return texts.render("reminders.digest", fmt, shown=shown, **context)
 
-    most = max(len(context[k]) for k in ("pending", "no_contact", "unreachable"))
+    most = max(len(context[k]) for k in ("pending", "no_contact", "unreachable",
+                                         "outside_window"))
     text = render(most)
     if len(text) <= limit:
         return text

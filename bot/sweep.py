@@ -9,7 +9,7 @@ its capabilities and the coordinators' chats.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, tzinfo
 
 from bot.channels.base import Capabilities, Outgoing
@@ -20,17 +20,20 @@ from bot.store import Store
 from bot.store.outbox import at_most_once
 
 log = logging.getLogger(__name__)
+# (channel, chat id, now) -> "open" (no window), "free", "charged" or "closed"
+Window = Callable[[str, str, datetime], Awaitable[str]]
 
 
 class Sweeper:
     """Sends due reminders and digests for every open round."""
 
     def __init__(self, store: Store, tz: tzinfo, caps_of: Callable[[str], Capabilities],
-                 coordinators: list[tuple[str, str]]) -> None:
+                 coordinators: list[tuple[str, str]], window: Window | None = None) -> None:
         self.store = store
         self.tz = tz
         self.caps_of = caps_of  # each message is rendered for the recipient's channel
         self.coordinators = coordinators  # (channel, chat id)
+        self.window = window  # the reply window of a chat (the Zalo OA has one)
 
     async def sweep(self, now: datetime) -> int:
         """Owe everything due now; return how many contact reminders were owed."""
@@ -43,7 +46,7 @@ class Sweeper:
     async def remind_due(self, campaign: Campaign, now: datetime) -> int:
         """Owe the due reminders of one round."""
         rows = await self.progress(campaign)
-        contacts = await self.contacts(campaign)
+        contacts = await self.contacts(campaign, now)
         spec = campaign.spec
         due = plan(now, campaign.id, spec.deadline, spec.reminders, self.tz,
                    {r.code: r.status for r in rows}, contacts,
@@ -60,7 +63,7 @@ class Sweeper:
         """Return a reminder for every contact of every late unit (/remind owes them)."""
         reminders = []
         rows = {r.code: r for r in await self.progress(campaign)}
-        for code, contacts in (await self.contacts(campaign)).items():
+        for code, contacts in (await self.contacts(campaign, now)).items():
             row = rows.get(code)
             if row is None or row.status in REPORTED:
                 continue
@@ -90,6 +93,8 @@ class Sweeper:
                                campaign_id=campaign.id, title=spec.title,
                                rows=await self.progress(campaign),
                                unreachable=await self.store.unreachable_contacts(campaign.id),
+                               outside_window=await self.store.unreachable_contacts(
+                                   campaign.id, "window"),
                                limit=caps.max_length)
             message = at_most_once(Outgoing(chat, text, channel=channel))
             await self.store.outbox.digest(campaign.id, chat, slot.key, message, now)
@@ -98,11 +103,21 @@ class Sweeper:
         """Return every unit's progress in a round."""
         return await unit_table(self.store, campaign)
 
-    async def contacts(self, campaign: Campaign) -> dict[str, list[tuple[int, str, str]]]:
-        """Return the reachable contacts of each unit of a round."""
+    async def contacts(self, campaign: Campaign, now: datetime
+                       ) -> dict[str, list[tuple[int, str, str]]]:
+        """Return the reachable contacts of each unit of a round.
+
+        A contact whose reply window is closed (the Zalo OA may not write to someone silent
+        for 7 days) is not tried: it is marked so, and the digest names it.
+        """
         found: dict[str, list[tuple[int, str, str]]] = {}
         for contact in await self.store.bound_contacts(campaign.id):
-            if contact.unit_code is not None:
-                found.setdefault(contact.unit_code, []).append(
-                    (contact.id, contact.channel, contact.chat_id))
+            if contact.unit_code is None:
+                continue
+            if self.window is not None and await self.window(
+                    contact.channel, contact.chat_id, now) == "closed":
+                await self.store.outbox.outside_window(contact.channel, contact.chat_id, now)
+                continue
+            found.setdefault(contact.unit_code, []).append(
+                (contact.id, contact.channel, contact.chat_id))
         return found

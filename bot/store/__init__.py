@@ -268,12 +268,15 @@ class Store:
             (campaign_id, chat_id))
         return [r[0] for r in rows]
 
-    async def unreachable_contacts(self, campaign_id: int) -> list[tuple[str, str]]:
-        """Return (unit code, chat id) of the contacts of a round who blocked the bot."""
+    async def unreachable_contacts(self, campaign_id: int, reason: str = "blocked"
+                                   ) -> list[tuple[str, str]]:
+        """Return (unit code, chat id) of the contacts of a round who cannot be reached for a
+        reason: "blocked" (they blocked the bot) or "window" (silent too long for the OA)."""
         rows = await self._db.execute_fetchall(
             "SELECT c.unit_code, c.chat_id FROM contacts c JOIN campaign_units cu"
-            " ON cu.unit_code = c.unit_code WHERE cu.campaign_id = ? AND NOT c.reachable",
-            (campaign_id,))
+            " ON cu.unit_code = c.unit_code WHERE cu.campaign_id = ? AND NOT c.reachable"
+            " AND coalesce(c.unreachable_reason, 'blocked') = ? ORDER BY cu.position, c.id",
+            (campaign_id, reason))
         return [(r[0], r[1]) for r in rows]
 
     async def return_unit(self, campaign_id: int, unit_code: str, question_ids: list[str],
