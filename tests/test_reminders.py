@@ -618,9 +618,20 @@ def test_digest_template_alone_fits_with_1000_units_each_list() -> None:
         text = texts.render(
             "reminders.digest", fmt, campaign_id=7, title=TITLE, deadline=DEADLINE, late=True,
             days=2, reported=0, total=3000, pending=units, no_contact=units,
-            unreachable=[{**u, "chat_id": "123456789"} for u in units])
+            unreachable=[{**u, "chat_id": "123456789"} for u in units], outside_window=[])
         assert len(text) <= 4096 and nfc(text)
         assert text.count("… và 990 đơn vị khác") == 2 and "… và 990 đầu mối khác" in text
+
+
+def test_digest_with_every_list_at_1000_still_fits() -> None:
+    many = rows(1000)
+    contacts = [(r.code, "2468458835296197922") for r in many]
+    for fmt in ("html", "plain"):
+        text = digest_text(fmt, at(11, 2), DEADLINE, TZ, campaign_id=7, title=TITLE, rows=many,
+                           unreachable=contacts, outside_window=contacts)
+        assert len(text) <= 4096 and nfc(text)
+        assert "quá 7 ngày chưa nhắn (1.000 đầu mối)" in text
+        assert "Không gửi được tin nhắn (1.000 đầu mối)" in text
 
 
 def test_digest_with_no_contact_units() -> None:
