@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 
 from bot import channels
@@ -27,6 +28,17 @@ def quiet_libraries() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+def settle_heap() -> None:
+    """Move what start-up built (modules, templates, the platform libraries) out of the
+    garbage collector's scans.
+
+    They live as long as the process; without this every full collection walks them again
+    (~0.1 s each while updates stream in). Process-wide, like any `gc` setting.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 async def run_bot(settings: Settings, stop: asyncio.Event) -> None:
     """Run every configured channel until `stop` is set."""
     if not channels.wanted(settings):
@@ -40,6 +52,7 @@ async def run_bot(settings: Settings, stop: asyncio.Event) -> None:
         hub = Hub(store, settings)
         web = build_server(settings, store, utc_now)
         running = channels.configured(settings, hub, web)
+        settle_heap()
         log.debug("channels %s, database %s", ", ".join(c.name for c in running), settings.db)
         await serve_while(web[0] if web else None, stop, hub.run)
     finally:

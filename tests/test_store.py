@@ -130,3 +130,39 @@ async def test_a_write_by_another_process_is_seen_by_the_next_step(tmp_path: Pat
     finally:
         await bot_store.close()
         await cli_store.close()
+
+
+async def test_a_step_failing_in_a_group_commit_fails_alone(tmp_path: Path, spec,
+                                                            monkeypatch) -> None:
+    import asyncio
+    from datetime import UTC, datetime
+
+    import bot.store.steps as steps
+    from bot.channels.base import CONSOLE, Incoming
+    from bot.engine import Engine
+
+    store = await Store.open(tmp_path / "a.sqlite3")
+    try:
+        campaign_id, _ = await store.create_campaign(spec, datetime(2023, 10, 1, tzinfo=UTC))
+        engine = Engine(store)
+        for chat, unit in (("c1", "SXD"), ("c2", "SYT")):
+            await engine.bind("test", chat, unit)
+            await engine.handle(Incoming("test", chat), CONSOLE, campaign_id)  # cached now
+        apply = steps._apply
+
+        def failing(conn, state, changes, now):  # type: ignore[no-untyped-def]
+            if state.contact.chat_id == "c1":
+                raise RuntimeError("disk says no")
+            apply(conn, state, changes, now)
+
+        monkeypatch.setattr(steps, "_apply", failing)
+        first, second = await asyncio.gather(  # decided together: one group commit
+            engine.handle(Incoming("test", "c1", text="12"), CONSOLE, campaign_id),
+            engine.handle(Incoming("test", "c2", text="15"), CONSOLE, campaign_id),
+            return_exceptions=True)
+        assert isinstance(first, RuntimeError)
+        assert not isinstance(second, BaseException) and "15" in second[0].text
+        sheets = {s.code: s.answers for s in await store.sheets(campaign_id)}
+        assert sheets == {"SXD": {}, "SYT": {"so_nguoi": 15}}
+    finally:
+        await store.close()

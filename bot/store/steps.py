@@ -1,8 +1,8 @@
 """Conversation steps: decided from cached state on the event loop, written by group commit.
 
-The steps decided meanwhile are written together in one transaction in the connection's thread,
-each in its own savepoint; a step that was not cached, or whose cache went stale, is read and
-decided again inside a transaction of its own.
+The steps decided meanwhile are written together in one transaction in the connection's thread;
+should one of them fail, each is read and decided again inside a transaction of its own, as is
+a step that was not cached or whose cache went stale.
 """
 
 from __future__ import annotations
@@ -169,8 +169,8 @@ class Steps:
             _resolve(item.done, outcome)
 
     def _commit_pending(self, conn: sqlite3.Connection) -> list[tuple[_Pending, Any]]:
-        # Group commit: every step decided since the last run is written in one transaction,
-        # each inside its own savepoint, and resolved only after the COMMIT.
+        # Group commit: every step decided since the last run is written in one transaction
+        # and resolved only after the COMMIT.
         self._commit_scheduled = False  # before draining, so a step added later schedules anew
         batch: list[_Pending] = []
         while not self._pending.empty():
@@ -181,10 +181,7 @@ class Steps:
         try:
             conn.execute("BEGIN IMMEDIATE")
             self._cache_is_fresh(conn)  # once: the write lock keeps other writers out until COMMIT
-            if len(batch) == 1:  # alone, the transaction itself is the step's savepoint
-                outcomes.append(self._commit_decided(conn, batch[0]))
-            else:
-                outcomes += [self._commit_one(conn, item) for item in batch]
+            outcomes = self._commit_all(conn, batch)
             conn.execute("COMMIT")
             outbox.committed(conn)
         except BaseException as error:
@@ -195,18 +192,21 @@ class Steps:
             outcomes = [error] * len(batch)
         return list(zip(batch, outcomes, strict=True))
 
-    def _commit_one(self, conn: sqlite3.Connection, item: _Pending) -> Any:
-        conn.execute("SAVEPOINT step")
-        written = outbox.mark(conn)
+    def _commit_all(self, conn: sqlite3.Connection, batch: list[_Pending]) -> list[Any]:
+        # No savepoint per step (two more statements each, and the thread's every statement
+        # waits for the event loop's lock): should a step fail, the transaction starts over
+        # and every step of the batch is read and decided again in a transaction of its own,
+        # so only the failing one fails.
         try:
-            outcome = self._commit_decided(conn, item)
-        except Exception as error:
-            conn.execute("ROLLBACK TO step")
-            outbox.rolled_back(conn, written)
-            self._cache.clear()
-            outcome = error
-        conn.execute("RELEASE step")
-        return outcome
+            return [self._commit_decided(conn, item) for item in batch]
+        except Exception:
+            if len(batch) == 1:  # alone, its failure is the step's own
+                raise
+            conn.execute("ROLLBACK")
+            outbox.rolled_back(conn)
+            self._cache.clear()  # also makes every snapshot of the batch stale
+            conn.execute("BEGIN IMMEDIATE")
+            return [_STALE] * len(batch)
 
     def _commit_decided(self, conn: sqlite3.Connection, item: _Pending) -> Any:
         snap = item.snap
