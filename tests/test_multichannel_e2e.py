@@ -195,20 +195,33 @@ class Conversation:
                 for (said, _), (begin, end) in zip(mine, pairwise(bounds), strict=True)]
 
     def transcript(self, width: int = 110) -> str:
-        """Return the conversation abridged: one line per message, all chats, in time order."""
-        events = [e for e, _ in self.inputs] + [e for e, _ in self.sent()] + self.process
-        events.sort(key=lambda e: e.at)
-        start = events[0].at if events else 0.0
+        """Return the conversation abridged: one line per message, all chats, in time order.
+
+        ``bot →`` a text, ``bot ⇒`` a document (or a download link), ``bot ↻`` a text sent again
+        after a kill (the at-least-once window); a footer counts inputs, messages and replays.
+        """
+        sent = self.sent()
+        again = {(e.who, seq) for who in {e.who for e, _ in sent} for e, seq in self.resent(who)}
+        events = [(e, False) for e, _ in self.inputs] + [(e, (e.who, seq) in again)
+                                                         for e, seq in sent]
+        events += [(e, False) for e in self.process]
+        events.sort(key=lambda pair: pair[0].at)
+        start = events[0][0].at if events else 0.0
         lines = []
-        for event in events:
+        for event, resent in events:
             clock = f"{event.at - start:6.1f}s"
             if event.kind == "process":
                 lines.append(f"{clock}  ── {event.text} ──")
                 continue
             text = self.abridge(event.text, width)
-            arrow = {"document": "bot ⇒", "edit": "bot ✎"}.get(event.kind, "bot →")
+            arrow = "bot ↻" if resent else {"document": "bot ⇒", "edit": "bot ✎"}.get(
+                event.kind, "bot →")
             lines.append(f"{clock}  {arrow} {event.who}: {text}" if event.outgoing
                          else f"{clock}  {event.who} →: {text}")
+        handed = sum(self.zalo.times_delivered(m) for m in self.zalo_ids)
+        lines.append(f"{len(self.inputs)} inputs, {len(sent)} bot messages ({len(again)} sent "
+                     f"again after a kill); Zalo handed out its {len(self.zalo_ids)} updates "
+                     f"{handed} times")
         return "\n".join(lines)
 
     def abridge(self, text: str, width: int) -> str:
