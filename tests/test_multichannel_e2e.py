@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -352,11 +353,10 @@ def test_two_channels_one_round_survive_sigkills(tmp_path: Path,
         zalo.wait_for_sent(ZALO_CONTACT, lambda m: "đã kết thúc" in m.text, WAIT,
                            since=zalo_since)
         for name in ("bao-cao-tong-hop.docx", "du-lieu.xlsx"):
-            telegram.wait_for_sent(TG_ADMIN, is_document(name), WAIT,
-                                   since=since)
+            telegram.wait_for_sent(TG_ADMIN, is_document(name), WAIT, since=since)
     finally:
-        code, errors = bot.stop()
         talk.note("SIGTERM")
+        code, errors = bot.stop()
         story = talk.transcript()
         if path := os.environ.get("REPORTBOT_E2E_TRANSCRIPT"):
             Path(path).write_text(story + "\n", encoding="utf-8")
@@ -377,7 +377,12 @@ def test_two_channels_one_round_survive_sigkills(tmp_path: Path,
 
 
 def check_database(path: Path) -> None:
-    db = sqlite3.connect(path)
+    """Every answer stored once, where it belongs; every Zalo update processed."""
+    with closing(sqlite3.connect(path)) as db:
+        check_rows(db)
+
+
+def check_rows(db: sqlite3.Connection) -> None:
     answers = {(unit, q): json.loads(v) for unit, q, v in db.execute(
         "SELECT unit_code, question_id, value_json FROM answers")}
     sxd = {q: v for (unit, q), v in answers.items() if unit == "SXD"}
