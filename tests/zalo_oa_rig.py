@@ -39,7 +39,7 @@ class FileHost:
         host = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 content, mime = host.files.get(self.path, (b"", ""))
                 self.send_response(200 if mime else 404)
                 self.send_header("Content-Type", mime or "text/plain")
