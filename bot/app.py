@@ -42,7 +42,8 @@ def settle_heap() -> None:
 async def run_bot(settings: Settings, stop: asyncio.Event) -> None:
     """Run every configured channel until `stop` is set."""
     if not channels.wanted(settings):
-        raise ConfigError("no channel is configured: set TELEGRAM_BOT_TOKEN or ZALO_BOT_TOKEN"
+        raise ConfigError("no channel is configured: set TELEGRAM_BOT_TOKEN, ZALO_BOT_TOKEN or"
+                          " ZALO_OA_APP_ID"
                           " (see .env.example)")
     for note in settings.notes:
         log.warning("%s", note)

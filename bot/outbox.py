@@ -30,7 +30,8 @@ What each call guarantees on the wire:
   started again until a probe every QUOTA_PROBE seconds, one chat at a time, gets through. The
   pause is kept in the database (a restart probes once instead of every chat) and the
   coordinators are owed one notice per pause, on every channel (those on the paused channel
-  get theirs when it sends again).
+  get theirs when it sends again). `ChannelDown` (the Zalo OA's tokens refused) pauses the
+  same way, but the channel tells the coordinators itself (what the operator must do).
 - A task row (a unit's report after a submit, a compile, a contact's first question of a new
   round) is run by the `tasks` runner; what it produces replaces it in one transaction, and
   the run is keyed by the row, so a task run twice after a kill owes nothing twice.
@@ -49,6 +50,7 @@ from typing import Protocol
 from aiolimiter import AsyncLimiter
 
 from bot.channels.base import (
+    ChannelDown,
     ContactUnreachable,
     DeliveryUncertain,
     MessageRefused,
@@ -281,7 +283,8 @@ class Sender:
             log.warning("outbox: chat %s is outside the reply window (%s)", row.chat_id, error)
             return "unreachable"
         except QuotaExhausted as error:
-            await self.pause(transport.name, str(error))
+            await self.pause(transport.name, str(error),
+                             tell=not isinstance(error, ChannelDown))
             return "paused"
         except ContactUnreachable:
             contact = await self.store.outbox.unreachable(row.channel, row.chat_id,
@@ -295,17 +298,18 @@ class Sender:
             await self.store.state.put(transport.name, PAUSED, None, self.clock())
         return "sent"
 
-    async def pause(self, channel: str, reason: str) -> None:
-        """Stop sending on a channel whose quota is spent; owe the coordinators one notice."""
+    async def pause(self, channel: str, reason: str, tell: bool = True) -> None:
+        """Stop sending on a channel whose quota is spent; owe the coordinators one notice
+        (unless `tell` is False: the channel told them why itself)."""
         first = channel not in self.paused  # else another chat or a probe met it already
         self.paused[channel] = time.monotonic() + QUOTA_PROBE
         self.probes.pop(channel, None)
         if not first or await self.store.state.get(channel, PAUSED) is not None:
             return  # told already
         now = self.clock()
-        log.error("outbox: channel %s paused, its quota is spent (%s); probing every %.0f min",
-                  channel, reason, QUOTA_PROBE / 60)
-        notices = self.quota_notices(channel) if self.quota_notices is not None else []
+        log.error("outbox: channel %s paused (%s); probing every %.0f min", channel, reason,
+                  QUOTA_PROBE / 60)
+        notices = self.quota_notices(channel) if self.quota_notices and tell else []
         await self.store.outbox.owe(f"quota:{channel}:{now.isoformat()}", notices, now,
                                     also=partial(state_put, channel=channel, key=PAUSED,
                                                  value=now.isoformat(), now=now))

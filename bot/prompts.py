@@ -7,6 +7,7 @@ context and the button rows, falling back to numbered lines when a channel has n
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
@@ -54,7 +55,8 @@ class Prompter:
         has_answer = question.id in answers
         current = format_value(question, answers[question.id]) if has_answer else None
         section = self.questionnaire.section_of(question.id).title
-        key = (self.caps, question, section, number, len(visible), current,
+        caps = self.caps if self.shows_buttons(question) else replace(self.caps, buttons=False)
+        key = (caps, question, section, number, len(visible), current,
                tuple(self._items(question, answers.get(question.id))), tuple(_picked(draft)))
         return _question_text(*key)
 
@@ -75,10 +77,25 @@ class Prompter:
         return [format_value(question, [item]) for item in value]
 
 
+    def shows_buttons(self, question: Question) -> bool:
+        """Return whether a question's choices go as buttons: the channel has them, and as
+        many as its choices (Zalo OA: 5); else they are numbered lines."""
+        limit = self.caps.max_buttons
+        return self.caps.buttons and (limit is None or _choice_count(question) <= limit)
+
     def buttons(self, question: Question, draft: Mapping[str, Any]) -> Rows:
-        """Return the button rows of a question; none when the channel has no buttons."""
-        if not self.caps.buttons:
+        """Return the button rows of a question; none when the channel has no buttons (or too
+        few for its choices); the back/skip row is left out when it would not fit."""
+        if not self.shows_buttons(question):
             return ()
+        rows = self._rows(question, draft)
+        limit = self.caps.max_buttons
+        if limit is not None and sum(len(row) for row in rows) > limit:
+            return rows[:-1]  # typing «quay lại» / «bỏ qua» still works
+        return rows
+
+    def _rows(self, question: Question, draft: Mapping[str, Any]) -> Rows:
+        """Return every button row of a question."""
         qid = question.id
         rows: list[tuple[Button, ...]] = []
         if question.type == "yesno":
@@ -171,6 +188,12 @@ def _question_text(caps: Capabilities, question: Question, section: str, number:
         first=number == 1, current=current, items=items, picked=picked, choices=choices,
         buttons=caps.buttons, hint=question.help or texts.render("hint." + question.type),
     )
+
+
+def _choice_count(question: Question) -> int:
+    """Return the buttons a question's choices need (its options, and «Xong» to finish)."""
+    count = 2 if question.type == "yesno" else len(question.options)
+    return count + (question.type == "multichoice" or question.is_list)
 
 
 def _picked(draft: Mapping[str, Any]) -> list[int]:

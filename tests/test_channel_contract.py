@@ -2,7 +2,8 @@
 a faithful fake of its platform, with the hub's outbox sender in front.
 
 Parametrized over the terminal, Telegram (TelegramTransport against tests/fakebotapi.py on
-127.0.0.1), Zalo Bot (ZaloBotTransport against tests/fakezalobot.py) and the recording fake
+127.0.0.1), Zalo Bot (ZaloBotTransport against tests/fakezalobot.py), the Zalo OA
+(ZaloOATransport against tests/fakezalooa.py) and the recording fake
 (bot/channels/fake.py) with Telegram's and Zalo's capabilities. Each channel comes as a
 `Platform`: its transport, the people it knows, what each person saw, and its faults (a blocked
 person, an answer lost after the message arrived).
@@ -42,6 +43,9 @@ from bot.channels.console import ConsoleTransport
 from bot.channels.fake import RecordingChannel, RecordingTransport, html_problem
 from bot.channels.telegram import TelegramTransport
 from bot.channels.zalo_bot import ZaloBotTransport
+from bot.channels.zalo_oa_client import ZaloOAClient
+from bot.channels.zalo_oa_tokens import TokenChain
+from bot.channels.zalo_oa_transport import ZaloOATransport
 from bot.config import load
 from bot.hub import Hub
 from bot.splitting import html_to_plain
@@ -49,6 +53,7 @@ from bot.store import Store
 from tests.conftest import SMALL_CAMPAIGN, TZ, Clock
 from tests.fakebotapi import FakeBotApi
 from tests.fakezalobot import FakeZaloBot
+from tests.fakezalooa import FakeZaloOA
 
 TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"
 COORDINATOR = "boss"
@@ -245,6 +250,62 @@ class ZaloPlatform:
         self.losing.lose += 1
 
 
+# Zalo OA ------------------------------------------------------------------------------------
+
+class LosingOATransport(httpx.AsyncHTTPTransport):
+    """httpx's own transport, which can lose the answer of a cs message after Zalo took it."""
+
+    lose = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        answer = await super().handle_async_request(request)
+        if self.lose and request.url.path.endswith("/message/cs"):
+            self.lose -= 1
+            await answer.aclose()
+            raise httpx.ReadTimeout("the answer was lost after Zalo took the message")
+        return answer
+
+
+class ZaloOAPlatform:
+    """ZaloOATransport against the fake; people 1-3 wrote just now (the reply window is open)."""
+
+    def __init__(self, fake: FakeZaloOA, store: Store, path: Path) -> None:
+        self.fake = fake
+        self.losing = LosingOATransport()
+        self.http = httpx.AsyncClient(transport=self.losing)
+        settings = load({"ZALO_OA_APP_ID": fake.app_id, "ZALO_OA_APP_SECRET": fake.app_secret,
+                         "ZALO_OA_ACCESS_TOKEN": fake.access_token,
+                         "ZALO_OA_REFRESH_TOKEN": fake.refresh_token,
+                         "ZALO_OA_API_BASE_URL": fake.base_url,
+                         "ZALO_OAUTH_BASE_URL": fake.base_url, "REPORTBOT_DB": str(path)},
+                        env_file=None)
+        tokens = TokenChain(settings, store, lambda: datetime.now(UTC), self.http)
+        self.transport: Transport = ZaloOATransport(
+            ZaloOAClient(fake.base_url, tokens, self.http), store, lambda: datetime.now(UTC),
+            TZ)
+
+    @staticmethod
+    def user(n: int) -> str:
+        return str(2468458835296197900 + n)
+
+    def person(self, n: int) -> str:
+        self.fake.send_text(self.user(n), "Xin chào")  # the OA writes only to who wrote
+        return self.user(n)
+
+    def seen(self, chat: str) -> list[Seen]:
+        return [Seen(m.text, m.text, tuple(b["title"] for b in m.buttons))
+                for m in self.fake.sent_messages(chat)]
+
+    def refusals(self) -> list[str]:
+        return [f"{c.error}: {c.answer}" for c in self.fake.calls("message") if not c.ok]
+
+    def block(self, chat: str) -> None:
+        self.fake.ban(chat)  # -227: banned, or inactive for 45 days
+
+    def lose_next_answer(self) -> None:
+        self.losing.lose += 1
+
+
 # the recording fake -------------------------------------------------------------------------
 
 class RecordingPlatform:
@@ -274,7 +335,7 @@ class RecordingPlatform:
 # fixtures -----------------------------------------------------------------------------------
 
 CHANNELS = ["console", "telegram",
-            "zalo",
+            "zalo", "zalo_oa",
             "fake-html", "fake-plain"]
 
 
@@ -300,6 +361,17 @@ async def platform(request: pytest.FixtureRequest) -> AsyncIterator[Platform]:
     elif name == "zalo":
         with FakeZaloBot() as zalo:
             yield ZaloPlatform(zalo)
+    elif name == "zalo_oa":
+        path: Path = request.getfixturevalue("tmp_path") / "oa-window.sqlite3"
+        with FakeZaloOA() as oa:
+            store = await Store.open(path)
+            for n in (1, 2, 3):
+                await store.inbox.put("zalo_oa", f"hello-{n}", {}, datetime.now(UTC),
+                                      sender=ZaloOAPlatform.user(n))
+            platform = ZaloOAPlatform(oa, store, path)
+            yield platform
+            await platform.http.aclose()
+            await store.close()
     else:
         yield RecordingPlatform("fake", TELEGRAM if name == "fake-html" else ZALO_BOT)
 

@@ -2,7 +2,9 @@
 
 `base` (the seam), `fake` (a recording fake), `console` (the terminal), `telegram` (+
 `telegram_webhook`), `zalo_bot` (Zalo Bot Platform; its client in `zalo_bot_client`, its sending
-in `zalo_bot_transport`, its updates and webhook in `zalo_bot_updates`).
+in `zalo_bot_transport`, its updates and webhook in `zalo_bot_updates`), `zalo_oa` (Zalo Official
+Account: `zalo_oa_webhook`, `zalo_oa_files`, `zalo_oa_client`, `zalo_oa_tokens`,
+`zalo_oa_transport`).
 
 `configured` builds every channel whose credentials are set; adding a channel means a module
 here with a `configure(settings, hub, web)` function, and its settings in bot/config.py.
@@ -18,7 +20,8 @@ if TYPE_CHECKING:
     from bot.web import DownloadLinks, WebServer
 
 # Each channel: the setting that turns it on, and the module that builds it.
-CHANNELS = (("TELEGRAM_BOT_TOKEN", "telegram"), ("ZALO_BOT_TOKEN", "zalo_bot"))
+CHANNELS = (("TELEGRAM_BOT_TOKEN", "telegram"), ("ZALO_BOT_TOKEN", "zalo_bot"),
+            ("ZALO_OA_APP_ID", "zalo_oa"))
 
 
 def wanted(settings: Settings) -> list[str]:

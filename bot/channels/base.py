@@ -26,12 +26,15 @@ class Capabilities:
     max_length: int
     format: Format
     uploads: bool = False  # a person can send the bot a file (a campaign file with /new)
+    max_buttons: int | None = None  # buttons one message can carry (None: no limit)
 
 
 CONSOLE = Capabilities(buttons=False, documents=False, max_length=100_000, format="plain")
 TELEGRAM = Capabilities(buttons=True, documents=True, max_length=4096, format="html",
                         uploads=True)
 ZALO_BOT = Capabilities(buttons=False, documents=False, max_length=2000, format="plain")
+ZALO_OA = Capabilities(buttons=True, documents=True, max_length=2000, format="plain",
+                       uploads=True, max_buttons=5)
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,11 @@ class OutsideWindow(ChannelError):
 
 class QuotaExhausted(ChannelError):
     """The platform's message quota is spent (Zalo Bot's monthly plan): pause, do not retry."""
+
+
+class ChannelDown(QuotaExhausted):
+    """The channel cannot send at all until the operator acts (Zalo OA: its tokens were
+    refused): paused like a spent quota, but the channel tells the coordinators itself."""
 
 
 class DeliveryUncertain(ChannelError):
