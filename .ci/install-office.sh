@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Install what the Word-report tests need to turn a .docx into PDF and read it back:
-# LibreOffice Writer (soffice), poppler (pdftotext, pdfinfo, pdftoppm) and Liberation fonts
+# Install what the document tests need to turn a .docx into PDF and read it back, and to open
+# the .xlsx as a person would: LibreOffice Writer and Calc (soffice), poppler (pdftotext, pdfinfo, pdftoppm) and Liberation fonts
 # (metric-compatible with Times New Roman). Idempotent and quiet: does nothing and exits 0 when
 # soffice and pdftotext are already on PATH. Needs root (CI runs as root).
 set -euo pipefail
 
+has_calc() {
+    [ -e "$(dirname "$(readlink -f "$(command -v soffice)")")/libsclo.so" ]
+}
 if command -v soffice >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1 \
-    && fc-list 2>/dev/null | grep -i "Liberation Serif" >/dev/null; then
+    && fc-list 2>/dev/null | grep -i "Liberation Serif" >/dev/null && has_calc; then
     exit 0
 fi
 
@@ -20,7 +23,8 @@ log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 if ! { $SUDO apt-get update -qq \
         && $SUDO apt-get install -y -qq --no-install-recommends \
-            libreoffice-writer-nogui poppler-utils fonts-liberation2; } >"$log" 2>&1; then
+            libreoffice-writer-nogui libreoffice-calc-nogui poppler-utils fonts-liberation2; \
+        } >"$log" 2>&1; then
     cat "$log" >&2
     exit 1
 fi

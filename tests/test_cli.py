@@ -133,12 +133,12 @@ def test_submit_and_export(tmp_path: Path, small: Path) -> None:
     assert rows[1]["status"] == "not_started" and rows[1]["tien"] == ""
     book = openpyxl.load_workbook(tmp_path / "out" / "du-lieu.xlsx")
     data = book.worksheets[0]
-    header = [c.value for c in data[1]]
-    values = dict(zip(header, [c.value for c in data[2]], strict=True))
+    ids = [c.value for c in data[2]]  # row 1: the headings, row 2: the question ids
+    values = dict(zip(ids, [c.value for c in data[3]], strict=True))
     assert values["tien"] == 1_200_000_000 and values["so_nguoi"] == 12
     assert values["ghi_chu"] == "=1+2"
-    assert data.cell(2, header.index("ghi_chu") + 1).data_type == "s"
-    assert data.freeze_panes == "D2"
+    assert data.cell(3, ids.index("ghi_chu") + 1).data_type == "s"
+    assert data.freeze_panes == "D3"
     assert "van_ban" in book.sheetnames
     assert book["van_ban"]["F2"].value == "về việc <khen> & {{ thưởng }} {% x %}"
 

@@ -110,7 +110,7 @@ def test_reportbot_compile_writes_every_output_from_poisoned_data(tmp_path: Path
         assert result.returncode == 0, result.stderr
     out = tmp_path / "compile"
     book = openpyxl.load_workbook(out / "du-lieu.xlsx")
-    row = [cell.value for cell in book.worksheets[0][2]]
+    row = [cell.value for cell in book.worksheets[0][3]]  # under the headings and the ids
     assert "Đoàn kết,\tthống nhất\nmột lòng" in row
     text = "\n".join(p.text for p in docx.Document(str(out / "bao-cao-tong-hop.docx")).paragraphs)
     assert "Đoàn kết" in text and "\x00" not in text

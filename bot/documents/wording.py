@@ -8,14 +8,18 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot import texts
+
+if TYPE_CHECKING:
+    from bot.questionnaire import Question
 
 __all__ = [
     "display_name",
     "end",
     "inline_subject",
+    "question_heading",
     "question_label",
     "say",
     "signer_title",
@@ -42,6 +46,15 @@ def question_label(ask: str) -> str:
         label = pattern.sub("", label)
     label = " ".join(label.split()).rstrip(" .,;:")
     return upper_first(label or text)
+
+
+def question_heading(question: Question) -> str:
+    """Return the heading a report or the spreadsheet shows for a question: a noun phrase.
+
+    Derived from the question's text by `question_label` today; the one place that will prefer
+    a heading written in the campaign file once questions carry one.
+    """
+    return question_label(question.ask)
 
 
 @cache
