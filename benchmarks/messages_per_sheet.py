@@ -37,6 +37,7 @@ from bot.channels.base import (  # noqa: E402
     CONSOLE,
     TELEGRAM,
     ZALO_BOT,
+    ZALO_OA,
     Capabilities,
     Incoming,
     Outgoing,
@@ -50,7 +51,8 @@ from bot.store import Store  # noqa: E402
 
 UNIT = "SXD"
 CHAT = "contact-1"
-CHANNELS: dict[str, Capabilities] = {"telegram": TELEGRAM, "zalo": ZALO_BOT, "console": CONSOLE}
+CHANNELS: dict[str, Capabilities] = {"telegram": TELEGRAM, "zalo": ZALO_BOT, "zalo_oa": ZALO_OA,
+                                     "console": CONSOLE}
 SAVED = "✔️ Đã lưu"
 REVIEW = "BẢNG TRẢ LỜI"
 SUBMITTED = "Đã gửi báo cáo"

@@ -10,7 +10,7 @@ import pytest
 from benchmarks.messages_per_sheet import CHANNELS, play_sheet
 
 
-@pytest.mark.parametrize("name", ["zalo", "telegram"])
+@pytest.mark.parametrize("name", ["zalo", "zalo_oa", "telegram"])
 async def test_a_sheet_costs_one_message_per_input_and_the_review_only_its_parts(
         name: str, tmp_path: Path) -> None:
     caps = CHANNELS[name]
