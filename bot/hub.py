@@ -175,14 +175,17 @@ class Hub:
         return "open" if window is None else str(await window(chat_id, now))
 
     async def quotas(self) -> list[Quota]:
-        """Return this month's messages of every running channel that has a monthly quota."""
+        """Return this month's messages of every running channel that counts them: against a
+        monthly quota (Zalo Bot), or free and charged (the Zalo OA's reply window)."""
         month = self.engine.clock().astimezone(self.settings.tz).strftime("%Y-%m")
         found = []
         for name, channel in self.channels.items():
             limit = getattr(channel, "monthly_quota", None)
-            if limit:
+            charged = getattr(channel, "counts_charged", False)
+            if limit or charged:
                 sent = await self.store.usage.messages_this_month(name, month)
-                found.append(Quota(name, month, sent, limit))
+                extra = await self.store.usage.messages_this_month(f"{name}:charged", month)
+                found.append(Quota(name, month, sent, limit or 0, extra if charged else None))
         return found
 
     def quota_notices(self, paused: str) -> list[Outgoing]:

@@ -108,9 +108,11 @@ class Invite:
 
 @dataclass(frozen=True)
 class Quota:
-    """Messages a channel sent this month against its plan (Zalo Bot: 3,000 a month)."""
+    """Messages a channel sent this month: against its plan (Zalo Bot: 3,000 a month), or
+    free and charged (the Zalo OA)."""
 
     channel: str
     month: str  # "2026-12"
-    sent: int
-    limit: int
+    sent: int  # on the Zalo OA: the free ones (within 48 h of the person's message)
+    limit: int  # 0: no monthly limit
+    charged: int | None = None  # the Zalo OA: sent between 48 h and 7 days, charged

@@ -12,7 +12,7 @@ import pytest
 from docx import Document
 
 from bot.channels.zalo_oa import ZaloOAChannel
-from tests.conftest import SMALL_CAMPAIGN
+from tests.conftest import SMALL_CAMPAIGN, TZ
 from tests.fakezalooa import new_user_id
 from tests.zalo_oa_rig import ADMIN, DESK, Bot, FileHost, MakeBot, file_host, make_bot
 
@@ -262,3 +262,14 @@ async def test_without_a_public_url_the_channel_refuses_to_start(tmp_path: Path)
         await channel.stop()
         await store.close()
     assert new_user_id().isdigit() and DESK
+
+
+async def test_status_shows_the_months_free_and_charged_oa_messages(make_bot: MakeBot) -> None:
+    bot = await make_bot()
+    await bot.say(USER, f"/start {await bot.token('SXD')}")
+    await bot.say(USER, "12")
+    free = len(bot.fake.sent_messages(USER))
+    status = await bot.say(ADMIN, "/status")
+    month = bot.clock().astimezone(TZ).strftime("%m/%Y")
+    assert f"Zalo OA tháng {month}: {free} tin miễn phí" in status
+    assert "0 tin tính phí" in status

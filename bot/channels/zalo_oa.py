@@ -70,6 +70,8 @@ def configure(settings: Settings, hub: Hub,
 class ZaloOAChannel:
     """Turns OA events into Incoming for the hub; replies leave through `transport`."""
 
+    counts_charged = True  # /status shows the month's free and charged messages
+
     name = CHANNEL
     caps = ZALO_OA
 
