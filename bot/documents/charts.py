@@ -271,7 +271,7 @@ def _chart(name: str, title: str, note: str, rows: int, draw: Any) -> Chart:
     from matplotlib.figure import Figure
 
     height = FRAME_MM + BAR_MM * max(rows, 1) + (8 if rows < 3 else 0)
-    settings = {"font.family": chart_font(), "font.size": FONT_PT,
+    settings: dict[Any, Any] = {"font.family": chart_font(), "font.size": FONT_PT,
                 "axes.spines.top": False, "axes.spines.right": False,
                 "axes.titlesize": TITLE_PT, "axes.titleweight": "bold",
                 "axes.unicode_minus": False}
