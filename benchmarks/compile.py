@@ -12,8 +12,10 @@ Target: total <= 5 s for 1,000 units.
 The questionnaire has 40 questions in 5 sections and every answer type (money, integer,
 percent, number, date, yesno, choice, multichoice with "other", documents of 1-3 items, list,
 file, text, longtext of realistic Vietnamese sentences of varied length), some shown only on a
-condition. Answers are built directly as `Sheet` values (the JSON-able forms of
-bot/questionnaire.py): most units submitted, a few edited, in progress or not started.
+condition; four key figures are marked ``chart: true``, so the docx stage draws five charts (the
+progress and those four, bot/documents/charts.py) and embeds them. Answers are built directly
+as `Sheet` values (the JSON-able forms of bot/questionnaire.py): most units submitted, a few
+edited, in progress or not started.
 
     python benchmarks/compile.py [--sizes 100,300,1000] [--repeat 3] [--seed 2023]
                                  [--keep DIR] [--profile 1000]
@@ -80,7 +82,7 @@ QUESTIONS: list[tuple[str, str, str, dict[str, Any]]] = [
     ("tuyen_truyen", "longtext", "Xin anh/chị tóm tắt công tác tuyên truyền, phổ biến phong "
      "trào tại đơn vị.", {}),
     ("hinh_thuc_tt", "multichoice", "Đơn vị đã tuyên truyền qua những hình thức nào? (có thể "
-     "chọn nhiều)", {"options": TT_OPTIONS, "other": True}),
+     "chọn nhiều)", {"options": TT_OPTIONS, "other": True, "chart": True}),
     ("kenh_chinh", "choice", "Kênh chỉ đạo chủ yếu của đơn vị là gì?",
      {"options": ["Văn bản giấy", "Hệ thống quản lý văn bản điều hành", "Thư điện tử công vụ",
                   "Nhóm Zalo"]}),
@@ -90,11 +92,11 @@ QUESTIONS: list[tuple[str, str, str, dict[str, Any]]] = [
      "phần trăm?", {"min": 0, "max": 100}),
     ("section", "", "III. Kết quả đạt được", {}),
     ("ty_le_tiem", "percent", "Tỷ lệ cán bộ, công chức của đơn vị đã tiêm vắc xin phòng "
-     "COVID-19 là bao nhiêu phần trăm?", {"min": 0, "max": 100}),
+     "COVID-19 là bao nhiêu phần trăm?", {"min": 0, "max": 100, "chart": True}),
     ("ty_le_hoan_thanh", "percent", "Tỷ lệ hoàn thành chỉ tiêu thi đua của đơn vị là bao nhiêu "
      "phần trăm?", {"aggregate": "min"}),
     ("ung_ho_tien", "money", f"Tổng số tiền đơn vị đã ủng hộ công tác {COVID} là bao nhiêu?",
-     {"min": 0}),
+     {"min": 0, "chart": True}),
     ("gia_tri_hien_vat", "money", "Tổng giá trị các hiện vật đã ủng hộ (quy ra tiền) khoảng bao "
      "nhiêu?", {"required": False, "min": 0}),
     ("kinh_phi", "money", "Kinh phí đơn vị đã chi cho phong trào là bao nhiêu?",
@@ -113,7 +115,7 @@ QUESTIONS: list[tuple[str, str, str, dict[str, Any]]] = [
      "trong phòng, chống dịch tại đơn vị.", {"required": False}),
     ("tu_danh_gia", "choice", "Đơn vị tự đánh giá mức độ hoàn thành phong trào thi đua như thế "
      "nào?", {"options": ["Hoàn thành xuất sắc", "Hoàn thành tốt", "Hoàn thành",
-                          "Chưa hoàn thành"]}),
+                          "Chưa hoàn thành"], "chart": True}),
     ("ngay_hoan_thanh", "date", "Đơn vị hoàn thành các chỉ tiêu vào ngày nào?", {}),
     ("mo_hinh", "list", "Xin nêu các mô hình, cách làm hay của đơn vị (mỗi mô hình gửi một tin "
      "nhắn).", {}),

@@ -107,9 +107,11 @@ class Coordinator:
             return await self.close(campaign, incoming, caps)
         table = await unit_table(self.store, campaign)
         quotas = await self.quotas() if self.quotas is not None else []
+        picture = await self.deliveries.progress(campaign, table, incoming.chat_id,
+                                                 incoming.channel, caps)
         return await self.owe(incoming, [self.reply(
             incoming, caps, "coordinator.status", campaign=campaign, rows=table,
-            reported=sum(r.status in REPORTED for r in table), quotas=quotas)], caps)
+            reported=sum(r.status in REPORTED for r in table), quotas=quotas), *picture], caps)
 
     def caps_for(self, channel: str, fallback: Capabilities) -> Capabilities:
         """Return what a recipient's channel can carry (messages are rendered for it)."""

@@ -16,9 +16,10 @@ from pathlib import Path
 from bot import texts
 from bot.channels.base import Capabilities, Outgoing
 from bot.compile import summary_message
+from bot.documents.charts import progress_chart
 from bot.documents.export import export
-from bot.documents.outputs import write_outputs, write_unit_report
-from bot.model import Campaign
+from bot.documents.outputs import PROGRESS_PICTURE, write_outputs, write_unit_report
+from bot.model import REPORTED, Campaign, UnitProgress
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,8 @@ class Deliveries:
 
     async def compile(self, campaign: Campaign, chats: list[str], channel: str,
                       caps: Capabilities, folder: Path | None = None) -> list[Outgoing]:
-        """Compile a round: the summary message, the .docx and the .xlsx to every chat given.
+        """Compile a round: the summary message, the progress chart, the .docx and the .xlsx to
+        every chat given (one picture, not one per question: the others are in the .docx).
 
         A compile that fails reaches every chat as a message saying so, never as silence.
         """
@@ -55,12 +57,34 @@ class Deliveries:
         except Exception as error:
             return self.failed(campaign, chats, channel, caps, error)
         parts = summary_message(report, caps.format, caps.max_length)
-        files = [p for p in paths if p.suffix in (".docx", ".xlsx")]
+        picture = [p for p in paths if p.as_posix().endswith("/" + PROGRESS_PICTURE)]
+        files = picture + [p for p in paths if p.suffix in (".docx", ".xlsx")]
         replies = []
         for chat in chats:
             replies += [Outgoing(chat, part, channel=channel) for part in parts]
             replies += self.files(chat, channel, caps, files, campaign.id)
         return replies
+
+    async def progress(self, campaign: Campaign, rows: list[UnitProgress], chat: str,
+                       channel: str, caps: Capabilities) -> list[Outgoing]:
+        """Return the progress chart of /status as a file on a channel that carries files;
+        nothing elsewhere (a link would cost a message of a quota for a glance), nor when the
+        picture fails."""
+        if not caps.documents:
+            return []
+        groups = {u.code: u.group for u in campaign.spec.units}
+        local = self.clock().astimezone(self.tz)
+        note = texts.render("chart.progress_note", date=texts.vn_date(local.date()),
+                            reported=sum(r.status in REPORTED for r in rows), total=len(rows))
+        path = self.folder(campaign) / PROGRESS_PICTURE
+        try:
+            chart = await asyncio.to_thread(
+                progress_chart, [(groups.get(r.code), r.status) for r in rows], note)
+            await asyncio.to_thread(_write, path, chart.png)
+        except Exception as error:  # the table went out; only the picture is missing
+            log.error("round %s: progress chart failed", campaign.id, exc_info=error)
+            return []
+        return [Outgoing(chat, "", document=path, channel=channel)]
 
     async def export(self, campaign: Campaign, chat: str, channel: str,
                      caps: Capabilities) -> list[Outgoing]:
@@ -107,3 +131,8 @@ class Deliveries:
             return [Outgoing(chat, texts.render("coordinator.unit_report_failed", caps.format),
                              channel=channel)]
         return self.files(chat, channel, caps, [path], campaign.id, for_contact=True)
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)

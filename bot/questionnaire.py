@@ -48,6 +48,7 @@ CHOICE_TYPES = frozenset({"choice", "multichoice"})
 LIST_TYPES = frozenset({"documents", "list", "file"})
 NUMERIC_TYPES = frozenset({"integer", "number", "percent", "money"})
 TEXT_TYPES = frozenset({"text", "longtext"})
+CHART_TYPES = NUMERIC_TYPES | CHOICE_TYPES | {"yesno"}  # what `chart:` fits
 
 DEFAULT_AGGREGATE = {
     "text": "list",
@@ -127,6 +128,8 @@ class Question:
     aggregate: str = ""
     unit: str | None = None
     section: int = 0
+    chart: bool = False  # a bar chart in the consolidated report (bot/documents/charts.py)
+    chart_title: str | None = None  # its title when `chart:` names one, else the question's
 
     def __post_init__(self) -> None:
         if not self.aggregate:
@@ -273,6 +276,8 @@ def _question_from_dict(data: Mapping[str, Any], section: int) -> Question:
         aggregate=data.get("aggregate") or "",
         unit=data.get("unit"),
         section=section,
+        chart=data.get("chart", False),
+        chart_title=data.get("chart_title"),
     )
 
 

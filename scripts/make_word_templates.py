@@ -89,6 +89,9 @@ PARAGRAPH_STYLES: dict[str, tuple[str | None, dict[str, Any], dict[str, Any]]] =
     "ND30 Table Center": ("ND30 Table", {"jc": "center"}, {}),
     "ND30 Table Figure": ("ND30 Table", {"jc": "right"}, {}),
     "ND30 Legend": ("ND30 Body", {"before": 60}, {"size": 24, "italic": True}),
+    "ND30 Figure": ("Normal", {"jc": "center", "before": 120, "keep_next": True}, {}),
+    "ND30 Caption": ("Normal", {"jc": "center", "before": 60, "after": 120},
+                     {"size": 24, "italic": True}),
 }
 KEEP_STYLES = ("Normal", "DefaultParagraphFont", "TableNormal", "NoList")
 
@@ -391,9 +394,20 @@ def title_block() -> list[Any]:
     ]
 
 
-def sections_block() -> list[Any]:
+def figure(picture: str, caption: str) -> list[Any]:
+    """A picture centred in its own paragraph and its caption under it, when there is one."""
+    return [
+        tag(f"{{%p if {picture} %}}"),
+        para("ND30 Figure", run(f"{{{{ {picture} }}}}")),
+        text_para("ND30 Caption", f"{{{{ {caption} }}}}"),
+        tag("{%p endif %}"),
+    ]
+
+
+def sections_block(charts: bool = False) -> list[Any]:
     """One mục per section, one khoản per question, one paragraph per line of figures or
-    per unit's text (the unit's name in the "ND30 Attribution" character style)."""
+    per unit's text (the unit's name in the "ND30 Attribution" character style); with
+    `charts`, the question's chart after its lines, where the clerk reads about it."""
     return [
         tag("{%p for section in sections %}"),
         text_para("ND30 Section", "{{ section.heading }}"),
@@ -402,6 +416,7 @@ def sections_block() -> list[Any]:
         tag("{%p for line in clause.lines %}"),
         para("ND30 Body", run("{{ line.who }}", char_style=ATTRIBUTION), run("{{ line.text }}")),
         tag("{%p endfor %}"),
+        *(figure("clause.chart", "clause.caption") if charts else []),
         tag("{%p endfor %}"),
         tag("{%p endfor %}"),
     ]
@@ -471,7 +486,8 @@ def consolidated() -> list[Any]:
         tag("{%p if not final %}"),
         text_para("ND30 Body", words("missing")),
         tag("{%p endif %}"),
-        *sections_block(),
+        *figure("progress_chart", "progress_caption"),
+        *sections_block(charts=True),
         text_para("ND30 Closing", words("closing")),
         signature_table([words("recipients_same"), words("recipients_archive")]),
         *appendix_block(),

@@ -537,6 +537,39 @@ def test_min_on_text_and_max_length_on_integer(tmp_path: Path) -> None:
     ]
 
 
+def test_chart_is_refused_on_a_text_question_with_file_line_and_field(tmp_path: Path) -> None:
+    path = write(tmp_path, questionnaire=with_question("""\
+        - id: ghi_chu
+          type: text
+          ask: Ghi chú?
+          chart: true
+        """))
+    problem = one(problems(path))
+    assert where(problem) == ("questionnaire.yaml", 14, "sections[1].questions[3].chart",
+                              "not_for_type")
+    assert problem.params == {"key": "chart", "type": "text"}
+    assert problem.message().startswith("questionnaire.yaml:14: sections[1].questions[3].chart")
+
+
+def test_chart_is_true_false_or_a_title(tmp_path: Path) -> None:
+    path = write(tmp_path, questionnaire=with_question("""\
+        - {id: a, type: money, ask: A, chart: true}
+        - {id: b, type: percent, ask: B, chart: Tỷ lệ tiêm vắc xin}
+        - {id: c, type: multichoice, ask: C, options: [X, Y], chart: false}
+        """))
+    questionnaire = load_campaign(path, TZ).questionnaire
+    charted = {q.id: (q.chart, q.chart_title) for q in questionnaire.questions}
+    assert charted == {"co_ke_hoach": (False, None), "hinh_thuc": (False, None),
+                       "a": (True, None), "b": (True, "Tỷ lệ tiêm vắc xin"), "c": (False, None)}
+    assert Questionnaire.from_dict(questionnaire.to_dict()) == questionnaire  # kept in the store
+    bad = write(tmp_path,
+                questionnaire=with_question("- {id: a, type: integer, ask: A, chart: 3}\n"))
+    problem = one(problems(bad))
+    assert where(problem) == ("questionnaire.yaml", 11, "sections[1].questions[3].chart",
+                              "wrong_type")
+    assert "tên biểu đồ" in problem.message()
+
+
 def test_choice_without_options(tmp_path: Path) -> None:
     path = write(tmp_path, questionnaire=with_question("""\
         - id: xep_loai

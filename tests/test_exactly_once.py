@@ -81,7 +81,7 @@ async def test_a_submit_killed_before_its_report_still_brings_it(harness: Harnes
     assert sum("Đã gửi báo cáo" in t for t in texts) == 1
     documents = [p for n, p in harness.request.calls if n == "sendDocument"]
     assert [int(p["chat_id"]) for p in documents].count(7) == 1  # SXD's own report
-    assert [int(p["chat_id"]) for p in documents].count(ADMIN) == 2  # the compile: docx, xlsx
+    assert [int(p["chat_id"]) for p in documents].count(ADMIN) == 3  # compile: chart, docx, xlsx
     assert not await harness.store.outbox.chats()
 
 
@@ -148,7 +148,7 @@ async def test_the_compile_goes_out_even_if_the_last_contact_blocks_the_bot(
         harness.request.fail(method, 7, 403, "Forbidden: bot was blocked by the user")
     await harness.feed(new_message(harness, 7, "/submit"))
     documents = [int(p["chat_id"]) for n, p in harness.request.calls if n == "sendDocument"]
-    assert documents.count(ADMIN) == 2 and 7 not in documents
+    assert documents.count(ADMIN) == 3 and 7 not in documents  # chart, docx, xlsx
     notices = [p for p in harness.request.sent(ADMIN) if "Không gửi được" in p["text"]]
     assert len(notices) == 1
 
@@ -164,5 +164,5 @@ async def test_units_submitting_together_owe_one_compile(harness: Harness) -> No
     await harness.feed(new_message(harness, 8, "/submit"), drain=False)
     await harness.sender.drain()
     documents = [int(p["chat_id"]) for n, p in harness.request.calls if n == "sendDocument"]
-    assert documents.count(ADMIN) == 2  # bao-cao-tong-hop.docx and du-lieu.xlsx, once
+    assert documents.count(ADMIN) == 3  # tien-do.png, bao-cao-tong-hop.docx, du-lieu.xlsx, once
     assert documents.count(7) == documents.count(8) == 1

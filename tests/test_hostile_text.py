@@ -83,7 +83,8 @@ async def test_hostile_answers_are_stored_clean_and_the_round_compiles(
     assert campaign is not None
     replies = await coordinator.deliveries.compile(campaign, ["boss"], "telegram", TELEGRAM)
     documents = [r.document for r in replies if r.document is not None]
-    assert sorted(p.name for p in documents) == ["bao-cao-tong-hop.docx", "du-lieu.xlsx"]
+    assert sorted(p.name for p in documents) == ["bao-cao-tong-hop.docx", "du-lieu.xlsx",
+                                                        "tien-do.png"]
 
 
 def poison(db: Path, campaign_id: int) -> None:

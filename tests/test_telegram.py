@@ -341,7 +341,7 @@ async def test_submit_sends_the_unit_report_and_the_last_one_compiles(harness: H
     assert "&lt;Tọa đàm &amp; hội thảo&gt;" in summary
     sent_docs = [n for n, p in harness.request.calls
                  if n == "sendDocument" and int(p["chat_id"]) == ADMIN]
-    assert len(sent_docs) == 2  # the consolidated .docx and the .xlsx
+    assert len(sent_docs) == 3  # the progress chart, the consolidated .docx and the .xlsx
 
 
 async def test_compile_before_everyone_is_a_draft_naming_the_missing(harness: Harness) -> None:

@@ -21,6 +21,7 @@ from bot.campaigns.checks import Checker, Node, as_datetime
 from bot.campaigns.units import field_at, suggest
 from bot.questionnaire import (
     AGGREGATES,
+    CHART_TYPES,
     CHOICE_TYPES,
     NUMERIC_TYPES,
     TYPES,
@@ -33,7 +34,7 @@ from bot.questionnaire import (
 __all__ = ["Questions"]
 
 _QUESTION_KEYS = ("id", "type", "ask", "help", "required", "min", "max", "max_length",
-                  "options", "other", "when", "aggregate", "unit")
+                  "options", "other", "when", "aggregate", "unit", "chart")
 _LENGTH_TYPES = frozenset({"text", "longtext", "list", "documents"})
 _ID_RE = re.compile(r"^[a-z0-9_]+$")
 
@@ -103,13 +104,15 @@ class Questions:
             m, "other", where, False)
         when = self._when(m["when"], field_at(where, "when"), written) if "when" in m else None
         aggregate = self._aggregate(m, where, kind)
+        chart, chart_title = self._chart(m, where, kind)
         self.seen.add(written or "")
         if self.c.sink.count > before or not (qid and kind and ask):
             return None
         question = Question(
             id=qid, type=kind, ask=ask, help=help_, required=required, min=low, max=high,
             max_length=max_length, options=options, other=other, when=when,
-            aggregate=aggregate, unit=unit, section=section)
+            aggregate=aggregate, unit=unit, section=section, chart=chart,
+            chart_title=chart_title)
         self.built[qid] = question
         return question
 
@@ -241,6 +244,19 @@ class Questions:
         else:
             self.c.add("when_unknown_id", line, at, id=qid, suggestion=suggest(qid, self.lines))
         return None
+
+    def _chart(self, m: dict[str, Node], where: str, kind: str | None) -> tuple[bool, str | None]:
+        """Return whether a question has a bar chart, and its title: ``chart: true`` or
+        ``chart: <title>``, on a number, percent, money, yes/no or choice question."""
+        if not self._only_for(m, "chart", where, kind, CHART_TYPES):
+            return False, None
+        node = m["chart"]
+        if isinstance(node.value, bool):
+            return node.value, None
+        if isinstance(node.value, str) and node.text:
+            return True, node.text
+        self.c.add("wrong_type", node.line, field_at(where, "chart"), expected="chart")
+        return False, None
 
     def _aggregate(self, m: dict[str, Node], where: str, kind: str | None) -> str:
         """Return how answers are combined, "" for the type's default."""

@@ -14,6 +14,7 @@ from typing import Any
 from bot import texts
 from bot.compile import QuestionSummary, Report, UnitRow, amount_in_words
 from bot.display import format_choice, format_document, format_value
+from bot.documents.charts import Chart, Charts
 from bot.documents.wording import (
     display_name,
     end,
@@ -46,9 +47,14 @@ def _who(unit: str) -> str:
     return say("who", unit=unit) + " "
 
 
-def consolidated_context(report: Report) -> dict[str, Any]:
-    """Return the template context of the consolidated report (see bot/documents/reports.py)."""
+def consolidated_context(report: Report, charts: Charts | None = None) -> dict[str, Any]:
+    """Return the template context of the consolidated report (see bot/documents/reports.py).
+
+    With `charts`, ``progress_chart`` and each charted clause's ``chart`` are Chart values,
+    numbered in reading order; the renderer turns them into pictures.
+    """
     spec = report.spec
+    figures = _Figures(charts)
     hints = _hints(report)
     reported = len(report.reported)
     signer = {"authority": "", "title": signer_title(spec.agency.name), "name": ""}
@@ -63,7 +69,9 @@ def consolidated_context(report: Report) -> dict[str, Any]:
         missing=[{"name": r.name, "status": _status(r.status)} for r in report.missing],
         missing_count=len(report.missing),
         missing_names=", ".join(r.name for r in report.missing),
-        sections=[_consolidated_section(number, s.title, s.questions, report)
+        progress_chart=figures.progress(),
+        progress_caption=figures.caption,
+        sections=[_consolidated_section(number, s.title, s.questions, report, figures)
                   for number, s in enumerate(report.sections)],
         appendix=_appendix(report),
         signer=signer,
@@ -160,10 +168,37 @@ def _line(text: str, who: str = "") -> dict[str, str]:
     return {"who": who, "text": text}
 
 
+class _Figures:
+    """Numbers the charts of a report in reading order: "Biểu đồ 1", "Biểu đồ 2" …"""
+
+    def __init__(self, charts: Charts | None) -> None:
+        self.charts = charts
+        self.count = 0
+        self.caption = ""
+
+    def progress(self) -> Chart | None:
+        return self._number(None if self.charts is None else self.charts.progress)
+
+    def question(self, qid: str) -> Chart | None:
+        return self._number(None if self.charts is None else self.charts.questions.get(qid))
+
+    def _number(self, chart: Chart | None) -> Chart | None:
+        self.caption = ""
+        if chart is not None:
+            self.count += 1
+            figure = texts.render("chart.figure", number=self.count)
+            self.caption = texts.render("chart.caption", figure=figure, note=chart.note)
+        return chart
+
+
 def _consolidated_section(index: int, title: str, summaries: Iterable[QuestionSummary],
-                          report: Report) -> dict[str, Any]:
-    items = [_item(n + 1, s.question, _summary_lines(s, report))
-             for n, s in enumerate(summaries)]
+                          report: Report, figures: _Figures) -> dict[str, Any]:
+    items = []
+    for n, s in enumerate(summaries):
+        item = _item(n + 1, s.question, _summary_lines(s, report))
+        item["chart"] = figures.question(s.question.id)
+        item["caption"] = figures.caption
+        items.append(item)
     return _section(index, title, items)
 
 

@@ -1,4 +1,8 @@
-"""Every output of a compile, written to a folder (`reportbot compile`, `reportbot demo`)."""
+"""Every output of a compile, written to a folder (`reportbot compile`, `reportbot demo`).
+
+The charts are drawn once and go into the .docx and, as bieu-do/<name>.png next to it, into
+tom-tat.html; bieu-do/tien-do.png is the picture a chat gets (`PROGRESS_PICTURE`).
+"""
 
 from __future__ import annotations
 
@@ -8,21 +12,31 @@ from pathlib import Path
 from bot import texts
 from bot.campaigns.spec import CampaignSpec
 from bot.compile import Report, aggregate, summary_message
+from bot.documents.charts import Charts, report_charts
 from bot.documents.export import export
 from bot.documents.reports import render_consolidated, render_unit
 from bot.model import Sheet
 
+CHARTS_DIR = "bieu-do"
+PROGRESS_PICTURE = f"{CHARTS_DIR}/tien-do.png"
+
 
 def write_outputs(spec: CampaignSpec, sheets: list[Sheet], now: datetime, out: Path,
                   unit_reports: bool = True) -> tuple[Report, list[Path]]:
-    """Write bao-cao-tong-hop.docx, tom-tat.html, the data files and don-vi/<CODE>.docx."""
+    """Write bao-cao-tong-hop.docx, tom-tat.html and its pictures (bieu-do/*.png), the data
+    files and don-vi/<CODE>.docx."""
     out.mkdir(parents=True, exist_ok=True)
     report = aggregate(spec, sheets, now)
-    paths = [render_consolidated(report, out / "bao-cao-tong-hop.docx")]
+    charts = report_charts(report)
+    paths = [render_consolidated(report, out / "bao-cao-tong-hop.docx", charts=charts)]
+    pictures = write_charts(charts, out / CHARTS_DIR)
     summary = out / "tom-tat.html"
+    figures = [{"src": f"{CHARTS_DIR}/{chart.filename}", "title": chart.title,
+                "caption": chart.note} for chart in charts.all()]
     summary.write_text(texts.render("outputs.summary_page", "html", title=spec.title,
-                                    parts=summary_message(report, "html")), encoding="utf-8")
-    paths += [summary, *export(spec, sheets, out)]
+                                    parts=summary_message(report, "html"), figures=figures),
+                       encoding="utf-8")
+    paths += [summary, *pictures, *export(spec, sheets, out)]
     if not unit_reports:
         return report, paths
     units = out / "don-vi"
@@ -31,6 +45,17 @@ def write_outputs(spec: CampaignSpec, sheets: list[Sheet], now: datetime, out: P
         if row.answers:
             paths.append(render_unit(report, row.code, units / f"{row.code}.docx"))
     return report, paths
+
+
+def write_charts(charts: Charts, folder: Path) -> list[Path]:
+    """Write every chart as <name>.png in `folder`; return the paths, the progress first."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for chart in charts.all():
+        path = folder / chart.filename
+        path.write_bytes(chart.png)
+        paths.append(path)
+    return paths
 
 
 def write_unit_report(spec: CampaignSpec, sheets: list[Sheet], now: datetime, code: str,

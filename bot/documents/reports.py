@@ -41,6 +41,11 @@ Template context (both templates unless marked):
 ``appendix``       consolidated only: ``columns`` (the first four money / percent / integer /
                    number questions), each ``{number, header: "(1)", label, unit}``; ``rows``,
                    one per unit: ``{index, code, name, status, figures: [str, …], note}``
+``progress_chart`` consolidated only: the picture of the reporting progress (units submitted /
+                   in progress / not started, by group), alone in its run:
+                   ``{{ progress_chart }}``; ``progress_caption``: "Biểu đồ 1. Tình hình …"
+                   Each clause has ``chart``: the picture of a question marked ``chart:`` (else
+                   None) and its ``caption``; pictures are 160 mm wide (bot/documents/charts.py)
 ``signer``         ``{authority: "KT. GIÁM ĐỐC" or "", title: "PHÓ GIÁM ĐỐC", name}``; a unit
                    report takes them from the answers to ``tham_quyen_ky``, ``chuc_vu_ky`` and
                    ``nguoi_ky``; the consolidated one has only the head's title, from the
@@ -58,15 +63,18 @@ bot/documents/wording.py.
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 from typing import Any
 
 from docx.oxml.ns import qn
-from docxtpl import DocxTemplate
+from docx.shared import Mm
+from docxtpl import DocxTemplate, InlineImage
 from jinja2 import Environment, StrictUndefined
 
 from bot.compile import Report
+from bot.documents.charts import Chart, Charts, report_charts
 from bot.documents.context import consolidated_context, unit_context
 from bot.documents.layout import fix_layout
 from bot.paths import templates_dir
@@ -95,10 +103,15 @@ class RenderError(Exception):
     """A template could not be rendered (an unknown variable, a broken tag)."""
 
 
-def render_consolidated(report: Report, out: Path, template: Path | None = None) -> Path:
-    """Write the consolidated BÁO CÁO of a round to `out` and return `out`."""
+def render_consolidated(report: Report, out: Path, template: Path | None = None,
+                        charts: Charts | None = None) -> Path:
+    """Write the consolidated BÁO CÁO of a round to `out` and return `out`.
+
+    Its pictures are `charts`, drawn from the report when not given.
+    """
     path = template or report.spec.template or _word_dir() / CONSOLIDATED_TEMPLATE
-    return _render(path, consolidated_context(report), out)
+    context = consolidated_context(report, charts or report_charts(report))
+    return _render(path, context, out)
 
 
 def render_unit(report: Report, unit_code: str, out: Path, template: Path | None = None) -> Path:
@@ -157,8 +170,39 @@ def _has_listing(xml: str) -> bool:
     return any(char in xml for char in _LISTING)
 
 
+_FONT = "Times New Roman"
+_RUN_PROPERTIES = (f'<w:rPr><w:rFonts w:ascii="{_FONT}" w:hAnsi="{_FONT}" w:eastAsia="{_FONT}" '
+                   f'w:cs="{_FONT}"/><w:lang w:val="vi-VN" w:eastAsia="vi-VN" w:bidi="vi-VN"/>'
+                   "</w:rPr>")
+
+
+class _Picture(InlineImage):  # type: ignore[misc]
+    """docxtpl's InlineImage whose runs carry the fonts of every other run (Times New Roman)."""
+
+    def _insert_image(self) -> str:
+        xml: str = super()._insert_image()
+        return xml.replace("<w:r>", f"<w:r>{_RUN_PROPERTIES}")
+
+
+def _pictures(document: DocxTemplate, context: dict[str, Any]) -> None:
+    """Replace the Chart values of a context by docxtpl pictures of this document."""
+
+    def picture(value: Any) -> Any:
+        if not isinstance(value, Chart):
+            return value
+        return _Picture(document, io.BytesIO(value.png), width=Mm(value.width_mm))
+
+    if "progress_chart" in context:
+        context["progress_chart"] = picture(context["progress_chart"])
+    for section in context.get("sections", ()):
+        for clause in section["clauses"]:
+            if "chart" in clause:
+                clause["chart"] = picture(clause["chart"])
+
+
 def _render(template: Path, context: dict[str, Any], out: Path) -> Path:
     document = _Template(str(template))
+    _pictures(document, context)
     env = Environment(autoescape=True, undefined=StrictUndefined)
     try:
         document.render(context, jinja_env=env, autoescape=True)
