@@ -121,12 +121,24 @@ class Sender:
                 looked = time.monotonic() if scan else looked
             except Exception as error:  # the database is busy or gone for a moment
                 log.error("outbox: %s: %s", type(error).__name__, error)
-            await self.store.outbox.wait(LOOK_EVERY)
+            await self.idle(stop)
             await asyncio.sleep(GATHER)  # rows owed meanwhile are started together
         for worker in list(self.workers.values()):
             worker.cancel()
         await asyncio.gather(*self.workers.values(), return_exceptions=True)
         await self.store.outbox.flush()
+
+    async def idle(self, stop: asyncio.Event) -> None:
+        """Wait until rows are owed, the next look is due, or `stop` is set (SIGTERM ends the
+        process at once, not after the look)."""
+        waits = [asyncio.ensure_future(self.store.outbox.wait(LOOK_EVERY)),
+                 asyncio.ensure_future(stop.wait())]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)
 
     async def start_workers(self, scan: bool = True) -> None:
         """Start a worker for each chat owed something that has none running."""

@@ -9,7 +9,12 @@ import asyncio
 import time
 from typing import Any
 
+import pytest
+
+from bot import outbox
+from bot.engine import utc_now
 from bot.outbox import Sender
+from bot.store import Store
 from tests.conftest import SMALL_CAMPAIGN
 from tests.test_telegram import ADMIN, Harness, answer_all, create, harness, invite_token
 
@@ -166,3 +171,22 @@ async def test_units_submitting_together_owe_one_compile(harness: Harness) -> No
     documents = [int(p["chat_id"]) for n, p in harness.request.calls if n == "sendDocument"]
     assert documents.count(ADMIN) == 3  # tien-do.png, bao-cao-tong-hop.docx, du-lieu.xlsx, once
     assert documents.count(7) == documents.count(8) == 1
+
+
+async def test_stop_ends_the_sender_while_it_waits_for_rows(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGTERM sets `stop`; the sender must not sit out its look at the database first."""
+    monkeypatch.setattr(outbox, "LOOK_EVERY", 3600.0)  # a look far beyond the test's deadline
+    waiting = asyncio.Event()
+    real_wait = store.outbox.wait
+
+    async def wait(seconds: float) -> None:
+        waiting.set()
+        await real_wait(seconds)
+
+    monkeypatch.setattr(store.outbox, "wait", wait)
+    stop = asyncio.Event()
+    running = asyncio.create_task(Sender(store, {}, utc_now, lambda _c: []).run(stop))
+    await asyncio.wait_for(waiting.wait(), 10)
+    stop.set()
+    await asyncio.wait_for(running, 10)
