@@ -329,7 +329,9 @@ class Turn:
     def accept(self, question: Question, value: Any, raw: str | None) -> None:
         """Store a complete answer, confirm it (with what was understood) and move on."""
         self.store_answer(question, value, raw)
-        if raw is not None and question.type not in TEXT_TYPES and self.prompter is not None:
+        # A pressed button shows nothing in the chat (Telegram's inline buttons, the OA's hidden
+        # query buttons): the confirmation names what was picked, as it does for typed values.
+        if question.type not in TEXT_TYPES and self.prompter is not None:
             self.parts.append(partial(self.prompter.understood, question, value))
         else:
             self.say("engine.saved")

@@ -151,7 +151,9 @@ async def test_binds_taps_yes_no_types_a_choice_and_seven_options_come_numbered(
     assert [b["title"] for b in asked.buttons] == ["Có", "Không", "« Quay lại"]
     assert all(b["type"] == "oa.query.hide" for b in asked.buttons)
     assert "Trả lời 1 = Có" not in asked.text
-    assert "Câu 3/7" in await bot.tap(USER, "Không")  # the tap: a user_send_text of its payload
+    tapped = await bot.tap(USER, "Không")  # the tap: a user_send_text of its payload
+    assert "Câu 3/7" in tapped
+    assert "Đã lưu: Không." in tapped  # hidden buttons show nothing: the reply names the pick
     for answer in ANSWERS[2:5]:
         await bot.say(USER, answer)
     multichoice = bot.fake.sent_messages(USER)[-1]
