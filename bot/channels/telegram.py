@@ -16,7 +16,6 @@ import logging
 import re
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
@@ -47,12 +46,13 @@ from bot.channels.base import (
     MessageRefused,
     Outgoing,
     RetryLater,
+    split_parts,
 )
 from bot.config import ConfigError, Settings
 from bot.coordinator import COMMANDS
 from bot.engine import CONTACT_COMMANDS
 from bot.invites import Way, telegram_link
-from bot.splitting import html_to_plain, split_message
+from bot.splitting import html_to_plain
 
 if TYPE_CHECKING:
     from bot.hub import Hub
@@ -118,13 +118,7 @@ class TelegramTransport:
     def parts(self, message: Outgoing) -> list[Outgoing]:
         """Return the message cut under 4096 characters (buttons on the last text part), then
         its document."""
-        texts_ = split_message(message.text, TELEGRAM.max_length, "html") if message.text else []
-        parts = [replace(message, text=text, document=None,
-                         buttons=message.buttons if index == len(texts_) - 1 else ())
-                 for index, text in enumerate(texts_)]
-        if message.document is not None:
-            parts.append(replace(message, text="", buttons=()))
-        return parts
+        return split_parts(message, TELEGRAM)
 
     async def send(self, part: Outgoing) -> None:
         """Send one part (a text or a document)."""
