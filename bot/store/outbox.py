@@ -185,6 +185,12 @@ def take_committed(conn: object) -> list[OwedRow]:
     return taken
 
 
+def forget_connection(conn: object) -> None:
+    """Forget what a connection wrote and no sender took (its id may be reused)."""
+    _written.pop(id(conn), None)
+    _committed.pop(id(conn), None)
+
+
 def pending_chats(conn: sqlite3.Connection) -> list[tuple[str, str]]:
     """Return (channel, chat id) of every chat with owed rows, oldest first."""
     rows = conn.execute(
