@@ -166,3 +166,66 @@ async def test_a_step_failing_in_a_group_commit_fails_alone(tmp_path: Path, spec
         assert sheets == {"SXD": {}, "SYT": {"so_nguoi": 15}}
     finally:
         await store.close()
+
+
+async def test_a_group_commit_with_a_redelivered_incoming(tmp_path: Path, spec,
+                                                          monkeypatch) -> None:
+    """Steps written set by set: a redelivery among fresh steps gives nothing new, each fresh
+    one is written once, and the failure of one step's rows fails that step alone."""
+    import asyncio
+    import time
+    from datetime import UTC, datetime
+
+    import bot.store.sql as sql
+    import bot.store.steps as steps
+    from bot.channels.base import CONSOLE, Incoming
+    from bot.engine import Engine
+
+    store = await Store.open(tmp_path / "a.sqlite3")
+    try:
+        campaign_id, _ = await store.create_campaign(spec, datetime(2023, 10, 1, tzinfo=UTC))
+        engine = Engine(store, durable=True)
+        for chat, unit in (("c1", "SXD"), ("c2", "SYT")):
+            await engine.bind("test", chat, unit)
+            await engine.handle(Incoming("test", chat, message_id="m0"), CONSOLE, campaign_id)
+        await engine.handle(Incoming("test", "c1", text="12", message_id="m1"), CONSOLE,
+                            campaign_id)  # the sheets are in progress: no status change below
+        await engine.handle(Incoming("test", "c2", text="13", message_id="m1"), CONSOLE,
+                            campaign_id)
+        busy = store._submit(lambda _conn: time.sleep(0.2))  # the steps below wait together
+        replies = await asyncio.gather(  # decided together: one group commit
+            engine.handle(Incoming("test", "c1", text="12", message_id="m1"), CONSOLE,
+                          campaign_id),  # redelivered
+            engine.handle(Incoming("test", "c2", text="không", message_id="m2"), CONSOLE,
+                          campaign_id))
+        await busy
+        assert replies[0] == [] and len(replies[1]) == 1
+        for chat in ("c1", "c2"):  # cached again (the redelivery made the batch start over)
+            await engine.handle(Incoming("test", chat, text="/review", message_id="r"), CONSOLE,
+                                campaign_id)
+        rows = sql._step_rows
+
+        def failing(state, changes, at):  # type: ignore[no-untyped-def]
+            if state.contact.chat_id == "c2":
+                raise RuntimeError("disk says no")
+            return rows(state, changes, at)
+
+        monkeypatch.setattr(steps, "_step_rows", failing)  # written set by set
+        monkeypatch.setattr(sql, "_step_rows", failing)  # step by step, decided again
+        busy = store._submit(lambda _conn: time.sleep(0.2))
+        first, second = await asyncio.gather(
+            engine.handle(Incoming("test", "c2", text="bỏ qua", message_id="m3"), CONSOLE,
+                          campaign_id),
+            engine.handle(Incoming("test", "c1", text="không", message_id="m2"), CONSOLE,
+                          campaign_id), return_exceptions=True)
+        await busy
+        assert isinstance(first, RuntimeError) and not isinstance(second, BaseException)
+        monkeypatch.undo()
+        sheets = {s.code: s.answers for s in await store.sheets(campaign_id)}
+        assert sheets == {"SXD": {"so_nguoi": 12, "co_vb": False},
+                          "SYT": {"so_nguoi": 13, "co_vb": False}}
+        causes = [row[0] for row in await store._run(lambda conn: conn.execute(
+            "SELECT cause FROM outbox ORDER BY id").fetchall())]
+        assert len(causes) == len(set(causes)) == 8  # 2 welcomes, 2 reviews, 4 answers
+    finally:
+        await store.close()

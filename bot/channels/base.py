@@ -95,6 +95,8 @@ class Outgoing:
 def split_parts(message: Outgoing, caps: Capabilities) -> list[Outgoing]:
     """Return a message as parts within the channel's limit: its text cut by the one splitter
     (buttons on the last text part), then its document alone."""
+    if message.document is None and 0 < len(message.text) <= caps.max_length:
+        return [message]  # the one part it would be cut into: itself
     texts = split_message(message.text, caps.max_length, caps.format) if message.text else []
     parts = [replace(message, text=text, document=None,
                      buttons=message.buttons if index == len(texts) - 1 else ())

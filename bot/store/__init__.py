@@ -30,7 +30,7 @@ from bot.model import Campaign, Changes, Contact, ContactState, Invite, Sheet
 from bot.store.channel_state import ChannelState
 from bot.store.inbox import InboxStore, UsageStore
 from bot.store.links import LinkStore
-from bot.store.outbox import AlreadyProcessed, Owing, owing_write
+from bot.store.outbox import AlreadyProcessed, Owing, forget_connection, owing_write
 from bot.store.owing import OutboxStore
 from bot.store.sql import (
     PRAGMAS,
@@ -80,7 +80,9 @@ class Store:
 
     async def close(self) -> None:
         """Close the connection."""
+        conn = self._db._connection
         await self._db.close()
+        forget_connection(conn)  # rows no sender took are in the database; its id may be reused
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         # aiosqlite runs each call in its own thread; `_execute` queues one callable there, so a

@@ -126,6 +126,39 @@ def enqueue(conn: sqlite3.Connection, cause: str, messages: Sequence[Outgoing],
     return count
 
 
+_ROW = "(?, ?, ?, ?, ?, ?, ?)"
+_ROWS_PER_INSERT = 500  # 3,500 bound values, well under SQLite's limit
+
+
+def enqueue_all(conn: sqlite3.Connection, owed: Sequence[tuple[str, Sequence[Outgoing]]],
+                now: datetime) -> bool:
+    """Write what several fresh causes owe, a statement per few hundred rows; return False
+    if any of their rows existed already (the transaction is then to be rolled back)."""
+    at = _iso(now)
+    rows = [(cause, seq, message.channel, message.chat_id, encode(message),
+             int(bool(message.extra.get(SECRET))), at)
+            for cause, messages in owed for seq, message in enumerate(messages)
+            if message.text or message.document or message.extra.get(TASK)]
+    if not rows:
+        return True
+    messages = {(cause, seq): message for cause, messages in owed
+                for seq, message in enumerate(messages)}
+    ids: list[tuple[int, str, int]] = []
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        chunk = rows[start:start + _ROWS_PER_INSERT]
+        ids += conn.execute(
+            "INSERT OR IGNORE INTO outbox (cause, seq, channel, chat_id, body_json, secret,"
+            f" created_at) VALUES {', '.join([_ROW] * len(chunk))} RETURNING id, cause, seq",
+            [value for row in chunk for value in row]).fetchall()
+    if len(ids) != len(rows):
+        return False
+    written = _written.setdefault(id(conn), [])
+    for row_id, cause, seq in sorted(ids):
+        message = messages[(cause, seq)]
+        written.append(OwedRow(row_id, cause, message.channel, message.chat_id, message, 0, 0))
+    return True
+
+
 def mark(conn: sqlite3.Connection) -> int:
     """Return how many rows the transaction under way wrote (a savepoint's start)."""
     return len(_written.get(id(conn), ()))
@@ -150,6 +183,12 @@ def take_committed(conn: object) -> list[OwedRow]:
     while queue:
         taken.append(queue.popleft())
     return taken
+
+
+def forget_connection(conn: object) -> None:
+    """Forget what a connection wrote and no sender took (its id may be reused)."""
+    _written.pop(id(conn), None)
+    _committed.pop(id(conn), None)
 
 
 def pending_chats(conn: sqlite3.Connection) -> list[tuple[str, str]]:

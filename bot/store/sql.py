@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 from bot.migrations import MIGRATIONS
-from bot.model import Changes, Contact, ContactState, Session, Sheet, UnitStatus
+from bot.model import Changes, Contact, ContactState, Sheet, UnitStatus
 
 T = TypeVar("T")
 PRAGMAS = (
@@ -98,12 +98,17 @@ def _in_transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection],
     return result
 
 
+_PROCESSED = "INSERT OR IGNORE INTO processed_updates (channel, update_id, at) VALUES (?, ?, ?)"
+
+
 def _mark_processed(conn: sqlite3.Connection, channel: str, key: str, now: datetime) -> bool:
-    cur = conn.execute(
-        "INSERT OR IGNORE INTO processed_updates (channel, update_id, at) VALUES (?, ?, ?)",
-        (channel, key, _iso(now)),
-    )
+    cur = conn.execute(_PROCESSED, (channel, key, _iso(now)))
     return cur.rowcount == 1
+
+
+def _mark_all_processed(conn: sqlite3.Connection, keys: list[tuple[str, str, str]]) -> bool:
+    """Mark (channel, key, at) processed; return whether every one of them was new."""
+    return not keys or conn.executemany(_PROCESSED, keys).rowcount == len(keys)
 
 
 def _contact(conn: sqlite3.Connection, channel: str, chat_id: str, user_id: str | None,
@@ -138,35 +143,50 @@ def _answers(conn: sqlite3.Connection, campaign_id: int, unit_code: str) -> dict
     return {qid: json.loads(value) for qid, value in rows}
 
 
+_ANSWER = (  # the answers_* triggers keep the history and bump the sheet's version
+    "INSERT INTO answers (campaign_id, unit_code, question_id, value_json, raw, contact_id,"
+    " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
+    " value_json = excluded.value_json, raw = excluded.raw,"
+    " contact_id = excluded.contact_id, updated_at = excluded.updated_at")
+_SESSION = (
+    "INSERT INTO sessions (contact_id, campaign_id, mode, cursor, return_mode, return_to,"
+    " draft_json, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
+    " mode = excluded.mode, cursor = excluded.cursor, return_mode = excluded.return_mode,"
+    " return_to = excluded.return_to, draft_json = excluded.draft_json,"
+    " updated_at = excluded.updated_at")
+
+
 def _apply(conn: sqlite3.Connection, state: ContactState, changes: Changes, now: datetime) -> None:
-    assert state.campaign is not None and state.contact.unit_code is not None
-    sheet = (state.campaign.id, state.contact.unit_code)
     at = _iso(now)
-    for qid, (value, raw) in changes.answers.items():
-        conn.execute(  # the answers_* triggers keep the history and bump the sheet's version
-            "INSERT INTO answers (campaign_id, unit_code, question_id, value_json, raw, contact_id,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
-            " value_json = excluded.value_json, raw = excluded.raw,"
-            " contact_id = excluded.contact_id, updated_at = excluded.updated_at",
-            (*sheet, qid, _to_json(value), raw, state.contact.id, at),
-        )
-    if changes.session is not None:
-        _save_session(conn, state.contact.id, state.campaign.id, changes.session, at)
+    answers, sessions = _step_rows(state, changes, at)
+    _write_rows(conn, answers, sessions)
     if changes.unit_status is not None and changes.unit_status != state.unit_status:
-        _set_status(conn, sheet, changes.unit_status, state.contact.id, at)
+        assert state.campaign is not None and state.contact.unit_code is not None
+        _set_status(conn, (state.campaign.id, state.contact.unit_code), changes.unit_status,
+                    state.contact.id, at)
 
 
-def _save_session(conn: sqlite3.Connection, contact_id: int, campaign_id: int, session: Session,
-                  at: str) -> None:
-    conn.execute(
-        "INSERT INTO sessions (contact_id, campaign_id, mode, cursor, return_mode, return_to,"
-        " draft_json, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
-        " mode = excluded.mode, cursor = excluded.cursor, return_mode = excluded.return_mode,"
-        " return_to = excluded.return_to, draft_json = excluded.draft_json,"
-        " updated_at = excluded.updated_at",
-        (contact_id, campaign_id, session.mode, session.cursor, session.return_mode,
-         session.return_to, _to_json(session.draft) if session.draft else "{}", at),
-    )
+def _step_rows(state: ContactState, changes: Changes, at: str
+               ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Return the answers and session rows a step writes (its unit status is written apart)."""
+    assert state.campaign is not None and state.contact.unit_code is not None
+    campaign_id, unit, contact_id = state.campaign.id, state.contact.unit_code, state.contact.id
+    answers = [(campaign_id, unit, qid, _to_json(value), raw, contact_id, at)
+               for qid, (value, raw) in changes.answers.items()]
+    session = changes.session
+    sessions = [] if session is None else [(
+        contact_id, campaign_id, session.mode, session.cursor, session.return_mode,
+        session.return_to, _to_json(session.draft) if session.draft else "{}", at)]
+    return answers, sessions
+
+
+def _write_rows(conn: sqlite3.Connection, answers: list[tuple[Any, ...]],
+                sessions: list[tuple[Any, ...]]) -> None:
+    """Write answers and sessions rows, one statement for each kind (set-based)."""
+    if answers:
+        conn.executemany(_ANSWER, answers)
+    if sessions:
+        conn.executemany(_SESSION, sessions)
 
 
 def _set_status(conn: sqlite3.Connection, sheet: tuple[int, str], status: UnitStatus,

@@ -12,7 +12,7 @@ import json
 import sqlite3
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from queue import SimpleQueue
@@ -22,8 +22,19 @@ from bot.cache import Snapshot
 from bot.channels.base import Outgoing
 from bot.model import Campaign, Changes, ContactState, Session
 from bot.store import outbox
-from bot.store.outbox import enqueue, task
-from bot.store.sql import _answers, _apply, _contact, _current_campaign, _dt, _mark_processed
+from bot.store.outbox import enqueue, enqueue_all, task
+from bot.store.sql import (
+    _answers,
+    _apply,
+    _contact,
+    _current_campaign,
+    _dt,
+    _iso,
+    _mark_all_processed,
+    _mark_processed,
+    _step_rows,
+    _write_rows,
+)
 
 if TYPE_CHECKING:
     from bot.store import Store
@@ -61,6 +72,31 @@ def _completion(conn: sqlite3.Connection, state: ContactState, changes: Changes
         return []
     return [task(state.contact.channel, state.contact.chat_id, "round_complete",
                  campaign=str(state.campaign.id))]
+
+
+class _Redelivered(Exception):
+    """An incoming of a group commit was processed before: the batch is decided again."""
+
+
+@dataclass(slots=True)
+class _Writes:
+    """The rows of a group commit's steps, written together."""
+
+    keys: list[tuple[str, str, str]] = field(default_factory=list)  # processed incoming
+    answers: list[tuple[Any, ...]] = field(default_factory=list)
+    sessions: list[tuple[Any, ...]] = field(default_factory=list)
+    owed: list[tuple[str, list[Outgoing]]] = field(default_factory=list)  # (cause, replies)
+    now: datetime | None = None
+
+    def flush(self, conn: sqlite3.Connection) -> bool:
+        """Write what was gathered; return False if an incoming or a cause was written before
+        (nothing is to be kept then: the caller rolls back)."""
+        if not _mark_all_processed(conn, self.keys):
+            return False
+        _write_rows(conn, self.answers, self.sessions)
+        fresh = not self.owed or enqueue_all(conn, self.owed, cast(datetime, self.now))
+        self.keys, self.answers, self.sessions, self.owed = [], [], [], []
+        return fresh
 
 
 def _cause(channel: str, update_key: str | None) -> str:
@@ -193,25 +229,53 @@ class Steps:
         return list(zip(batch, outcomes, strict=True))
 
     def _commit_all(self, conn: sqlite3.Connection, batch: list[_Pending]) -> list[Any]:
-        # No savepoint per step (two more statements each, and the thread's every statement
-        # waits for the event loop's lock): should a step fail, the transaction starts over
-        # and every step of the batch is read and decided again in a transaction of its own,
-        # so only the failing one fails.
+        # Each step is checked and decided on its own, in order, but what the steps write is
+        # gathered and written set by set (a statement per table, not per step). No savepoint
+        # per step (the thread's every statement waits for the event loop's lock): should a
+        # step fail, or an incoming of the batch turn out to be a redelivery, the transaction
+        # starts over and every step of the batch is read and decided again in a transaction
+        # of its own, so only the failing one fails and a duplicate gives nothing new.
         try:
-            return [self._commit_decided(conn, item) for item in batch]
+            writes = _Writes()
+            outcomes = [self._gather(conn, item, writes) for item in batch]
+            if writes.flush(conn):
+                return outcomes
+        except _Redelivered:
+            pass
         except Exception:
             if len(batch) == 1:  # alone, its failure is the step's own
                 raise
-            conn.execute("ROLLBACK")
-            outbox.rolled_back(conn)
-            self._cache.clear()  # also makes every snapshot of the batch stale
-            conn.execute("BEGIN IMMEDIATE")
-            return [_STALE] * len(batch)
+        conn.execute("ROLLBACK")
+        outbox.rolled_back(conn)
+        self._cache.clear()  # also makes every snapshot of the batch stale
+        conn.execute("BEGIN IMMEDIATE")
+        return [_STALE] * len(batch)
+
+    def _gather(self, conn: sqlite3.Connection, item: _Pending, writes: _Writes) -> Any:
+        snap, changes = item.snap, item.changes
+        if not self._cache.is_current(snap):  # also after another process wrote: then it is empty
+            return _STALE
+        if changes.unit_status is not None:
+            # Rare (a sheet's first answer, a submit): written at once, after the steps before
+            # it, so that a submit's count of the units left sees every one of them.
+            if not writes.flush(conn):
+                raise _Redelivered
+            return self._commit_decided(conn, item)
+        at = _iso(item.now)
+        if item.update_key is not None:
+            writes.keys.append((item.channel, item.update_key, at))
+        if not changes.is_empty():
+            answers, sessions = _step_rows(snap.state, changes, at)
+            writes.answers += answers
+            writes.sessions += sessions
+            self._cache.apply(snap.state, changes)
+        if item.owed:
+            writes.owed.append((_cause(item.channel, item.update_key), item.owed))
+            writes.now = item.now
+        return None
 
     def _commit_decided(self, conn: sqlite3.Connection, item: _Pending) -> Any:
         snap = item.snap
-        if not self._cache.is_current(snap):  # also after another process wrote: then it is empty
-            return _STALE
         if item.update_key is not None and not _mark_processed(conn, item.channel,
                                                                item.update_key, item.now):
             return _STALE  # a redelivered update: decide again, knowing it is a duplicate
