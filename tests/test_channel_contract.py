@@ -41,7 +41,7 @@ from bot.channels.base import (
 )
 from bot.channels.console import ConsoleTransport
 from bot.channels.fake import RecordingChannel, RecordingTransport, html_problem
-from bot.channels.telegram import TelegramTransport
+from bot.channels.telegram_transport import TelegramTransport
 from bot.channels.zalo_bot import ZaloBotTransport
 from bot.channels.zalo_oa_client import ZaloOAClient
 from bot.channels.zalo_oa_tokens import TokenChain

@@ -19,7 +19,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
-from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
     Conflict,
@@ -32,27 +31,19 @@ from telegram.error import (
 )
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, MessageHandler
 from telegram.ext import filters as tg_filters
-from telegram.request import RequestData
-from telegram.request._requestparameter import RequestParameter
 
 from bot import texts
 from bot.campaigns.upload import Upload
 from bot.channels.base import (
     TELEGRAM,
     Attachment,
-    ContactUnreachable,
-    DeliveryUncertain,
     Incoming,
-    MessageRefused,
-    Outgoing,
-    RetryLater,
-    split_parts,
 )
+from bot.channels.telegram_transport import TelegramTransport, seconds
 from bot.config import ConfigError, Settings
 from bot.coordinator import COMMANDS
 from bot.engine import CONTACT_COMMANDS
 from bot.invites import Way, telegram_link
-from bot.splitting import html_to_plain
 
 if TYPE_CHECKING:
     from bot.hub import Hub
@@ -63,7 +54,6 @@ CHANNEL = "telegram"
 TOKEN_RE = re.compile(r"^[0-9]{3,}:[A-Za-z0-9_-]{20,}$")
 POLL_TIMEOUT = 25
 SEND_ATTEMPTS = 6
-SEND_TIMEOUT = 30.0  # a slow answer is waited for: a retry after a timeout may duplicate
 CONTACT_MENU = ("start", "review", "edit", "submit", "help", "whoami")
 COORDINATOR_MENU = ("status", "new", "invites", "compile", "export", "remind", "return", "close",
                     "whoami", "help")
@@ -98,88 +88,6 @@ def configure(settings: Settings, hub: Hub,
         channel.receive_loop = telegram_webhook_loop(channel, web[0], settings.public_url,
                                                      settings.webhook_secret)
     return channel
-
-
-class TelegramTransport:
-    """Sends one part of an owed message through the Bot API, mapping its errors.
-
-    Forbidden (blocked) and "chat not found" → ContactUnreachable; 429 → RetryLater with the
-    time Telegram names; a timeout → DeliveryUncertain (the outbox retries a text, never a
-    document); 5xx and network errors → RetryLater; a 400 → MessageRefused, except refused
-    markup, which is sent again at once as plain text.
-    """
-
-    name = CHANNEL
-    caps = TELEGRAM
-
-    def __init__(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        self.app = app
-
-    def parts(self, message: Outgoing) -> list[Outgoing]:
-        """Return the message cut under 4096 characters (buttons on the last text part), then
-        its document."""
-        return split_parts(message, TELEGRAM)
-
-    async def send(self, part: Outgoing) -> None:
-        """Send one part (a text or a document)."""
-        try:
-            if part.document is not None:
-                await self.send_document(part)
-            else:
-                await self.send_text(part)
-        except Forbidden as error:
-            raise ContactUnreachable(str(error)) from error
-        except RetryAfter as error:
-            raise RetryLater(_seconds(error.retry_after), "429 Too Many Requests") from error
-        except TimedOut as error:
-            raise DeliveryUncertain(str(error)) from error
-        except BadRequest as error:
-            if "chat not found" in str(error).lower():
-                raise ContactUnreachable(str(error)) from error
-            raise MessageRefused(str(error)) from error
-        except InvalidToken as error:
-            raise RetryLater(60, "Telegram refused the token") from error
-        except TelegramError as error:  # 5xx, 409 and the network
-            raise RetryLater(0, f"{type(error).__name__}: {error}") from error
-
-    async def send_text(self, part: Outgoing) -> None:
-        """Send one text; markup Telegram refuses goes again as plain text (never dropped)."""
-        message: dict[str, Any] = {"chat_id": int(part.chat_id), "text": part.text,
-                                   "parse_mode": ParseMode.HTML.value}
-        if part.buttons:
-            message["reply_markup"] = _keyboard(part)
-        try:
-            await self.post("sendMessage", message)
-        except BadRequest as error:
-            if "parse" not in str(error).lower():
-                raise
-            log.error("chat %s: Telegram refused the markup (%s); sending plain text",
-                      part.chat_id, error)
-            plain = {**message, "text": html_to_plain(part.text)}
-            del plain["parse_mode"]
-            await self.post("sendMessage", plain)
-
-    async def post(self, endpoint: str, params: dict[str, Any]) -> None:
-        """POST one Bot API call of plain JSON values through the bot's request object.
-
-        The request object is PTB's own (HTTPX in production, the recording fake in tests and
-        benchmarks), so the wire, the token in the URL and the mapping of status codes onto
-        TelegramError (Forbidden, RetryAfter, BadRequest, TimedOut, NetworkError) are PTB's.
-        Skipped is only the Bot layer above it (defaults, converting each value, building a
-        Message from the answer, which we never read): about a third of a send's time.
-        """
-        bot = self.app.bot
-        data = RequestData([RequestParameter(key, value, None) for key, value in params.items()])
-        await bot.request.post(f"{bot.base_url}/{endpoint}", data, read_timeout=SEND_TIMEOUT)
-
-    async def send_document(self, part: Outgoing) -> None:
-        """Send one document under its own file name."""
-        assert part.document is not None
-        with part.document.open("rb") as handle:
-            await self.app.bot.send_document(chat_id=int(part.chat_id), document=handle,
-                                             filename=part.document.name,
-                                             read_timeout=SEND_TIMEOUT,
-                                             write_timeout=SEND_TIMEOUT)
 
 
 class TelegramChannel:
@@ -252,7 +160,7 @@ class TelegramChannel:
             try:
                 return await method(**kwargs)
             except RetryAfter as error:
-                wait = _seconds(error.retry_after)
+                wait = seconds(error.retry_after)
                 log.warning("429 from Telegram: waiting %.1f s (attempt %d)", wait, attempt)
                 await asyncio.sleep(wait)
             except (Forbidden, BadRequest, InvalidToken):
@@ -324,7 +232,7 @@ class TelegramChannel:
                 delay = 1.0
                 continue
             except RetryAfter as error:
-                await asyncio.sleep(_seconds(error.retry_after))
+                await asyncio.sleep(seconds(error.retry_after))
                 continue
             except InvalidToken as error:
                 raise ConfigError("Telegram refused TELEGRAM_BOT_TOKEN (Unauthorized)") from error
@@ -390,16 +298,6 @@ def _attachment(message: Any) -> Attachment | None:
         return Attachment(f"anh-{photo.file_unique_id}.jpg", "image/jpeg", photo.file_size or 0,
                           photo.file_id)
     return None
-
-
-def _seconds(value: Any) -> float:
-    return float(value.total_seconds()) if hasattr(value, "total_seconds") else float(value)
-
-
-def _keyboard(reply: Outgoing) -> dict[str, Any]:
-    """Return an inline keyboard as the Bot API's JSON."""
-    rows = [[{"text": b.label, "callback_data": b.data} for b in row] for row in reply.buttons]
-    return {"inline_keyboard": rows}
 
 
 def _menu(names: Sequence[str]) -> list[BotCommand]:
