@@ -65,8 +65,8 @@ POLL_TIMEOUT = 25
 SEND_ATTEMPTS = 6
 SEND_TIMEOUT = 30.0  # a slow answer is waited for: a retry after a timeout may duplicate
 CONTACT_MENU = ("start", "review", "edit", "submit", "help", "whoami")
-COORDINATOR_MENU = ("status", "new", "invites", "compile", "export", "remind", "return", "close",
-                    "whoami", "help")
+COORDINATOR_MENU = ("status", "new", "invites", "compile", "export", "remind", "return", "history",
+                    "close", "whoami", "help")
 
 
 def check_token(token: str) -> None:
