@@ -26,6 +26,7 @@ from bot.campaigns.checks import CampaignFileError
 from bot.campaigns.upload import Upload, load_upload
 from bot.channels.base import Capabilities, Incoming, Outgoing
 from bot.deliveries import Deliveries
+from bot.display import format_value
 from bot.engine import Engine, split_command
 from bot.invites import Way
 from bot.model import REPORTED, Campaign, Invite, Quota, UnitProgress
@@ -37,8 +38,9 @@ if TYPE_CHECKING:
     from bot.sweep import Sweeper
 
 log = logging.getLogger(__name__)
-READ_ONLY = frozenset({"status", "compile", "export"})  # also on a closed round
-COMMANDS = frozenset({"new", "status", "invites", "compile", "export", "remind", "return", "close"})
+READ_ONLY = frozenset({"status", "compile", "export", "history"})  # also on a closed round
+COMMANDS = frozenset({"new", "status", "invites", "compile", "export", "remind", "return", "close",
+                      "history"})
 NOT_YET: frozenset[str] = frozenset()
 
 
@@ -105,6 +107,8 @@ class Coordinator:
             return await self.return_unit(campaign, incoming, caps, arg)
         if command == "close":
             return await self.close(campaign, incoming, caps)
+        if command == "history":
+            return await self.history(campaign, incoming, caps, arg)
         table = await unit_table(self.store, campaign)
         quotas = await self.quotas() if self.quotas is not None else []
         picture = await self.deliveries.progress(campaign, table, incoming.chat_id,
@@ -223,6 +227,46 @@ class Coordinator:
         except AlreadyProcessed:
             return []
         return await self.changed(incoming, made, caps, render, None)
+
+    async def history(self, campaign: Campaign, incoming: Incoming, caps: Capabilities,
+                      arg: str) -> list[Outgoing]:
+        """/history UNIT: every stored change of a unit's answers (who, when, old → new)."""
+        words = arg.split()
+        codes = {u.code.upper(): u for u in campaign.spec.units}
+        listed = ", ".join(u.code for u in campaign.spec.units)
+        if not words:
+            reply = self.reply(incoming, caps, "coordinator.history_how", codes=listed)
+            return await self.owe(incoming, [reply], caps)
+        unit = codes.get(words[0].upper())
+        if unit is None:
+            reply = self.reply(incoming, caps, "coordinator.history_unknown", code=words[0],
+                               campaign=campaign, codes=listed)
+            return await self.owe(incoming, [reply], caps)
+        entries = await self.store.history(campaign.id, unit.code)
+        if not entries:
+            reply = self.reply(incoming, caps, "coordinator.history_empty", unit=unit.name,
+                               campaign=campaign)
+            return await self.owe(incoming, [reply], caps)
+        names = await self.store.contact_names([e.contact_id for e in entries
+                                                if e.contact_id is not None])
+        questionnaire = campaign.spec.questionnaire
+        known = {q.id for q in questionnaire.questions}
+        last: dict[str, str] = {}
+        rows = []
+        for entry in entries:
+            qid = entry.question_id
+            question = questionnaire.get(qid) if qid in known else None
+            new = format_value(question, entry.value) if question else str(entry.value)
+            who = names.get(entry.contact_id) if entry.contact_id is not None else None
+            rows.append({"at": entry.at, "ask": question.ask if question else qid,
+                         "old": last.get(qid), "new": new,
+                         "who": who or texts.render("coordinator.history_someone", caps.format)
+                         if entry.contact_id is not None
+                         else texts.render("coordinator.history_coordinator", caps.format)})
+            last[qid] = new
+        reply = self.reply(incoming, caps, "coordinator.history", unit=unit.name,
+                           campaign=campaign, rows=rows)
+        return await self.owe(incoming, [reply], caps)
 
     async def close(self, campaign: Campaign, incoming: Incoming,
                     caps: Capabilities) -> list[Outgoing]:

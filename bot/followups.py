@@ -8,6 +8,8 @@ contact's question it asks is a conversation step keyed by the task's row.
 - ``after_submit`` (in the contact's chat): the unit's own report to that contact.
 - ``round_complete`` (in the chat of the contact whose submit completed the round, decided in
   that submit's transaction): the compile to every coordinator, on their own channels.
+- ``submitted`` (in the chat of the contact who submitted, or edited a reported sheet, written in
+  that step's transaction): one short line to every coordinator (unit, time, what changed).
 - ``compile`` (in the coordinator's chat): /compile; with ``final``, the kept compile of /close.
 - ``export`` (in the coordinator's chat): /export.
 - ``open`` (in a contact's chat): the contact's current question (after /return).
@@ -18,8 +20,10 @@ contact's question it asks is a conversation step keyed by the task's row.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from itertools import groupby
 
+from bot import texts
 from bot.channels.base import Capabilities, Incoming, Outgoing
 from bot.coordinator import Coordinator
 from bot.model import Campaign, Contact
@@ -52,6 +56,8 @@ class FollowUps:
         deliveries = self.coordinator.deliveries
         if kind == "after_submit":
             return await deliveries.unit_report(campaign, params["unit"], chat, channel, caps)
+        if kind == "submitted":
+            return self.submitted(campaign, params)
         if kind == "round_complete":
             return await self.round_complete(campaign)
         if kind == "compile":
@@ -78,9 +84,33 @@ class FollowUps:
                 campaign, [chat_id for _, chat_id in group], name, self.caps_of(name))
         return replies
 
+    def submitted(self, campaign: Campaign, params: Mapping[str, str]) -> list[Outgoing]:
+        """One short line to every coordinator: a unit submitted, or edited after submitting."""
+        names = {u.code: u.name for u in campaign.spec.units}
+        questionnaire = campaign.spec.questionnaire
+        known = {q.id for q in questionnaire.questions}
+        changed = [_short(questionnaire.get(qid).ask) if qid in known else qid
+                   for qid in filter(None, params.get("changed", "").split(","))]
+        at = datetime.fromisoformat(params["at"])
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=UTC)
+        key = "coordinator.edited_notice" if changed else "coordinator.submitted_notice"
+        return [Outgoing(chat_id, texts.render(key, self.caps_of(channel).format,
+                                               code=params["unit"],
+                                               name=names.get(params["unit"], params["unit"]),
+                                               at=at, changed=changed, campaign=campaign),
+                         channel=channel)
+                for channel, chat_id in self.coordinators]
+
     async def open(self, contact: Contact, campaign: Campaign, key: str | None) -> list[Outgoing]:
         """Ask a contact where they are in a round (a durable engine owes it itself)."""
         opened = Incoming(contact.channel, contact.chat_id, user_id=contact.user_id,
                           message_id=key)
         replies = await self.engine.handle(opened, self.caps_of(contact.channel), campaign.id)
         return [] if self.engine.durable else replies
+
+
+def _short(text: str, limit: int = 50) -> str:
+    """Return a question's wording cut to one short line."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"

@@ -55,8 +55,8 @@ TOKEN_RE = re.compile(r"^[0-9]{3,}:[A-Za-z0-9_-]{20,}$")
 POLL_TIMEOUT = 25
 SEND_ATTEMPTS = 6
 CONTACT_MENU = ("start", "review", "edit", "submit", "help", "whoami")
-COORDINATOR_MENU = ("status", "new", "invites", "compile", "export", "remind", "return", "close",
-                    "whoami", "help")
+COORDINATOR_MENU = ("status", "new", "invites", "compile", "export", "remind", "return", "history",
+                    "close", "whoami", "help")
 
 
 def check_token(token: str) -> None:

@@ -219,6 +219,18 @@ class Store:
         return [HistoryEntry(r[0], json.loads(r[1]), r[2], r[3], cast(datetime, _dt(r[4])))
                 for r in rows]
 
+    async def contact_names(self, ids: list[int]) -> dict[int, str]:
+        """Return the name, else the user id, of each of these contacts that has one."""
+        found: dict[int, str] = {}
+        unique = sorted(set(ids))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start:start + 500]
+            rows = await self._db.execute_fetchall(
+                "SELECT id, COALESCE(name, user_id) FROM contacts WHERE id IN"
+                f" ({', '.join('?' * len(chunk))})", chunk)
+            found.update({r[0]: r[1] for r in rows if r[1]})
+        return found
+
     async def latest_open_campaign(self) -> int | None:
         """Return the newest open round's id, or None."""
         rows = list(await self._db.execute_fetchall(

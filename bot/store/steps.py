@@ -74,6 +74,29 @@ def _completion(conn: sqlite3.Connection, state: ContactState, changes: Changes
                  campaign=str(state.campaign.id))]
 
 
+def _notice(state: ContactState, changes: Changes, now: datetime) -> list[Outgoing]:
+    """Return the coordinators' notice a submit, or an edit of a reported sheet, owes.
+
+    Decided before the step's changes are applied (it compares with the answers before it) and
+    written with them, in the step's own transaction: once per submit or edit.
+    """
+    if state.campaign is None or state.contact.unit_code is None:
+        return []
+    unit = state.contact.unit_code
+    if changes.unit_status == "submitted" and state.unit_status != "submitted":
+        return [task(state.contact.channel, state.contact.chat_id, "submitted",
+                     campaign=str(state.campaign.id), unit=unit, at=_iso(now))]
+    if state.unit_status not in ("submitted", "edited") or not changes.answers:
+        return []
+    changed = [qid for qid, (value, _) in changes.answers.items()
+               if state.answers.get(qid) != value]
+    if not changed:
+        return []
+    return [task(state.contact.channel, state.contact.chat_id, "submitted",
+                 campaign=str(state.campaign.id), unit=unit, at=_iso(now),
+                 changed=",".join(changed))]
+
+
 class _Redelivered(Exception):
     """An incoming of a group commit was processed before: the batch is decided again."""
 
@@ -264,6 +287,8 @@ class Steps:
         at = _iso(item.now)
         if item.update_key is not None:
             writes.keys.append((item.channel, item.update_key, at))
+        if item.owed:
+            item.owed = [*item.owed, *_notice(snap.state, changes, item.now)]
         if not changes.is_empty():
             answers, sessions = _step_rows(snap.state, changes, at)
             writes.answers += answers
@@ -279,13 +304,14 @@ class Steps:
         if item.update_key is not None and not _mark_processed(conn, item.channel,
                                                                item.update_key, item.now):
             return _STALE  # a redelivered update: decide again, knowing it is a duplicate
+        notice = _notice(snap.state, item.changes, item.now) if item.owed else []
         if not item.changes.is_empty():
             _apply(conn, snap.state, item.changes, item.now)
             self._cache.apply(snap.state, item.changes)
         if item.owed:
             cause = _cause(item.channel, item.update_key)
-            enqueue(conn, cause, [*item.owed, *_completion(conn, snap.state, item.changes)],
-                    item.now)
+            enqueue(conn, cause, [*item.owed, *notice,
+                                  *_completion(conn, snap.state, item.changes)], item.now)
         return None
 
     def _read_and_decide(self, conn: sqlite3.Connection, channel: str, chat_id: str,
@@ -298,12 +324,13 @@ class Steps:
             return lambda: cast(T, [])
         state = self._state(conn, channel, chat_id, user_id, now, campaign_id, duplicate)
         changes, finish = decide(state)
+        notice = _notice(state, changes, now) if owe and not duplicate else []
         if not duplicate and not changes.is_empty():
             _apply(conn, state, changes, now)
             self._cache.apply(state, changes)
         if owe:
             result = finish()
-            owed = [*cast(list[Outgoing], result), *_completion(conn, state, changes)]
+            owed = [*cast(list[Outgoing], result), *notice, *_completion(conn, state, changes)]
             enqueue(conn, _cause(channel, update_key), owed, now)
             return lambda: result
         return finish
