@@ -45,7 +45,7 @@ from bot.channels.base import (  # noqa: E402
 )
 from bot.channels.fake import RecordingChannel, RecordingTransport  # noqa: E402
 from bot.config import load  # noqa: E402
-from bot.demo import default_campaign, demo_answers, demo_clock  # noqa: E402
+from bot.demo import default_campaign, demo_answers, demo_clock, typed  # noqa: E402
 from bot.hub import Hub  # noqa: E402
 from bot.store import Store  # noqa: E402
 
@@ -137,18 +137,10 @@ async def converse(hub: Hub, name: str, token: str, answers: dict[str, Any]
         if question in asked:
             raise RuntimeError(f"{question} was asked again: {transport.messages[-1].text}")
         asked.add(question)
-        for text in _messages(answers.get(question)):
+        for text in typed(answers.get(question)):
             question = await say(text)
     await say("/submit")
     return asked, inputs
-
-
-def _messages(answer: Any) -> list[str]:
-    if answer is None:
-        return ["bỏ qua"]
-    if isinstance(answer, list):
-        return [str(item) for item in answer] + ["xong"]
-    return [str(answer)]
 
 
 def tally(name: str, transport: Counting, asked: set[str], inputs: int) -> Economy:

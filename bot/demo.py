@@ -69,7 +69,7 @@ async def play_unit(engine: Engine, campaign_id: int, code: str, script: dict[st
             break  # a required question the script leaves open: the unit stays in progress
         if question == asked_before:
             raise DemoError(f"demo answer for {code}.{question} was refused:\n{replies[-1].text}")
-        messages = _messages(answers.get(question))
+        messages = typed(answers.get(question))
         for text in messages:
             replies = await channel.send(text, campaign_id)
             sent += 1
@@ -83,7 +83,8 @@ async def play_unit(engine: Engine, campaign_id: int, code: str, script: dict[st
     return Played(code, sent, transcript)
 
 
-def _messages(answer: Any) -> list[str]:
+def typed(answer: Any) -> list[str]:
+    """Return the messages a contact types for one scripted answer (a list ends with "xong")."""
     if answer is None:
         return ["bỏ qua"]
     if isinstance(answer, list):

@@ -8,13 +8,11 @@ the server and how an operator gets the outputs), each message Zalo took counted
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 import httpx
 
-from bot import texts
 from bot.channels.base import (
     ZALO_BOT,
     ChannelError,
@@ -26,6 +24,7 @@ from bot.channels.base import (
     QuotaExhausted,
     RetryLater,
 )
+from bot.channels.document_links import document_text
 from bot.channels.zalo_bot_client import NETWORK, NO_ANSWER, ZaloBotClient, ZaloBotError
 from bot.channels.zalo_bot_updates import CHANNEL
 from bot.splitting import split_message
@@ -34,7 +33,6 @@ log = logging.getLogger(__name__)
 DEFAULT_BASE = "https://bot-api.zaloplatforms.com"
 MIN_GAP = 1.0  # seconds: the wait a proxy's 429 page asks for (and between immediate polls)
 LINK_ROOM = 600  # characters kept free in a document's message for its link line
-CAMPAIGN_DIR = re.compile(r"^dot-(\d+)$")  # the coordinator's outputs/dot-<id>/ folders
 REFUSED_TOKEN = "Zalo refused ZALO_BOT_TOKEN (401 Unauthorized)"
 
 
@@ -102,19 +100,8 @@ class ZaloBotTransport:
                 log.error("zalo: message not counted (%s: %s)", type(error).__name__, error)
 
     async def document_text(self, part: Outgoing) -> str:
-        """Return a document's caption and the line that gets it: a link, or its place."""
-        path = part.document
-        assert path is not None
-        if self.links is not None:
-            url = await self.links.url(path, path.name)
-            line = texts.render("zalo.download_link", "plain", name=path.name, url=url)
-        else:
-            campaign = part.extra.get("campaign") or next(
-                (m[1] for m in map(CAMPAIGN_DIR.match, path.parent.parts) if m), None)
-            line = texts.render("zalo.file_on_server", "plain", name=path.name, path=str(path),
-                                campaign=campaign)
-        caption = part.text[:ZALO_BOT.max_length - len(line) - 2].rstrip()
-        return f"{caption}\n\n{line}" if caption else line
+        """Return a document as one text: its caption and a link, or its place on the server."""
+        return await document_text(part, self.links, ZALO_BOT.max_length)
 
     async def close(self) -> None:
         """Close the client."""

@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -23,7 +22,6 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from bot import texts
 from bot.channels.base import (
     ZALO_OA,
     ChannelError,
@@ -37,6 +35,7 @@ from bot.channels.base import (
     RetryLater,
     split_parts,
 )
+from bot.channels.document_links import document_text
 from bot.channels.zalo_oa_client import UPLOAD_TYPES, OAError, ZaloOAClient
 from bot.splitting import split_message
 from bot.store import Store
@@ -51,7 +50,6 @@ MAX_TITLE = 100
 MAX_PAYLOAD = 1000
 BUTTON_MARK = "#"  # a query button's payload: "#" + Button.data
 LINK_ROOM = 600
-CAMPAIGN_DIR = re.compile(r"^dot-(\d+)$")
 Window = Literal["free", "charged", "closed"]
 
 
@@ -181,19 +179,8 @@ class ZaloOATransport:
             raise mapped from None
 
     async def document_text(self, part: Outgoing) -> str:
-        """Return a document's caption and the line that gets it: a link, or its place."""
-        path = part.document
-        assert path is not None
-        if self.links is not None:
-            url = await self.links.url(path, path.name)
-            line = texts.render("zalo.download_link", "plain", name=path.name, url=url)
-        else:
-            campaign = part.extra.get("campaign") or next(
-                (m[1] for m in map(CAMPAIGN_DIR.match, path.parent.parts) if m), None)
-            line = texts.render("zalo.file_on_server", "plain", name=path.name, path=str(path),
-                                campaign=campaign)
-        caption = part.text[:ZALO_OA.max_length - len(line) - 2].rstrip()
-        return f"{caption}\n\n{line}" if caption else line
+        """Return a document as one text: its caption and a link, or its place on the server."""
+        return await document_text(part, self.links, ZALO_OA.max_length)
 
     async def count(self, window: Window) -> None:
         """Count one message this month (REPORTBOT_TZ): free, or charged (48 h-7 days)."""
