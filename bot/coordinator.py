@@ -73,6 +73,12 @@ async def history_rows(store: Store, campaign: Campaign, code: str,
     return rows
 
 
+def channel_name(channel: str) -> str:
+    """Return a channel's name as people read it (its id when it has none: the demo's)."""
+    key = f"channel_name.{channel}"
+    return texts.render(key) if key in texts.catalogue().sources else channel
+
+
 def is_coordinator_command(text: str | None) -> bool:
     """Return whether a message is one of the coordinators' commands."""
     return split_command(text)[0] in COMMANDS
@@ -227,7 +233,21 @@ class Coordinator:
         """/remind: a reminder to every contact of every late unit now, and the count."""
         reminders = [] if self.sweeper is None else await self.sweeper.remind_now(
             campaign, self.engine.clock())
-        reply = self.reply(incoming, caps, "coordinator.reminded", count=len(reminders))
+        late = [r.code for r in await unit_table(self.store, campaign)
+                if r.status not in REPORTED]
+        unit_of = {(c.channel, c.chat_id): c.unit_code
+                   for c in await self.store.bound_contacts(campaign.id)}
+        reached: dict[str, set[str]] = {}
+        for message in reminders:
+            code = unit_of.get((message.channel, message.chat_id))
+            if code is not None:
+                reached.setdefault(message.channel, set()).add(code)
+        units = set().union(*reached.values())
+        channels = [{"name": channel_name(channel), "units": len(codes)}
+                    for channel, codes in sorted(reached.items(), key=lambda kv: -len(kv[1]))]
+        reply = self.reply(incoming, caps, "coordinator.reminded", count=len(reminders),
+                           units=len(units), channels=channels,
+                           unreached=[code for code in late if code not in units])
         return await self.owe(incoming, [*reminders, reply], caps)
 
     async def return_unit(self, campaign: Campaign, incoming: Incoming, caps: Capabilities,

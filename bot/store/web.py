@@ -118,8 +118,8 @@ class RoundContact:
 def round_contacts(conn: sqlite3.Connection, campaign_id: int) -> list[RoundContact]:
     """Return every contact bound to a unit of a round, reachable or not."""
     rows = conn.execute(
-        "SELECT c.unit_code, c.channel, c.name, c.reachable, c.unreachable_reason"
-        " FROM contacts c JOIN campaign_units cu ON cu.unit_code = c.unit_code"
+        "SELECT c.unit_code, c.channel, COALESCE(c.name, c.user_id), c.reachable,"
+        " c.unreachable_reason FROM contacts c JOIN campaign_units cu ON cu.unit_code = c.unit_code"
         " WHERE cu.campaign_id = ? ORDER BY cu.position, c.id", (campaign_id,)).fetchall()
     return [RoundContact(r[0], r[1], r[2], bool(r[3]),
                          None if r[3] else (r[4] or "blocked")) for r in rows]

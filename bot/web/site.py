@@ -38,7 +38,7 @@ from starlette.routing import Route
 from bot import texts
 from bot.campaigns.upload import Upload
 from bot.channels.base import Incoming, Outgoing
-from bot.coordinator import history_rows, unit_table
+from bot.coordinator import channel_name, history_rows, unit_table
 from bot.display import format_value
 from bot.documents.charts import progress_chart
 from bot.documents.outputs import write_unit_report
@@ -75,7 +75,7 @@ def environment() -> Environment:
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(vn_int=texts.vn_int, vn_dec=texts.vn_dec, vn_date=texts.vn_date,
                        hm=texts.hm, status=lambda s: texts.render(f"status.{s}"),
-                       channel=_channel_name)
+                       channel=channel_name)
     return env
 
 
@@ -366,12 +366,6 @@ class Site:
                         if m.extra.get(TASK) == "open_round"), None)
         target = f"/round/{created}?done=new" if created else "/?done=new"
         return RedirectResponse(f"{target}#feed", status_code=303, headers=NO_STORE)
-
-
-def _channel_name(channel: str) -> str:
-    """Return a channel's name as people read it (its id when it has none: the demo's)."""
-    key = f"channel_name.{channel}"
-    return texts.render(key) if key in texts.catalogue().sources else channel
 
 
 def _origin(url: str) -> str:

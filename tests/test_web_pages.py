@@ -1,0 +1,213 @@
+"""The coordinators' web page in process: sign-in links, sessions, CSRF, actions exactly once.
+
+The hub, its outbox sender and the page run in this test's loop with a clock the test moves;
+httpx speaks to the Starlette app directly. Telegram is a transport that keeps what it is given.
+The browser tests (tests/test_web_browser.py) drive the same page through `reportbot run`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot import config
+from bot.campaigns.campaign import load_campaign_text
+from bot.channels.base import TELEGRAM, Incoming, Outgoing
+from bot.hub import Hub
+from bot.store import Store
+from bot.web import WebServer, add_pages
+from bot.web.links import token_hash
+from tests.conftest import SMALL_CAMPAIGN, TZ
+
+PUBLIC = "https://bao-cao.example.gov.vn"
+ADMIN = "900"
+INVITES = "Đã tạo lại mã mời cho đợt 1"
+LOGIN = re.compile(re.escape(PUBLIC) + r"/login/([A-Za-z0-9_-]+)")
+
+
+class Now:
+    """A clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class Kept:
+    """Telegram as a transport that keeps every message."""
+
+    name = "telegram"
+    caps = TELEGRAM
+
+    def __init__(self) -> None:
+        self.sent: list[Outgoing] = []
+
+    def parts(self, message: Outgoing) -> list[Outgoing]:
+        return [message]
+
+    async def send(self, part: Outgoing) -> None:
+        self.sent.append(part)
+
+
+class Page:
+    """The hub with its sender running, the page, a client, and Telegram's messages."""
+
+    def __init__(self, store: Store, folder: Path) -> None:
+        self.clock = Now()
+        settings = config.load({"REPORTBOT_ADMINS": f"telegram:{ADMIN}",
+                                "REPORTBOT_PUBLIC_URL": PUBLIC,
+                                "REPORTBOT_DATA_DIR": str(folder),
+                                "REPORTBOT_DB": str(folder / "bot.sqlite3")}, env_file=None)
+        self.store = store
+        self.db = folder / "test.sqlite3"
+        self.hub = Hub(store, settings, self.clock)
+        self.telegram = Kept()
+        self.hub.transports["telegram"] = self.telegram
+        server = WebServer("127.0.0.1", 0)
+        self.site = add_pages(server, self.hub, PUBLIC, self.clock)
+        self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=server.app),
+                                        base_url=PUBLIC)
+        self.updates = 0
+
+    async def chat(self, text: str, user: str = ADMIN) -> list[str]:
+        """Someone types in Telegram; return the texts they got."""
+        self.updates += 1
+        before = len(self.telegram.sent)
+        await self.hub.receive(Incoming("telegram", user, user_id=user, text=text,
+                                        message_id=str(self.updates)))
+        await self.hub.sender.drain()
+        return [m.text for m in self.telegram.sent[before:] if m.chat_id == user]
+
+    async def link_token(self) -> str:
+        """The coordinator sends /web; return the token of the link it gets."""
+        texts = await self.chat("/web")
+        return LOGIN.findall(texts[-1])[0]
+
+    async def sign_in(self) -> httpx.Response:
+        token = await self.link_token()
+        return await self.client.post(f"/login/{token}")
+
+    def csrf_and_once(self, html: str) -> tuple[str, str]:
+        csrf = re.findall(r'name="csrf" value="([^"]+)"', html)[0]
+        once = re.findall(r'name="once" value="([^"]+)"', html)[0]
+        return csrf, once
+
+
+@pytest.fixture
+async def page(store: Store, tmp_path: Path) -> AsyncIterator[Page]:
+    made = Page(store, tmp_path)
+    await store.create_campaign(load_campaign_text("small.yaml", SMALL_CAMPAIGN, TZ),
+                                made.clock())
+    stop = asyncio.Event()
+    sender = asyncio.create_task(made.hub.sender.run(stop))
+    yield made
+    stop.set()
+    await sender
+    await made.client.aclose()
+
+
+def every_text_in(db: Path) -> str:
+    """Every value of every table of the database, as one string."""
+    with closing(sqlite3.connect(db)) as conn:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return "\n".join(str(value) for table in tables
+                         for row in conn.execute(f"SELECT * FROM {table}") for value in row)
+
+
+async def test_the_link_is_in_no_table_and_spent_once(page: Page, store: Store) -> None:
+    token = await page.link_token()
+    assert len(token) >= 43  # 256 bits
+    text = every_text_in(page.db)
+    assert token not in text  # not in the outbox row that carried it, not in web_logins
+    assert token_hash(token) in text
+    for _ in range(2):  # a link preview (GET) spends nothing
+        shown = await page.client.get(f"/login/{token}")
+        assert shown.status_code == 200 and "Đăng nhập" in shown.text
+    signed = await page.client.post(f"/login/{token}")
+    assert signed.status_code == 303 and signed.headers["location"] == "/"
+    cookie = signed.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Secure" in cookie
+    assert "Max-Age=36000" in cookie
+    assert (await page.client.get("/")).status_code == 200
+    again = httpx.AsyncClient(transport=page.client._transport, base_url=PUBLIC)
+    assert (await again.post(f"/login/{token}")).status_code == 410
+    assert (await again.get(f"/login/{token}")).status_code == 410
+    assert (await again.get("/")).status_code == 401
+
+
+async def test_a_link_lasts_15_minutes_and_a_session_10_hours(page: Page) -> None:
+    token = await page.link_token()
+    page.clock.now += timedelta(minutes=15, seconds=1)
+    assert (await page.client.post(f"/login/{token}")).status_code == 410
+    assert (await page.sign_in()).status_code == 303
+    page.clock.now += timedelta(hours=9, minutes=59)
+    assert (await page.client.get("/")).status_code == 200
+    page.clock.now += timedelta(minutes=2)
+    refused = await page.client.get("/round/1")
+    assert refused.status_code == 401 and "/web" in refused.text
+
+
+async def test_a_login_from_another_site_is_refused_and_spends_nothing(page: Page) -> None:
+    token = await page.link_token()
+    other = await page.client.post(f"/login/{token}", headers={"Origin": "https://evil.example"})
+    assert other.status_code == 403
+    assert (await page.client.post(f"/login/{token}",
+                                   headers={"Origin": PUBLIC})).status_code == 303
+
+
+async def test_web_off_ends_every_session_of_that_coordinator(page: Page) -> None:
+    await page.sign_in()
+    assert (await page.client.get("/")).status_code == 200
+    assert "Đã đăng xuất trang web" in (await page.chat("/web off"))[-1]
+    assert (await page.client.get("/")).status_code == 401
+
+
+async def test_an_action_sent_twice_acts_once(page: Page, store: Store) -> None:
+    await page.sign_in()
+    html = (await page.client.get("/round/1")).text
+    csrf, once = page.csrf_and_once(html)
+    for _ in range(2):
+        done = await page.client.post("/round/1/do/invites", data={"csrf": csrf, "once": once})
+        assert done.status_code == 303
+    feed = page.site.feed.recent(f"telegram:{ADMIN}")
+    assert len(feed) == 1 and INVITES in feed[0].text
+    assert (await page.client.get("/round/1")).text.count(INVITES) == 1
+    forged = await page.client.post("/round/1/do/close", data={"csrf": "x" * 64, "once": once})
+    assert forged.status_code == 403
+    assert (await store.campaign(1)).status == "open"  # type: ignore[union-attr]
+    closed = await page.client.post("/round/1/do/close", data={"csrf": csrf, "once": "c" * 20})
+    assert closed.status_code == 303
+    assert (await store.campaign(1)).status == "closed"  # type: ignore[union-attr]
+
+
+async def test_a_broken_campaign_file_creates_nothing_and_says_why(page: Page,
+                                                                   store: Store) -> None:
+    await page.sign_in()
+    csrf, once = page.csrf_and_once((await page.client.get("/")).text)
+    broken = SMALL_CAMPAIGN.replace("deadline: 2023-10-31 17:00", "deadline: ngày mai")
+    sent = await page.client.post("/new", data={"csrf": csrf, "once": once},
+                                  files={"file": ("dot-moi.yaml", broken.encode())})
+    assert sent.status_code == 303 and sent.headers["location"].startswith("/?")
+    assert len(await store.campaigns()) == 1
+    home = (await page.client.get("/")).text
+    assert "chưa hợp lệ, chưa tạo đợt báo cáo nào" in home and "dòng" in home
+    csrf, once = page.csrf_and_once(home)
+    good = SMALL_CAMPAIGN.replace("deadline: 2023-10-31 17:00", "deadline: 2026-03-20 17:00")
+    sent = await page.client.post("/new", data={"csrf": csrf, "once": once},
+                                  files={"file": ("dot-moi.yaml", good.encode())})
+    assert sent.headers["location"].startswith("/round/2")
+    round_page = (await page.client.get("/round/2")).text
+    assert "Đã tạo đợt báo cáo số 2" in round_page
+    assert "còn 18 ngày" in round_page  # 2 March 8:00 to 20 March 17:00, Vietnam time
+    chart = await page.client.get("/round/2/chart.png")
+    assert chart.headers["content-type"] == "image/png" and chart.content[:4] == b"\x89PNG"
