@@ -8,8 +8,12 @@ The browser tests (tests/test_web_browser.py) drive the same page through `repor
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import signal
 import sqlite3
+import subprocess
+import time
 from collections.abc import AsyncIterator
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
@@ -26,6 +30,7 @@ from bot.store import Store
 from bot.web import WebServer, add_pages
 from bot.web.links import token_hash
 from tests.conftest import SMALL_CAMPAIGN, TZ
+from tests.e2e_rig import ROOT, command
 
 PUBLIC = "https://bao-cao.example.gov.vn"
 ADMIN = "900"
@@ -211,3 +216,32 @@ async def test_a_broken_campaign_file_creates_nothing_and_says_why(page: Page,
     assert "còn 18 ngày" in round_page  # 2 March 8:00 to 20 March 17:00, Vietnam time
     chart = await page.client.get("/round/2/chart.png")
     assert chart.headers["content-type"] == "image/png" and chart.content[:4] == b"\x89PNG"
+
+
+def test_demo_web_serves_the_demo_round_with_a_sign_in_link(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("REPORTBOT_", "TELEGRAM_", "ZALO_"))}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    process = subprocess.Popen([*command(), "demo", "--out", str(tmp_path / "demo"), "--web",
+                                "--port", "0"], cwd=tmp_path, env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert process.stdout is not None
+        link = ""
+        deadline = time.monotonic() + 120
+        while not link and time.monotonic() < deadline:
+            line = process.stdout.readline()
+            assert line, process.stderr.read() if process.stderr else ""
+            link = next(iter(re.findall(r"http://127\.0\.0\.1:\d+/login/\S+", line)), "")
+        with httpx.Client(base_url=link.split("/login/")[0]) as client:
+            assert client.get("/").status_code == 401
+            assert "Đăng nhập" in client.get(link).text
+            assert client.post(link).status_code == 303
+            home = client.get("/")
+            assert home.status_code == 200 and "Quảng Ngãi" in home.text
+            table = client.get("/round/1?status=submitted").text
+            assert table.count("<tr data-code=") == 3  # the demo's three submitted units
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+    assert process.returncode == 0
