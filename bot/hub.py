@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 from typing import Protocol
@@ -111,9 +112,12 @@ class Hub:
 
     async def prepare(self, message: Outgoing) -> Outgoing:
         """Make a message's text at send time: the sign-in link of /web."""
-        if message.extra.get(PREPARE) == WEB_LOGIN and self.login_links is not None:
-            return await self.login_links.prepare(message)
-        return message
+        if message.extra.get(PREPARE) != WEB_LOGIN:
+            return message
+        if self.login_links is None:  # owed while the page was on, sent after it was turned off
+            text = texts.render("coordinator.web_unavailable", self.caps_of(message.channel).format)
+            return replace(message, text=text, extra={})
+        return await self.login_links.prepare(message)
 
     def caps_of(self, channel: str) -> Capabilities:
         """Return what a channel can carry (the terminal's plain text for an unknown one)."""

@@ -8,6 +8,8 @@ The browser tests (tests/test_web_browser.py) drive the same page through `repor
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import os
 import re
 import signal
@@ -245,3 +247,51 @@ def test_demo_web_serves_the_demo_round_with_a_sign_in_link(tmp_path: Path) -> N
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=30)
     assert process.returncode == 0
+
+
+async def test_a_units_evidence_files_are_listed_and_downloaded(store: Store,
+                                                               tmp_path: Path) -> None:
+    pytest.importorskip("bot.evidence")  # the evidence store (issue #13) lists a unit's files
+    made = Page(store, tmp_path)
+    asks = SMALL_CAMPAIGN.replace(
+        "        - {id: ghi_chu,",
+        "        - {id: minh_chung, type: file, ask: \"Tệp minh chứng?\", required: false}\n"
+        "        - {id: ghi_chu,")
+    campaign_id, _ = await store.create_campaign(load_campaign_text("small.yaml", asks, TZ),
+                                                 made.clock())
+    content = b"%PDF-1.4 minh chung"
+    digest = hashlib.sha256(content).hexdigest()
+    (tmp_path / "files").mkdir()
+    (tmp_path / "files" / f"{digest}.pdf").write_bytes(content)
+    item = {"name": "Kế hoạch 692.pdf", "mime": "application/pdf", "size": len(content),
+            "file_id": f"sha256:{digest}"}
+    await store.transaction(lambda conn: conn.execute(
+        "INSERT INTO answers (campaign_id, unit_code, question_id, value_json, updated_at)"
+        " VALUES (?, 'SXD', 'minh_chung', ?, '2026-03-02T01:00:00+00:00')",
+        (campaign_id, json.dumps([item]))))
+    stop = asyncio.Event()
+    sender = asyncio.create_task(made.hub.sender.run(stop))
+    try:
+        await made.sign_in()
+        sheet = (await made.client.get(f"/round/{campaign_id}/unit/SXD")).text
+        assert "Kế hoạch 692.pdf" in sheet and "Tệp minh chứng" in sheet
+        got = await made.client.get(f"/round/{campaign_id}/unit/SXD/file/0")
+        assert got.status_code == 200 and got.content == content
+        assert "K%E1%BA%BF" in got.headers["content-disposition"]  # the real name (RFC 5987)
+        assert (await made.client.get(f"/round/{campaign_id}/unit/SXD/file/1")).status_code == 404
+    finally:
+        stop.set()
+        await sender
+        await made.client.aclose()
+
+
+async def test_web_without_the_http_server_says_so(store: Store, tmp_path: Path) -> None:
+    settings = config.load({"REPORTBOT_ADMINS": f"telegram:{ADMIN}",
+                            "REPORTBOT_DATA_DIR": str(tmp_path)}, env_file=None)
+    hub = Hub(store, settings, Now())
+    kept = Kept()
+    hub.transports["telegram"] = kept
+    await hub.receive(Incoming("telegram", ADMIN, user_id=ADMIN, text="/web", message_id="1"))
+    await hub.sender.drain()
+    assert [m.text for m in kept.sent] == [
+        "Trang web chưa được bật trên máy chủ này (người vận hành cần đặt REPORTBOT_PUBLIC_URL)."]

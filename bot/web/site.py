@@ -18,6 +18,8 @@ Who may see what (status codes):
 from __future__ import annotations
 
 import asyncio
+import importlib
+import importlib.util
 import logging
 import re
 import secrets
@@ -45,6 +47,7 @@ from bot.documents.outputs import write_unit_report
 from bot.model import REPORTED, Campaign
 from bot.paths import templates_dir
 from bot.store.outbox import TASK
+from bot.store.web import RoundContact
 from bot.web.auth import COOKIE, SESSION_TTL, LoginLinks, csrf_ok, csrf_token
 from bot.web.feed import WEB, WEB_CAPS, FeedTransport
 from bot.web.files import disposition
@@ -74,9 +77,16 @@ def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(templates_dir() / "web"), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(vn_int=texts.vn_int, vn_dec=texts.vn_dec, vn_date=texts.vn_date,
-                       hm=texts.hm, status=lambda s: texts.render(f"status.{s}"),
+                       hm=texts.hm, size=file_size, status=lambda s: texts.render(f"status.{s}"),
                        channel=channel_name)
     return env
+
+
+def file_size(size: int) -> str:
+    """Return a file's size as people read it: "850 kB", "1,4 MB"."""
+    if size >= 1024 * 1024:
+        return f"{texts.vn_dec(size / 1024 / 1024, 1)} MB"
+    return f"{texts.vn_int(max(1, round(size / 1024)))} kB"
 
 
 def time_left(deadline: datetime, now: datetime) -> dict[str, Any]:
@@ -117,6 +127,8 @@ class Site:
                   methods=["GET"]),
             Route("/round/{id:int}/unit/{code}/return", self.guarded(self.return_unit),
                   methods=["POST"]),
+            Route("/round/{id:int}/unit/{code}/file/{n:int}", self.guarded(self.unit_file),
+                  methods=["GET"]),
             Route("/feed/{entry:int}", self.guarded(self.feed_file), methods=["GET"]),
         ]
 
@@ -222,14 +234,16 @@ class Site:
         spec = campaign.spec
         table = await unit_table(self.store, campaign)
         groups = {u.code: u.group for u in spec.units}
-        contacts = await self.store.web.round_contacts(campaign.id)
+        contacts: dict[str, list[RoundContact]] = {}
+        for contact in await self.store.web.round_contacts(campaign.id):
+            contacts.setdefault(contact.unit_code, []).append(contact)
         activity = await self.store.web.last_activity(campaign.id)
         reminders = Counter(code for code, _contact, _slot
                             in await self.store.reminders_sent(campaign.id))
         rows: list[dict[str, Any]] = []
         for row in table:
             rows.append({"row": row, "group": groups.get(row.code),
-                         "contacts": [c for c in contacts if c.unit_code == row.code],
+                         "contacts": contacts.get(row.code, []),
                          "activity": activity.get(row.code),
                          "reminders": reminders.get(row.code, 0)})
         status = request.query_params.get("status", "")
@@ -275,9 +289,39 @@ class Site:
         contacts = [c for c in await self.store.web.round_contacts(campaign.id)
                     if c.unit_code == unit.code]
         history = await history_rows(self.store, campaign, unit.code, "plain")
+        files = [{"n": n, "name": e.name, "size": e.size, "ask": e.question.ask,
+                  "kept": path is not None} for n, (e, path) in enumerate(
+                      self.evidence(campaign, unit.code, sheet.answers))]
         return self.html("unit", **self.context(
             request, owner, campaign=campaign, unit=unit, sheet=sheet, answers=answers,
-            questions=questions, contacts=contacts, history=list(reversed(history))))
+            questions=questions, contacts=contacts, history=list(reversed(history)),
+            files=files))
+
+    def evidence(self, campaign: Campaign, code: str,
+                 answers: dict[str, Any]) -> list[tuple[Any, Path | None]]:
+        """Return a unit's evidence files (bot/evidence.py), each with where it is kept (None:
+        not kept, or gone); none while that module is not part of the bot."""
+        if importlib.util.find_spec("bot.evidence") is None:
+            return []
+        evidence = importlib.import_module("bot.evidence")
+        kept = evidence.EvidenceStore(self.hub.settings.data_dir)
+        return [(e, kept.path_of(e.item)) for e in evidence.unit_evidence(
+            code, campaign.spec.questionnaire.questions, answers)]
+
+    async def unit_file(self, request: Request, owner: str) -> Response:
+        """One of a unit's evidence files, under the name its contact gave it."""
+        campaign = await self.campaign_or_none(request)
+        unit = _unit(campaign, str(request.path_params["code"]))
+        if campaign is None or unit is None:
+            return self.refusal("no_unit", 404)
+        sheet = next(s for s in await self.store.sheets(campaign.id) if s.code == unit.code)
+        files = self.evidence(campaign, unit.code, sheet.answers)
+        n = int(request.path_params["n"])
+        if not 0 <= n < len(files) or files[n][1] is None:
+            return self.refusal("no_file", 404)
+        found, path = files[n]
+        assert path is not None
+        return _file(path, str(found.name))
 
     async def unit_docx(self, request: Request, owner: str) -> Response:
         """The unit's own report as the contact gets it (.docx, written now)."""
