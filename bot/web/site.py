@@ -70,6 +70,7 @@ REPLY_WAIT = 5.0  # seconds an action waits for its reply to land on the page
 ACTIONS = {"remind": "/remind", "compile": "/compile", "export": "/export", "close": "/close",
            "invites": "/invites"}
 CLOSED_SHOWN = 5
+FEED_SHOWN = 15  # the page's latest messages shown
 
 
 def environment() -> Environment:
@@ -343,10 +344,10 @@ class Site:
         return _file(entry.document, entry.document.name)
 
     def feed_view(self, owner: str) -> list[dict[str, Any]]:
-        """Return the messages on this coordinator's page, newest first, ready to show."""
+        """Return the latest messages on this coordinator's page, oldest first (as in chat)."""
         return [{"id": e.id, "at": e.at, "text": Markup(e.text),  # rendered by us, escaped
                  "document": e.document.name if e.document else None}
-                for e in self.feed.recent(owner)]
+                for e in reversed(self.feed.recent(owner)[:FEED_SHOWN])]
 
     # acting -------------------------------------------------------------------------------
 
