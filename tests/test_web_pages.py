@@ -295,3 +295,42 @@ async def test_web_without_the_http_server_says_so(store: Store, tmp_path: Path)
     await hub.sender.drain()
     assert [m.text for m in kept.sent] == [
         "Trang web chưa được bật trên máy chủ này (người vận hành cần đặt REPORTBOT_PUBLIC_URL)."]
+
+
+async def test_what_a_contact_typed_is_shown_as_text(store: Store, tmp_path: Path) -> None:
+    made = Page(store, tmp_path)
+    campaign_id, invites = await store.create_campaign(
+        load_campaign_text("small.yaml", SMALL_CAMPAIGN, TZ), made.clock())
+    token = next(i.token for i in invites if i.code == "SXD")
+    hostile = "<script>alert(1)</script> & <b>đậm</b>"
+    for text in (f"/start {token}", "12", "không", hostile):
+        await made.chat(text, user="7")
+    stop = asyncio.Event()
+    sender = asyncio.create_task(made.hub.sender.run(stop))
+    try:
+        await made.sign_in()
+        sheet = (await made.client.get(f"/round/{campaign_id}/unit/SXD")).text
+        assert "<script>" not in sheet and "<b>đậm</b>" not in sheet
+        escaped = "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;đậm&lt;/b&gt;"
+        assert sheet.count(escaped) == 2  # the answer, and its line in the history
+        table = (await made.client.get(f"/round/{campaign_id}?sort=answered&desc=1")).text
+        assert table.index('data-code="SXD"') < table.index('data-code="SYT"')
+    finally:
+        stop.set()
+        await sender
+        await made.client.aclose()
+
+
+async def test_a_form_too_large_is_refused_unread(page: Page,
+                                                               monkeypatch: pytest.MonkeyPatch
+                                                               ) -> None:
+    monkeypatch.setattr("bot.web.site.MAX_UPLOAD", 1000)
+    await page.sign_in()
+    csrf, once = page.csrf_and_once((await page.client.get("/")).text)
+    sent = await page.client.post("/new", data={"csrf": csrf, "once": once},
+                                  files={"file": ("to.yaml", b"x" * 5000)})
+    assert sent.status_code == 413 and "Tệp quá lớn" in sent.text
+    assert len(await page.store.campaigns()) == 1
+    garbled = await page.client.post("/new", content=b"--x\r\nnot a form",
+                                     headers={"content-type": "multipart/form-data; boundary=x"})
+    assert garbled.status_code == 400 and "Yêu cầu không hợp lệ" in garbled.text

@@ -12,7 +12,8 @@ Who may see what (status codes):
 - /healthz, /files/<token> (their own capability) and /static/style.css: anyone.
 - Any other page without a live session: 401 (a page saying to send /web in chat).
 - Any POST without a live session: 401; with a wrong or missing CSRF token, or from another
-  site: 403; a round or unit that does not exist: 404.
+  site: 403; over MAX_UPLOAD (or of no declared length): 413, unread; a form that cannot be
+  read: 400; a round or unit that does not exist: 404.
 """
 
 from __future__ import annotations
@@ -195,6 +196,9 @@ class Site:
             if owner is None:
                 return self.refusal("signed_out_needed", 401)
             if request.method == "POST":
+                declared = request.headers.get("content-length", "")
+                if not declared.isdigit() or int(declared) > MAX_UPLOAD:
+                    return self.refusal("too_large", 413)  # unread
                 form = await request.form(max_files=1, max_fields=200, max_part_size=MAX_UPLOAD)
                 request.state.form = form
                 given = form.get("csrf")
