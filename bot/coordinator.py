@@ -35,7 +35,6 @@ from bot.store import AlreadyProcessed, Owing, Store
 from bot.store.outbox import TASK, secret, task
 from bot.store.web import end_sessions
 from bot.texts import Format
-from bot.web.auth import login_message
 
 if TYPE_CHECKING:
     from bot.followups import FollowUps
@@ -324,6 +323,7 @@ class Coordinator:
             if not self.durable(incoming):
                 await self.store.transaction(lambda conn: end_sessions(conn, owner, now))
                 return [reply]
+
             def end(conn: Connection) -> None:
                 end_sessions(conn, owner, now)
 
@@ -334,6 +334,8 @@ class Coordinator:
         if not self.web_pages or not self.durable(incoming):
             return await self.owe(incoming, [self.reply(
                 incoming, caps, "coordinator.web_unavailable")], caps)
+        from bot.web.auth import login_message  # the HTTP server's modules: only when it runs
+
         return await self.owe(incoming, [login_message(incoming.chat_id, incoming.channel, caps)],
                               caps)
 

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
 from functools import partial
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot import invites, texts
 from bot.campaigns.upload import Upload
@@ -34,7 +34,9 @@ from bot.outbox import Sender
 from bot.store import Store
 from bot.store.outbox import PREPARE
 from bot.sweep import Sweeper
-from bot.web.auth import WEB_LOGIN, LoginLinks
+
+if TYPE_CHECKING:
+    from bot.web.auth import LoginLinks
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 60.0
@@ -112,7 +114,7 @@ class Hub:
 
     async def prepare(self, message: Outgoing) -> Outgoing:
         """Make a message's text at send time: the sign-in link of /web."""
-        if message.extra.get(PREPARE) != WEB_LOGIN:
+        if not message.extra.get(PREPARE):  # the only kind: WEB_LOGIN (bot/web/auth.py)
             return message
         if self.login_links is None:  # owed while the page was on, sent after it was turned off
             text = texts.render("coordinator.web_unavailable", self.caps_of(message.channel).format)
