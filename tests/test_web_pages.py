@@ -195,6 +195,10 @@ async def test_an_action_sent_twice_acts_once(page: Page, store: Store) -> None:
     closed = await page.client.post("/round/1/do/close", data={"csrf": csrf, "once": "c" * 20})
     assert closed.status_code == 303
     assert (await store.campaign(1)).status == "closed"  # type: ignore[union-attr]
+    home = (await page.client.get("/")).text
+    assert home.index("Đã kết thúc gần đây") < home.index('href="/round/1"')
+    closed_page = (await page.client.get("/round/1")).text
+    assert "Đã kết thúc." in closed_page and "/do/close" not in closed_page
 
 
 async def test_a_broken_campaign_file_creates_nothing_and_says_why(page: Page,

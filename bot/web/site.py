@@ -287,7 +287,10 @@ class Site:
         unit = _unit(campaign, str(request.path_params["code"]))
         if campaign is None or unit is None:
             return self.refusal("no_unit", 404)
-        sheet = next(s for s in await self.store.sheets(campaign.id) if s.code == unit.code)
+        sheet = next((s for s in await self.store.sheets(campaign.id) if s.code == unit.code),
+                     None)
+        if sheet is None:
+            return self.refusal("no_unit", 404)
         questions = campaign.spec.questionnaire.questions
         answers = [{"question": q, "value": format_value(q, sheet.answers[q.id])
                     if q.id in sheet.answers else None} for q in questions]
@@ -319,7 +322,10 @@ class Site:
         unit = _unit(campaign, str(request.path_params["code"]))
         if campaign is None or unit is None:
             return self.refusal("no_unit", 404)
-        sheet = next(s for s in await self.store.sheets(campaign.id) if s.code == unit.code)
+        sheet = next((s for s in await self.store.sheets(campaign.id) if s.code == unit.code),
+                     None)
+        if sheet is None:
+            return self.refusal("no_unit", 404)
         files = self.evidence(campaign, unit.code, sheet.answers)
         n = int(request.path_params["n"])
         if not 0 <= n < len(files) or files[n][1] is None:
