@@ -17,7 +17,7 @@ import sqlite3
 import subprocess
 import time
 from collections.abc import AsyncIterator
-from contextlib import closing
+from contextlib import asynccontextmanager, closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -110,17 +110,26 @@ class Page:
         return csrf, once
 
 
+@asynccontextmanager
+async def sending(made: Page) -> AsyncIterator[Page]:
+    """Run the hub's outbox sender (an action waits for its replies on the page) meanwhile."""
+    stop = asyncio.Event()
+    sender = asyncio.create_task(made.hub.sender.run(stop))
+    try:
+        yield made
+    finally:
+        stop.set()
+        await sender
+        await made.client.aclose()
+
+
 @pytest.fixture
 async def page(store: Store, tmp_path: Path) -> AsyncIterator[Page]:
     made = Page(store, tmp_path)
     await store.create_campaign(load_campaign_text("small.yaml", SMALL_CAMPAIGN, TZ),
                                 made.clock())
-    stop = asyncio.Event()
-    sender = asyncio.create_task(made.hub.sender.run(stop))
-    yield made
-    stop.set()
-    await sender
-    await made.client.aclose()
+    async with sending(made):
+        yield made
 
 
 def every_text_in(db: Path) -> str:
@@ -273,9 +282,7 @@ async def test_a_units_evidence_files_are_listed_and_downloaded(store: Store,
         "INSERT INTO answers (campaign_id, unit_code, question_id, value_json, updated_at)"
         " VALUES (?, 'SXD', 'minh_chung', ?, '2026-03-02T01:00:00+00:00')",
         (campaign_id, json.dumps([item]))))
-    stop = asyncio.Event()
-    sender = asyncio.create_task(made.hub.sender.run(stop))
-    try:
+    async with sending(made):
         await made.sign_in()
         sheet = (await made.client.get(f"/round/{campaign_id}/unit/SXD")).text
         assert "Kế hoạch 692.pdf" in sheet and "Tệp minh chứng" in sheet
@@ -283,10 +290,6 @@ async def test_a_units_evidence_files_are_listed_and_downloaded(store: Store,
         assert got.status_code == 200 and got.content == content
         assert "K%E1%BA%BF" in got.headers["content-disposition"]  # the real name (RFC 5987)
         assert (await made.client.get(f"/round/{campaign_id}/unit/SXD/file/1")).status_code == 404
-    finally:
-        stop.set()
-        await sender
-        await made.client.aclose()
 
 
 async def test_web_without_the_http_server_says_so(store: Store, tmp_path: Path) -> None:
@@ -309,9 +312,7 @@ async def test_what_a_contact_typed_is_shown_as_text(store: Store, tmp_path: Pat
     hostile = "<script>alert(1)</script> & <b>đậm</b>"
     for text in (f"/start {token}", "12", "không", hostile):
         await made.chat(text, user="7")
-    stop = asyncio.Event()
-    sender = asyncio.create_task(made.hub.sender.run(stop))
-    try:
+    async with sending(made):
         await made.sign_in()
         sheet = (await made.client.get(f"/round/{campaign_id}/unit/SXD")).text
         assert "<script>" not in sheet and "<b>đậm</b>" not in sheet
@@ -319,10 +320,6 @@ async def test_what_a_contact_typed_is_shown_as_text(store: Store, tmp_path: Pat
         assert sheet.count(escaped) == 2  # the answer, and its line in the history
         table = (await made.client.get(f"/round/{campaign_id}?sort=answered&desc=1")).text
         assert table.index('data-code="SXD"') < table.index('data-code="SYT"')
-    finally:
-        stop.set()
-        await sender
-        await made.client.aclose()
 
 
 async def test_a_form_too_large_is_refused_unread(page: Page,
@@ -338,3 +335,21 @@ async def test_a_form_too_large_is_refused_unread(page: Page,
     garbled = await page.client.post("/new", content=b"--x\r\nnot a form",
                                      headers={"content-type": "multipart/form-data; boundary=x"})
     assert garbled.status_code == 400 and "Yêu cầu không hợp lệ" in garbled.text
+
+
+async def test_the_table_says_why_a_contact_cannot_be_reached(store: Store,
+                                                              tmp_path: Path) -> None:
+    made = Page(store, tmp_path)
+    campaign_id, invites = await store.create_campaign(
+        load_campaign_text("small.yaml", SMALL_CAMPAIGN, TZ), made.clock())
+    tokens = {i.code: i.token for i in invites}
+    await made.chat(f"/start {tokens['SXD']}", user="7")
+    await made.chat(f"/start {tokens['SYT']}", user="8")
+    await store.outbox.unreachable("telegram", "7", made.clock(), lambda _contact: [])
+    await store.outbox.outside_window("telegram", "8", made.clock())
+    async with sending(made):
+        await made.sign_in()
+        table = (await made.client.get(f"/round/{campaign_id}")).text
+        sxd, syt = table.split('data-code="SXD"')[1], table.split('data-code="SYT"')[1]
+        assert "không liên lạc được: đã chặn bot" in sxd.split("</tr>")[0]
+        assert "không nhắn được: quá 7 ngày không nhắn cho OA" in syt.split("</tr>")[0]
