@@ -36,6 +36,7 @@ from tests.e2e_rig import ROOT, command
 
 PUBLIC = "https://bao-cao.example.gov.vn"
 ADMIN = "900"
+OTHER = "901"  # a second coordinator
 INVITES = "Đã tạo lại mã mời cho đợt 1"
 LOGIN = re.compile(re.escape(PUBLIC) + r"/login/([A-Za-z0-9_-]+)")
 
@@ -71,7 +72,7 @@ class Page:
 
     def __init__(self, store: Store, folder: Path) -> None:
         self.clock = Now()
-        settings = config.load({"REPORTBOT_ADMINS": f"telegram:{ADMIN}",
+        settings = config.load({"REPORTBOT_ADMINS": f"telegram:{ADMIN},telegram:{OTHER}",
                                 "REPORTBOT_PUBLIC_URL": PUBLIC,
                                 "REPORTBOT_DATA_DIR": str(folder),
                                 "REPORTBOT_DB": str(folder / "bot.sqlite3")}, env_file=None)
@@ -95,13 +96,13 @@ class Page:
         await self.hub.sender.drain()
         return [m.text for m in self.telegram.sent[before:] if m.chat_id == user]
 
-    async def link_token(self) -> str:
-        """The coordinator sends /web; return the token of the link it gets."""
-        texts = await self.chat("/web")
+    async def link_token(self, user: str = ADMIN) -> str:
+        """A coordinator sends /web; return the token of the link they get."""
+        texts = await self.chat("/web", user)
         return LOGIN.findall(texts[-1])[0]
 
-    async def sign_in(self) -> httpx.Response:
-        token = await self.link_token()
+    async def sign_in(self, user: str = ADMIN) -> httpx.Response:
+        token = await self.link_token(user)
         return await self.client.post(f"/login/{token}")
 
     def csrf_and_once(self, html: str) -> tuple[str, str]:
@@ -353,3 +354,25 @@ async def test_the_table_says_why_a_contact_cannot_be_reached(store: Store,
         sxd, syt = table.split('data-code="SXD"')[1], table.split('data-code="SYT"')[1]
         assert "không liên lạc được: đã chặn bot" in sxd.split("</tr>")[0]
         assert "không nhắn được: quá 7 ngày không nhắn cho OA" in syt.split("</tr>")[0]
+
+
+async def test_an_export_lands_on_the_page_of_who_asked_only(page: Page) -> None:
+    await page.sign_in()
+    csrf, once = page.csrf_and_once((await page.client.get("/round/1")).text)
+    done = await page.client.post("/round/1/do/export", data={"csrf": csrf, "once": once})
+    assert done.headers["location"].startswith("/round/1?done=export")
+    deadline = time.monotonic() + 30
+    while not re.findall(r'href="/feed/(\d+)">⬇ du-lieu.csv', html := (
+            await page.client.get("/round/1")).text):
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.1)
+    entry = re.findall(r'href="/feed/(\d+)">⬇ du-lieu.csv', html)[0]
+    got = await page.client.get(f"/feed/{entry}")
+    assert got.status_code == 200 and "du-lieu.csv" in got.headers["content-disposition"]
+    assert got.content.decode("utf-8-sig").splitlines()[0].startswith("unit_code")
+    other = httpx.AsyncClient(transport=page.client._transport, base_url=PUBLIC)
+    token = await page.link_token(OTHER)
+    assert (await other.post(f"/login/{token}")).status_code == 303
+    assert (await other.get(f"/feed/{entry}")).status_code == 404  # not theirs
+    assert "du-lieu.csv" not in (await other.get("/round/1")).text
+    await other.aclose()
