@@ -38,7 +38,6 @@ PUBLIC = "https://bao-cao.example.gov.vn"
 ADMIN = "900"
 OTHER = "901"  # a second coordinator
 INVITES = "Đã tạo lại mã mời cho đợt 1"
-LOGIN = re.compile(re.escape(PUBLIC) + r"/login/([A-Za-z0-9_-]+)")
 
 
 class Now:
@@ -70,10 +69,10 @@ class Kept:
 class Page:
     """The hub with its sender running, the page, a client, and Telegram's messages."""
 
-    def __init__(self, store: Store, folder: Path) -> None:
+    def __init__(self, store: Store, folder: Path, public: str = PUBLIC) -> None:
         self.clock = Now()
         settings = config.load({"REPORTBOT_ADMINS": f"telegram:{ADMIN},telegram:{OTHER}",
-                                "REPORTBOT_PUBLIC_URL": PUBLIC,
+                                "REPORTBOT_PUBLIC_URL": public,
                                 "REPORTBOT_DATA_DIR": str(folder),
                                 "REPORTBOT_DB": str(folder / "bot.sqlite3")}, env_file=None)
         self.store = store
@@ -82,7 +81,7 @@ class Page:
         self.telegram = Kept()
         self.hub.transports["telegram"] = self.telegram
         server = WebServer("127.0.0.1", 0)
-        self.site = add_pages(server, self.hub, PUBLIC, self.clock)
+        self.site = add_pages(server, self.hub, public, self.clock)
         self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=server.app),
                                         base_url=PUBLIC)
         self.updates = 0
@@ -99,7 +98,7 @@ class Page:
     async def link_token(self, user: str = ADMIN) -> str:
         """A coordinator sends /web; return the token of the link they get."""
         texts = await self.chat("/web", user)
-        return LOGIN.findall(texts[-1])[0]
+        return re.findall(r"/login/([A-Za-z0-9_-]+)", texts[-1])[0]
 
     async def sign_in(self, user: str = ADMIN) -> httpx.Response:
         token = await self.link_token(user)
@@ -376,3 +375,22 @@ async def test_an_export_lands_on_the_page_of_who_asked_only(page: Page) -> None
     assert (await other.get(f"/feed/{entry}")).status_code == 404  # not theirs
     assert "du-lieu.csv" not in (await other.get("/round/1")).text
     await other.aclose()
+
+
+async def test_behind_a_proxy_at_a_path_every_link_keeps_it(store: Store, tmp_path: Path) -> None:
+    made = Page(store, tmp_path, public=f"{PUBLIC}/rb")
+    await store.create_campaign(load_campaign_text("small.yaml", SMALL_CAMPAIGN, TZ),
+                                made.clock())
+    async with sending(made):
+        texts = await made.chat("/web")
+        assert f"{PUBLIC}/rb/login/" in texts[-1]
+        token = await made.link_token()
+        login_page = (await made.client.get(f"/login/{token}")).text  # the proxy strips /rb
+        assert f'action="/rb/login/{token}"' in login_page
+        signed = await made.client.post(f"/login/{token}")
+        assert signed.headers["location"] == "/rb/"
+        assert "Path=/rb" in signed.headers["set-cookie"]
+        made.client.cookies.set("reportbot_session", signed.cookies["reportbot_session"])
+        home = (await made.client.get("/")).text
+        assert 'href="/rb/round/1"' in home and 'href="/rb/static/style.css"' in home
+        assert not re.findall(r'(?:href|action|src)="/(?!rb/)', home)

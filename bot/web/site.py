@@ -112,6 +112,10 @@ class Site:
         self.clock = clock
         self.env = environment()
         self.origin = _origin(links.public_url)
+        # The page's own path under the public URL ("/rb" behind a proxy at <host>/rb/): every
+        # link and redirect starts with it; the proxy hands the server paths without it.
+        self.base = urlsplit(links.public_url).path.rstrip("/")
+        self.env.globals["base"] = self.base
 
     def routes(self) -> list[Route]:
         """Return every route of the page."""
@@ -141,6 +145,10 @@ class Site:
         text = self.env.get_template(f"{name}.html").render(**context)
         return HTMLResponse(text, status_code=http_status, headers=HEADERS)
 
+    def redirect(self, path: str) -> RedirectResponse:
+        """Return a 303 to one of the page's paths (under the public URL's own path)."""
+        return RedirectResponse(f"{self.base}{path}", status_code=303, headers=NO_STORE)
+
     def refusal(self, name: str, status: int) -> HTMLResponse:
         """Return a short page saying why not (templates/web/refused.html)."""
         return self.html("refused", status, reason=name, owner=None)
@@ -166,8 +174,9 @@ class Site:
         found, cookie = await self.links.spend(token)
         if found.outcome != "ok":
             return self.refusal(f"login_{found.outcome}", _login_status(found.outcome))
-        response = RedirectResponse("/", status_code=303, headers=NO_STORE)
-        response.set_cookie(COOKIE, cookie, max_age=int(SESSION_TTL.total_seconds()), path="/",
+        response = self.redirect("/")
+        response.set_cookie(COOKIE, cookie, max_age=int(SESSION_TTL.total_seconds()),
+                            path=self.base or "/",
                             httponly=True, samesite="strict", secure=self.links.secure)
         return response
 
@@ -175,7 +184,7 @@ class Site:
         """End this session (Đăng xuất)."""
         await self.links.end(request.cookies.get(COOKIE, ""))
         response = self.html("refused", 200, reason="signed_out", owner=None)
-        response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict",
+        response.delete_cookie(COOKIE, path=self.base or "/", httponly=True, samesite="strict",
                                secure=self.links.secure)
         return response
 
@@ -389,8 +398,7 @@ class Site:
         made = await self.command(request, owner, ACTIONS[action], campaign.id)
         if made is None:
             return self.refusal("csrf", 403)
-        return RedirectResponse(f"/round/{campaign.id}?done={action}#feed", status_code=303,
-                                headers=NO_STORE)
+        return self.redirect(f"/round/{campaign.id}?done={action}#feed")
 
     async def return_unit(self, request: Request, owner: str) -> Response:
         """Send a unit's sheet back with a reason and the questions picked."""
@@ -405,14 +413,13 @@ class Site:
                                   picked=(qids, reason))
         if made is None:
             return self.refusal("csrf", 403)
-        return RedirectResponse(f"/round/{campaign.id}?done=return#feed", status_code=303,
-                                headers=NO_STORE)
+        return self.redirect(f"/round/{campaign.id}?done=return#feed")
 
     async def new_round(self, request: Request, owner: str) -> Response:
         """Create a round from an uploaded campaign file (its problems shown, nothing made)."""
         sent = request.state.form.get("file")
         if not isinstance(sent, UploadFile) or not sent.filename:
-            return RedirectResponse("/?done=nofile#feed", status_code=303, headers=NO_STORE)
+            return self.redirect("/?done=nofile#feed")
         upload = Upload(sent.filename, await sent.read())
         made = await self.command(request, owner, "/new", upload=upload)
         if made is None:
@@ -420,7 +427,7 @@ class Site:
         created = next((m.extra["campaign"] for m in made
                         if m.extra.get(TASK) == "open_round"), None)
         target = f"/round/{created}?done=new" if created else "/?done=new"
-        return RedirectResponse(f"{target}#feed", status_code=303, headers=NO_STORE)
+        return self.redirect(f"{target}#feed")
 
 
 def _origin(url: str) -> str:
