@@ -839,7 +839,7 @@ SAMPLES: dict[str, object] = {
     "key": "min", "suggestion": "max", "allowed": "a, b", "first_line": 3, "value": "x",
     "min": 1, "start": "2023-10-15", "end": "2021-09-10", "id": "q1", "type": "text",
     "count": 1, "max": 0, "options": "Có, Không", "column": "nhom", "missing": "name",
-    "found": "code", "code": "SXD",
+    "found": "code", "code": "SXD", "at_line": 2,
 }
 
 

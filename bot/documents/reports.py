@@ -76,7 +76,7 @@ from jinja2 import Environment, StrictUndefined
 from bot.compile import Report
 from bot.documents.charts import Chart, Charts, report_charts
 from bot.documents.context import consolidated_context, unit_context
-from bot.documents.layout import fix_layout
+from bot.documents.layout import fix_layout, landscape_appendix
 from bot.paths import templates_dir
 
 __all__ = [
@@ -209,6 +209,8 @@ def _render(template: Path, context: dict[str, Any], out: Path) -> Path:
     except Exception as error:  # jinja2 and lxml errors from a template a person edited
         raise RenderError(f"{template.name}: {type(error).__name__}: {error}") from error
     fix_layout(document.docx)
+    if context.get("appendix", {}).get("landscape"):
+        landscape_appendix(document.docx)
     out.parent.mkdir(parents=True, exist_ok=True)
     document.save(str(out))
     return out
