@@ -80,7 +80,7 @@ class QuestionSummary:
                    "count": self.items, "yes": yes, "no": no, "reached": self.reached}
         return lead_context(
             self.question, reported=len(report.reported), total=len(report.units),
-            answered=self.answered, asked=self.asked, none=len(self.none), figures=figures,
+            answered=self.answered, asked=self.asked, nothing=len(self.none), figures=figures,
             options=self.counts if self.question.type in CHOICE_TYPES else (),
             others=len(self.others), weighted=self.weighted)
 

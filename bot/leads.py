@@ -9,7 +9,7 @@ lead is a ``reportbot check`` error, not a failed compile.
 The context (README, "Lời dẫn của một khoản"): every question has ``reported`` (units that
 reported), ``total`` (units in the round), ``missing`` (units not reported yet), ``answered``
 (reported units that gave an answer other than "không"), ``asked`` (reported units the question
-was shown to), ``none`` (units that answered "không", "không có" …) and ``unit`` (the display
+was shown to), ``nothing`` (units that answered "không", "không có" …) and ``unit`` (the display
 unit: "người", "ha", "đồng", "%" or ""). By type:
 
 - integer, number, money: ``sum``, ``avg``, ``min``, ``max``;
@@ -101,7 +101,7 @@ def vn_figure(value: Any) -> Any:
 
 
 def lead_context(q: Question, *, reported: int, total: int, answered: int, asked: int,
-                 none: int = 0, figures: Mapping[str, Any] | None = None,
+                 nothing: int = 0, figures: Mapping[str, Any] | None = None,
                  options: Sequence[tuple[str, int]] = (), others: int = 0,
                  weighted: bool = False) -> dict[str, Any]:
     """Return the context of a lead: the counts every question has, then its type's figures.
@@ -111,7 +111,7 @@ def lead_context(q: Question, *, reported: int, total: int, answered: int, asked
     given = dict(figures or {})
     context: dict[str, Any] = {
         "reported": VnInt(reported), "total": VnInt(total), "missing": VnInt(total - reported),
-        "answered": VnInt(answered), "asked": VnInt(asked), "none": VnInt(none),
+        "answered": VnInt(answered), "asked": VnInt(asked), "nothing": VnInt(nothing),
         "unit": display_unit(q),
     }
     for key in _figure_keys(q):
@@ -156,7 +156,8 @@ def sample_context(q: Question) -> dict[str, Any]:
     figures = {"sum": 3750, "avg": number, "min": day if q.type == "date" else number,
                "max": day if q.type == "date" else number, "count": 5, "yes": 2, "no": 1,
                "reached": 1}
-    return lead_context(q, reported=3, total=4, answered=3, asked=3, none=0, figures=figures,
+    return lead_context(q, reported=3, total=4, answered=3, asked=3, nothing=1,
+                        figures=figures,
                         options=[(o, 1) for o in q.options], others=1,
                         weighted=q.weight is not None)
 

@@ -389,6 +389,28 @@ def test_unit_report_without_signer_answers_leaves_them_blank(report: Report, ou
         unit_context(report, "NOPE")
 
 
+def test_units_words_grouped_by_group_in_roster_order(tmp_path: Path) -> None:
+    spec: CampaignSpec = default_campaign(TZ)
+    at = datetime(2023, 10, 25, 3, 0, tzinfo=UTC)
+    said = {"SXD": "Khối lượng công việc tăng.", "UBNDHBS": "Thiếu kinh phí..",
+            "SYT": "Không có.", "SGDDT": "Nhân lực mỏng"}
+    sheets = [Sheet(u.code, u.name, u.group, "submitted", {"kho_khan": said[u.code]}, at)
+              for u in reversed(spec.units) if u.code in said]
+    path = render_consolidated(aggregate(spec, sheets, at), tmp_path / "groups.docx")
+    texts = paragraphs(path)
+    at_clause = texts.index("2. Khó khăn, hạn chế")
+    assert texts[at_clause + 1:at_clause + 7] == [
+        "3/4 đơn vị nêu khó khăn, hạn chế trong quá trình thực hiện phong trào; 1 đơn vị báo cáo"
+        " không có khó khăn:",
+        "a) Sở, ban, ngành:",
+        "- Sở Xây dựng: Khối lượng công việc tăng.",
+        "- Sở Giáo dục và Đào tạo: Nhân lực mỏng.",
+        "b) UBND huyện, thị xã, thành phố:",
+        "- Ủy ban nhân dân huyện Bình Sơn: Thiếu kinh phí.",
+    ]
+    assert not any("Sở Y tế: Không" in t for t in texts)
+
+
 # -- what people typed --------------------------------------------------------------------------
 
 
@@ -476,15 +498,26 @@ def test_signer_title_follows_the_agency() -> None:
     assert signer_title("Sở Y tế") == "GIÁM ĐỐC"
 
 
-def test_question_label() -> None:
-    assert question_label("Tổng số tiền đơn vị đã ủng hộ là bao nhiêu?") == (
-        "Tổng số tiền đơn vị đã ủng hộ")
-    assert question_label("Xin anh/chị cho biết những thuận lợi của đơn vị.") == (
-        "Những thuận lợi của đơn vị")
-    assert question_label("Đơn vị (hoặc đơn vị trực thuộc) có ban hành văn bản không? Nếu có, "
-                          "xin liệt kê.") == "Đơn vị có ban hành văn bản"
-    assert question_label("Đề nghị khen thưởng bao nhiêu tập thể?") == (
-        "Đề nghị khen thưởng bao nhiêu tập thể")
+@pytest.mark.parametrize(("ask", "heading"), [
+    ("Tổng số tiền đơn vị đã ủng hộ là bao nhiêu?", "Tổng số tiền đã ủng hộ"),
+    ("Xin anh/chị cho biết những thuận lợi của đơn vị.", "Những thuận lợi"),
+    ("Đơn vị (hoặc đơn vị trực thuộc) có ban hành văn bản không? Nếu có, xin liệt kê.",
+     "Ban hành văn bản"),
+    ("Đề nghị khen thưởng bao nhiêu tập thể?", "Số tập thể đề nghị khen thưởng"),
+    ("Đơn vị gặp những khó khăn, hạn chế gì trong quá trình thực hiện phong trào?",
+     "Những khó khăn, hạn chế trong quá trình thực hiện phong trào"),
+    ("Đơn vị có đề xuất, kiến nghị gì với UBND tỉnh và Sở Nội vụ không?",
+     "Đề xuất, kiến nghị với UBND tỉnh và Sở Nội vụ"),
+    ("Đơn vị đã tuyên truyền qua những hình thức nào? (có thể chọn nhiều)",
+     "Hình thức tuyên truyền"),
+    ("Đơn vị phát động phong trào thi đua vào ngày nào?", "Thời gian phát động phong trào thi đua"),
+    ("Có bao nhiêu nhà bị hư hỏng?", "Số nhà bị hư hỏng"),
+    ("Quý đơn vị có kiến nghị gì không?", "Kiến nghị"),
+    ("Nếu ký thay, xin ghi thẩm quyền ký.", "Thẩm quyền ký"),
+    ("Chức vụ của người ký báo cáo là gì?", "Chức vụ của người ký báo cáo"),
+])
+def test_a_derived_heading_is_never_a_question(ask: str, heading: str) -> None:
+    assert question_label(ask) == heading
 
 
 def test_text_width_matches_the_measured_quoc_hieu() -> None:

@@ -186,7 +186,7 @@ class Questions:
         if not self._only_for(m, "weight", where, kind, _PERCENT):
             return None
         text = self.c.text(m, "weight", where)
-        if text is not None:
+        if text is not None and kind in _PERCENT:
             self.weights.append((qid or "", m["weight"], field_at(where, "weight")))
         return text
 

@@ -145,8 +145,8 @@ def _given(s: QuestionSummary, report: Report) -> Iterable[tuple[UnitRow, Any]]:
 def _default_lead(s: QuestionSummary, report: Report, given: Sequence[tuple[UnitRow, Any]],
                   in_appendix: bool) -> str:
     q = s.question
-    common = {"answered": s.answered, "reported": len(report.reported), "none": len(s.none),
-              "none_names": ", ".join(s.none)}
+    common = {"answered": s.answered, "reported": len(report.reported),
+              "nothing": len(s.none), "nothing_names": ", ".join(s.none)}
     if q.type in NUMERIC_TYPES:
         low, high = _extremes(q, given)
         spread = {"minimum": _figure(q, s.minimum), "maximum": _figure(q, s.maximum),

@@ -45,8 +45,11 @@ def question_label(ask: str) -> str:
     label = first or text
     for pattern in _label_cuts():
         label = pattern.sub("", label)
-    label = " ".join(label.split()).rstrip(" .,;:")
-    return upper_first(label or text)
+    label = lower_first(label.strip())
+    for pattern, replacement in _label_rewrites():
+        label = " ".join(pattern.sub(replacement, label.strip()).split())
+    label = " ".join(label.replace("?", " ").split()).rstrip(" .,;:")
+    return upper_first(label or " ".join(text.replace("?", " ").split()))
 
 
 def question_heading(question: Question) -> str:
@@ -60,6 +63,16 @@ def question_heading(question: Question) -> str:
 def _label_cuts() -> tuple[re.Pattern[str], ...]:
     lines = say("label_cut").splitlines()
     return tuple(re.compile(line.strip(), re.IGNORECASE) for line in lines if line.strip())
+
+
+@cache
+def _label_rewrites() -> tuple[tuple[re.Pattern[str], str], ...]:
+    rules = []
+    for line in say("label_rewrite").splitlines():
+        pattern, _, replacement = line.partition("=>")
+        if pattern.strip():
+            rules.append((re.compile(pattern.strip(), re.IGNORECASE), replacement))
+    return tuple(rules)
 
 
 def display_name(name: str, hints: Iterable[str] = ()) -> str:
