@@ -636,15 +636,21 @@ def test_aggregate_for_type(tmp_path: Path) -> None:
     ]
 
 
-def test_report_heading_and_lead_are_kept(tmp_path: Path) -> None:
-    path = write(tmp_path, questionnaire=with_question("""\
+def with_lead(lead: str) -> str:
+    """Return the base questionnaire with an integer question whose lead is on line 16."""
+    return with_question(f"""\
         - id: so_nguoi
           type: integer
           ask: Bao nhiêu người?
           report:
             heading: Số người
-            lead: "{{ sum }} {{ unit }} của {{ answered }}/{{ reported }} đơn vị."
-        """))
+            lead: '{lead}'
+        """)
+
+
+def test_report_heading_and_lead_are_kept(tmp_path: Path) -> None:
+    path = write(tmp_path, questionnaire=with_lead(
+        "{{ sum }} {{ unit }} của {{ answered }}/{{ reported }} đơn vị."))
     question = load_campaign(path, TZ).questionnaire.get("so_nguoi")
     assert (question.heading, question.lead) == (
         "Số người", "{{ sum }} {{ unit }} của {{ answered }}/{{ reported }} đơn vị.")
@@ -661,14 +667,7 @@ def test_report_heading_and_lead_are_kept(tmp_path: Path) -> None:
 ])
 def test_a_broken_lead_is_a_check_error_with_line_and_field(
         tmp_path: Path, lead: str, kind: str, name: str) -> None:
-    path = write(tmp_path, questionnaire=with_question(f"""\
-        - id: so_nguoi
-          type: integer
-          ask: Bao nhiêu người?
-          report:
-            heading: Số người
-            lead: '{lead}'
-        """))
+    path = write(tmp_path, questionnaire=with_lead(lead))
     problem = one(problems(path))
     assert where(problem) == ("questionnaire.yaml", 16,
                               "sections[1].questions[3].report.lead", "report_lead")
@@ -678,13 +677,15 @@ def test_a_broken_lead_is_a_check_error_with_line_and_field(
 
 
 def test_a_lead_may_read_the_options_and_compare_numbers(tmp_path: Path) -> None:
-    path = write(tmp_path, questionnaire=with_question("""\
+    lead = ("{{ options['Tốt'] }}/{{ answered }} tốt{% if options['Khá'] > 0 %}, có khá"
+            "{% endif %}; {{ options['Kém'] }}")
+    path = write(tmp_path, questionnaire=with_question(f"""\
         - id: muc_do
           type: choice
           ask: Mức độ?
           options: [Tốt, Khá]
           report:
-            lead: "{{ options['Tốt'] }}/{{ answered }} tốt{% if options['Khá'] > 0 %}, có khá{% endif %}; {{ options['Kém'] }}"
+            lead: "{lead}"
         """))
     problem = one(problems(path))
     assert (problem.code, problem.params["kind"], problem.params["name"]) == (
