@@ -121,6 +121,8 @@ class Questions:
         if m is None or "questions" not in m:
             return None
         title = self.c.text(m, "title", where)
+        if title is not None and title.rstrip().endswith("?"):
+            self.c.add("heading_question", m["title"].line, field_at(where, "title"), value=title)
         items = self.c.items(m["questions"], field_at(where, "questions"))
         questions = [
             self._question(q, field_at(where, f"questions[{i}]"), number)
