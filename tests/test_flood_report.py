@@ -19,6 +19,7 @@ from bot.campaigns.campaign import load_campaign
 from bot.campaigns.spec import CampaignSpec
 from bot.compile import aggregate, amount_in_words, summary_message
 from bot.documents.export import export
+from bot.documents.outputs import write_outputs
 from bot.documents.reports import render_consolidated
 from bot.model import Sheet
 from tests.conftest import TZ
@@ -137,6 +138,15 @@ def test_spreadsheet_and_chat_use_the_same_headings(spec: CampaignSpec, tmp_path
     assert "▸ <i>Diện tích lúa, hoa màu bị thiệt hại</i> (2/2 đơn vị trả lời)\nMưa lũ làm" \
         " thiệt hại 470,5 ha" in chat
     assert not [w for w in SEED_WORDS if w in chat]
+
+
+def test_the_html_summary_shows_the_headings_and_leads(spec: CampaignSpec,
+                                                      tmp_path: Path) -> None:
+    write_outputs(spec, SHEETS, AT, tmp_path, unit_reports=False)
+    page = (tmp_path / "tom-tat.html").read_text(encoding="utf-8")
+    assert "<i>Giá trị thiệt hại ước tính</i>" in page
+    assert "Tổng giá trị thiệt hại ước tính 3.350.000.000 đồng" in page
+    assert not [w for w in SEED_WORDS if w in page]
 
 
 def _lead(spec: CampaignSpec, qid: str) -> Any:
