@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 CENT = Decimal("0.01")
 SHOWN = 3  # units per question, document numbers per unit, in the message (the docx has all)
 MIN_LIMIT = 200  # a part must hold at least a headline
+NOTHING_LENGTH = 60  # the longest text `is_nothing` looks at ("Không có đề xuất, kiến nghị gì.")
 SHORT = 120  # characters of a unit's text shown in the message
 
 
@@ -166,6 +167,8 @@ def _nothing() -> re.Pattern[str]:
 
 def is_nothing(text: str) -> bool:
     """Return whether a text says there is nothing to report: "Không", "Không có." …"""
+    if len(text) > NOTHING_LENGTH:  # a longer text says something
+        return False
     return bool(_nothing().match(fold(text).strip(" .!;-–")))
 
 

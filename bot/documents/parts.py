@@ -79,7 +79,8 @@ def _roman(number: int) -> str:
 
 def line(text: str, who: str = "") -> dict[str, str]:
     """Return one paragraph; a sentence never ends in two full stops."""
-    return {"who": who, "text": _STOPS.sub(".", text)}
+    tail = text[-12:].replace(" ", "")
+    return {"who": who, "text": _STOPS.sub(".", text) if ".." in tail else text}
 
 
 class Numbering:
@@ -251,16 +252,18 @@ def _grouped(report: Report, entries: Sequence[tuple[UnitRow, list[str]]]
              ) -> list[dict[str, str]]:
     """Return each unit's paragraphs, attributed, under its group's name when the units
     belong to several groups; groups and units in roster order."""
-    order = list(dict.fromkeys(r.group for r in report.units))
-    groups = {r.group for r, _ in entries}
+    by_group: dict[str | None, list[tuple[UnitRow, list[str]]]] = {
+        g: [] for g in dict.fromkeys(r.group for r in report.units)}
+    for r, paragraphs in entries:
+        if paragraphs:
+            by_group.setdefault(r.group, []).append((r, paragraphs))
+    groups = [(g, members) for g, members in by_group.items() if members]
     lines: list[dict[str, str]] = []
-    for n, group in enumerate(g for g in order if g in groups):
+    for n, (group, members) in enumerate(groups):
         if len(groups) > 1:
             lines.append(line(say("group", letter=_LETTERS[n % len(_LETTERS)],
                                   group=group or say("no_group"))))
-        for r, paragraphs in entries:
-            if r.group != group or not paragraphs:
-                continue
+        for r, paragraphs in members:
             first, *rest = paragraphs
             lines.append(line(end(first) if not rest else first, _who(r.name)))
             lines += [line(end(p) if i == len(rest) - 1 else p) for i, p in enumerate(rest)]
