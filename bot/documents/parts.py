@@ -39,7 +39,7 @@ from bot.questionnaire import CHOICE_TYPES, NUMERIC_TYPES, Question, is_empty
 if TYPE_CHECKING:
     from bot.documents.charts import Chart, Charts
 
-__all__ = ["Numbering", "appendix", "item", "line", "section", "sections"]
+__all__ = ["Numbering", "appendix", "item", "line", "roman", "section", "sections"]
 
 FIGURE_TYPES = ("money", "percent", "integer", "number")
 PORTRAIT_COLUMNS = 4  # figure columns beside TT, Đơn vị, Ghi chú on a portrait A4 page
@@ -60,7 +60,7 @@ def _who(unit: str) -> str:
 def section(index: int, title: str, clauses: list[dict[str, Any]]) -> dict[str, Any]:
     """Return a mục: its Roman number (written or counted), title and khoản."""
     match = _ROMAN.match(title)
-    number = match.group(0).strip().rstrip(".)") if match else _roman(index + 1)
+    number = match.group(0).strip().rstrip(".)") if match else roman(index + 1)
     plain = title[match.end():] if match else title
     return {"number": number, "title": plain.strip(), "heading": f"{number}. {upper(plain)}",
             "clauses": clauses}
@@ -73,7 +73,8 @@ def item(number: int, question: Question, lines: list[dict[str, str]]) -> dict[s
             "lines": [ln for ln in lines if ln["text"].strip(" -–") or ln["who"]]}
 
 
-def _roman(number: int) -> str:
+def roman(number: int) -> str:
+    """Return the Roman numeral of a mục: I, II … XX (then Arabic digits)."""
     return _ROMANS[number - 1] if number <= len(_ROMANS) else str(number)
 
 
