@@ -30,7 +30,8 @@ JOINT = {"kind": "Công văn", "number": "12/UBND-NN", "date": "2023-11-18",
          "summary": "về việc phối hợp khắc phục hậu quả mưa lũ"}
 SHEETS = [
     Sheet("XTH", "UBND xã Tịnh Hà", "UBND cấp xã", "submitted", {
-        "dien_tich_lua": "120.5", "nha_hu_hong": 35, "so_ho_anh_huong": 400, "uoc_thiet_hai": 2_500_000_000,
+        "dien_tich_lua": "120.5", "nha_hu_hong": 35, "so_ho_anh_huong": 400,
+        "uoc_thiet_hai": 2_500_000_000,
         "ty_le_ho_tro": "90", "van_ban": [
             {"kind": "Kế hoạch", "number": "45/KH-UBND", "date": "2023-11-19",
              "summary": "khắc phục hậu quả mưa lũ"}, JOINT],
@@ -38,7 +39,8 @@ SHEETS = [
         "kien_nghi": "Đề nghị huyện hỗ trợ giống lúa vụ Đông Xuân.",
     }, AT),
     Sheet("XTS", "UBND xã Tịnh Sơn", "UBND cấp xã", "submitted", {
-        "dien_tich_lua": "350", "nha_hu_hong": 0, "so_ho_anh_huong": 100, "uoc_thiet_hai": 850_000_000,
+        "dien_tich_lua": "350", "nha_hu_hong": 0, "so_ho_anh_huong": 100,
+        "uoc_thiet_hai": 850_000_000,
         "ty_le_ho_tro": "50", "van_ban": [JOINT], "kho_khan": "Không.", "kien_nghi": None,
     }, AT),
     Sheet("XTB", "UBND xã Tịnh Bình", "UBND cấp xã", "in_progress", {
