@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import time
@@ -419,6 +420,8 @@ async def test_a_photo_answers_a_file_question_and_help_differs_by_role(harness:
     assert "Đã tạo" in await harness.document(ADMIN, "co-anh.yaml", with_file.encode(), "/new")
     token = await invite_token(harness, "SXD")
     assert "Ảnh minh chứng?" in await harness.text(7, f"/start {token}")
+    photo = b"\xff\xd8\xff\xe0" + b"jpeg" * 3000
+    harness.request.files["big"] = photo
     await harness.feed({"message": {
         "message_id": 50, "date": int(time.time()), "chat": {"id": 7, "type": "private"},
         "from": {"id": 7, "is_bot": False, "first_name": "A"},
@@ -428,8 +431,11 @@ async def test_a_photo_answers_a_file_question_and_help_differs_by_role(harness:
     assert "Đã lưu mục 1" in harness.request.sent(7)[-1]["text"]
     assert "Câu 2/" in await harness.text(7, "xong")
     stored = (await harness.store.sheets(1))[0].answers["anh"]
-    assert stored == [{"name": "anh-b1.jpg", "mime": "image/jpeg", "size": 12345,
-                       "file_id": "big"}]
+    digest = hashlib.sha256(photo).hexdigest()
+    assert stored == [{"name": "anh-b1.jpg", "mime": "image/jpeg", "size": len(photo),
+                       "file_id": f"sha256:{digest}", "sha256": digest}]
+    kept = harness.channel.hub.settings.data_dir / "files" / f"{digest}.jpg"
+    assert kept.read_bytes() == photo
     assert "/compile" not in await harness.text(7, "/help")
     assert "/compile" in await harness.text(ADMIN, "/help")
 

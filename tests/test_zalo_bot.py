@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import time
@@ -225,12 +226,20 @@ async def test_a_photo_answers_a_file_question(make_bot: MakeBot) -> None:
         "        - {id: so_nguoi,")
     bot = await make_bot(campaign=with_file)
     assert "Ảnh minh chứng?" in await bot.say("u1", f"/start {await bot.token('SXD')}")
-    key = bot.fake.send_image("u1", "https://photo.zdn.vn/anh1.jpg", "Ảnh hội nghị",
+    photo = b"\x89PNG\r\n\x1a\n" + b"png" * 2000
+    key = bot.fake.send_image("u1", bot.fake.host_photo(photo, "image/png"), "Ảnh hội nghị",
                               fields=["photo_url"])
     await bot.processed(key)
     assert "Đã lưu mục 1" in bot.fake.sent_messages("u1")[-1].text
     stored = (await bot.store.sheets(1))[0].answers["anh"]
-    assert stored[0]["file_id"] == "https://photo.zdn.vn/anh1.jpg"
+    digest = hashlib.sha256(photo).hexdigest()
+    assert (stored[0]["sha256"], stored[0]["size"]) == (digest, len(photo))
+    assert stored[0]["name"].endswith(".png") and stored[0]["mime"] == "image/png"
+    assert (bot.settings.data_dir / "files" / f"{digest}.png").read_bytes() == photo
+    gone = bot.fake.send_image("u1", bot.fake.base_url + "/cdn/gone.jpg")
+    await bot.processed(gone)
+    assert "chưa tải được tệp" in bot.fake.sent_messages("u1")[-1].text
+    assert len((await bot.store.sheets(1))[0].answers["anh"]) == 1
 
 
 async def test_stickers_and_unsupported_get_the_polite_line_bots_are_dropped(

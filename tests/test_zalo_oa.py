@@ -197,7 +197,7 @@ async def test_a_photo_and_a_file_answer_a_file_question_and_are_kept(
         ("Kế hoạch 12.pdf", len(pdf), "application/pdf")]
     import hashlib
 
-    folder = bot.settings.data_dir / "files" / "zalo_oa"
+    folder = bot.settings.data_dir / "files"
     for item, content, suffix in ((items[0], photo, ".jpg"), (items[1], pdf, ".pdf")):
         digest = hashlib.sha256(content).hexdigest()
         assert item["file_id"] == f"sha256:{digest}"
