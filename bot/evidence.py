@@ -28,7 +28,7 @@ import unicodedata
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import filetype
 import httpx
@@ -37,12 +37,19 @@ from bot import texts
 from bot.channels.base import Attachment
 from bot.questionnaire import Question
 
-__all__ = ["ALLOWED", "MAX_BYTES", "EvidenceStore", "Kept", "NotFetched", "Offer", "Refused",
-           "TooBig", "evidence_files", "http_download", "read_offer", "refusal"]
+if TYPE_CHECKING:
+    from bot.compile import Report
+
+__all__ = ["ALLOWED", "EVIDENCE_DIR", "MAX_BYTES", "Evidence", "EvidenceStore", "Kept",
+           "NotFetched", "Offer", "Refused", "TooBig", "http_download", "read_offer", "refusal",
+           "report_evidence", "safe_name", "unit_evidence"]
 
 MAX_BYTES = 20 * 1024 * 1024  # Telegram's getFile limit; the same for every channel
 TIMEOUT = 60.0
 FOLDER = "files"
+EVIDENCE_DIR = "minh-chung"  # in a compile's folder: minh-chung/<CODE>/<file>
+MAX_NAME = 120
+_UNSAFE = set('<>:"/\\|?*')
 # What a report's evidence may be: pictures and office documents, by suffix -> MIME type.
 ALLOWED = {
     ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp",
@@ -174,15 +181,78 @@ def refusal(error: Refused, fmt: texts.Format) -> str:
                         limit=MAX_BYTES // (1024 * 1024), allowed=allowed)
 
 
-def evidence_files(questions: Iterable[Question], answers: Mapping[str, Any],
-                   ) -> list[tuple[Question, list[dict[str, Any]]]]:
-    """Return (question, file items) of a unit's answers, for every file question answered."""
+@dataclass(frozen=True)
+class Evidence:
+    """One kept file of a unit's answer, and its place in a compile: minh-chung/<CODE>/<name>."""
+
+    code: str
+    question: Question
+    item: dict[str, Any]
+    path: PurePosixPath
+
+    @property
+    def name(self) -> str:
+        """The file's name as the contact sent it."""
+        return str(self.item.get("name") or self.path.name)
+
+    @property
+    def size(self) -> int:
+        """The file's size in bytes (0 when unknown)."""
+        size = self.item.get("size")
+        return size if isinstance(size, int) else 0
+
+
+def unit_evidence(code: str, questions: Iterable[Question],
+                  answers: Mapping[str, Any]) -> list[Evidence]:
+    """Return the files of one unit's answers, question by question in questionnaire order,
+    each with its place minh-chung/<CODE>/<safe name> (Vietnamese kept, collisions numbered).
+
+    This is what a compile writes and what the reports and the web pages list.
+    """
+    folder = PurePosixPath(EVIDENCE_DIR) / safe_name(code, "don-vi")
+    taken: set[str] = set()
     found = []
     for question in questions:
         items = answers.get(question.id)
-        if question.type == "file" and isinstance(items, list) and items:
-            found.append((question, [i for i in items if isinstance(i, dict)]))
+        if question.type != "file" or not isinstance(items, list):
+            continue
+        for item in items:
+            if isinstance(item, dict):
+                name = _numbered(safe_name(str(item.get("name") or ""), "tep"), taken)
+                found.append(Evidence(code, question, item, folder / name))
     return found
+
+
+def report_evidence(report: Report) -> list[Evidence]:
+    """Return the files of every reported unit of a report, in roster order."""
+    questions = report.spec.questionnaire.questions
+    return [e for row in report.reported for e in unit_evidence(row.code, questions, row.answers)]
+
+
+def safe_name(name: str, fallback: str) -> str:
+    """Return a file name safe on every system: no folders ("/" becomes "-"), no characters
+    Windows refuses, no leading dots, at most MAX_NAME characters; Vietnamese kept (NFC)."""
+    text = "".join("-" if c in "/\\" else " " if unicodedata.category(c)[0] == "C"
+                   or c in _UNSAFE else c for c in unicodedata.normalize("NFC", name))
+    text = " ".join(text.split()).strip(" .-")
+    stem, dot, suffix = text.rpartition(".")
+    if not dot or not 0 < len(suffix) <= 6 or " " in suffix:
+        stem, dot, suffix = text, "", ""
+    stem = stem.rstrip(" .")[:MAX_NAME - len(dot + suffix)].rstrip(" .")
+    return stem + dot + suffix if stem else fallback
+
+
+def _numbered(name: str, taken: set[str]) -> str:
+    """Return `name`, or "name (2).pdf", "name (3).pdf" … when it is taken (case ignored)."""
+    stem, dot, suffix = name.rpartition(".")
+    if not dot:
+        stem, suffix = name, ""
+    candidate, number = name, 1
+    while candidate.casefold() in taken:
+        number += 1
+        candidate = f"{stem} ({number}){dot}{suffix}"
+    taken.add(candidate.casefold())
+    return candidate
 
 
 async def read_offer(offer: Offer, limit: int = MAX_BYTES) -> bytes:

@@ -474,6 +474,28 @@ def appendix_block() -> list[Any]:
     ]
 
 
+def evidence_block(appendix: bool) -> list[Any]:
+    """The evidence files per unit and question; in the consolidated report (`appendix`) a list
+    of its own after the Phụ lục, in a unit's report the files it sent, before the closing."""
+    head = [text_para("ND30 Appendix", words("evidence_head")),
+            text_para("ND30 Appendix Note", words("evidence_note"))] if appendix else [
+        text_para("ND30 Item", words("evidence_unit_head"))]
+    return [
+        tag("{%p if evidence %}"),
+        *head,
+        tag("{%p for unit in evidence %}"),
+        *([text_para("ND30 Item", "{{ loop.index }}. {{ unit.name }}")] if appendix else []),
+        tag("{%p for question in unit.questions %}"),
+        para("ND30 Body", run(words("evidence_question"), char_style=ATTRIBUTION)),
+        tag("{%p for file in question.files %}"),
+        text_para("ND30 Body", "{{ file.text }}"),
+        tag("{%p endfor %}"),
+        tag("{%p endfor %}"),
+        tag("{%p endfor %}"),
+        tag("{%p endif %}"),
+    ]
+
+
 def draft_header() -> list[Any]:
     return [para("ND30 Draft", run(words("draft"), box=True))]
 
@@ -491,6 +513,7 @@ def consolidated() -> list[Any]:
         text_para("ND30 Closing", words("closing")),
         signature_table([words("recipients_same"), words("recipients_archive")]),
         *appendix_block(),
+        *evidence_block(appendix=True),
     ]
 
 
@@ -500,6 +523,7 @@ def unit() -> list[Any]:
         *title_block(),
         text_para("ND30 Body", words("opening_unit")),
         *sections_block(),
+        *evidence_block(appendix=False),
         text_para("ND30 Closing", words("closing_unit")),
         signature_table([words("recipients_same"), words("recipients_archive")]),
     ]

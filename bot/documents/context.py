@@ -27,6 +27,7 @@ from bot.documents.wording import (
     upper,
     upper_first,
 )
+from bot.evidence import Evidence, report_evidence, unit_evidence
 from bot.model import REPORTED
 from bot.parsing.text import clean_text
 from bot.questionnaire import Question, is_empty
@@ -74,6 +75,7 @@ def consolidated_context(report: Report, charts: Charts | None = None) -> dict[s
         sections=[_consolidated_section(number, s.title, s.questions, report, figures)
                   for number, s in enumerate(report.sections)],
         appendix=_appendix(report),
+        evidence=_evidence(report, report_evidence(report)),
         signer=signer,
     )
     cleaned: dict[str, Any] = _clean(context)
@@ -106,6 +108,8 @@ def unit_context(report: Report, unit_code: str) -> dict[str, Any]:
         sections=sections,
         signer=signer,
         unit={"code": row.code, "name": row.name, "status": _status(row.status)},
+        evidence=_evidence(report, unit_evidence(row.code, spec.questionnaire.questions,
+                                                  row.answers)),
     )
     cleaned: dict[str, Any] = _clean(context)
     return cleaned
@@ -361,6 +365,37 @@ def _note(row: UnitRow) -> str:
     if row.status != "not_started":
         return say("note_progress", answered=row.answered, total=row.total)
     return ""
+
+
+def _evidence(report: Report, files: Sequence[Evidence]) -> list[dict[str, Any]]:
+    """Return the evidence files per unit and question: ``[{code, name, questions: [{label,
+    files: [{name, size, path, text}]}]}]``, units in roster order, questions in theirs; a
+    file's name is the one it has in minh-chung.zip."""
+    names = {r.code: r.name for r in report.units}
+    units: dict[str, dict[str, Any]] = {}
+    for e in files:
+        unit = units.setdefault(e.code, {"code": e.code, "name": names.get(e.code, e.code),
+                                         "questions": []})
+        questions = unit["questions"]
+        if not questions or questions[-1]["id"] != e.question.id:
+            questions.append({"id": e.question.id, "label": question_label(e.question.ask),
+                              "files": []})
+        questions[-1]["files"].append({"name": e.path.name, "size": _size(e.size),
+                                       "path": e.path.as_posix()})
+    for unit in units.values():
+        for question in unit["questions"]:
+            last = len(question["files"]) - 1
+            for i, file in enumerate(question["files"]):
+                file["text"] = say("evidence_file", name=file["name"], size=file["size"],
+                                   end="." if i == last else ";")
+    return list(units.values())
+
+
+def _size(size: int) -> str:
+    """Return a file size as people read it: "350 KB", "1,2 MB"."""
+    if size < 1024 * 1024:
+        return say("size_kb", size=texts.vn_int(max(1, -(-size // 1024))))
+    return say("size_mb", size=texts.vn_dec(round(Decimal(size) / (1024 * 1024), 1)))
 
 
 def _figure(q: Question, value: Any) -> str:
