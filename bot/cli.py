@@ -31,6 +31,7 @@ from bot.questionnaire import Questionnaire
 from bot.store import Store
 
 log = logging.getLogger("reportbot")
+DEMO_DATA = "du-lieu-bot"  # the demo's REPORTBOT_DATA_DIR: the files the contacts sent
 
 
 class CliError(Exception):
@@ -295,7 +296,8 @@ async def cmd_demo(ctx: Context) -> int:
     print(say("demo.header"))
 
     async def work(store: Store) -> int:
-        campaign_id, played = await run_demo(store, ctx.settings.tz, out)
+        evidence = EvidenceStore(out / DEMO_DATA)
+        campaign_id, played = await run_demo(store, ctx.settings.tz, out, evidence)
         campaign = await require_campaign(store, campaign_id)
         table = await unit_table(store, campaign)
         statuses = {row.code: row.status for row in table}
@@ -305,8 +307,8 @@ async def cmd_demo(ctx: Context) -> int:
         print()
         print(render_status(campaign, table))
         print()
-        print(compiled(campaign, await store.sheets(campaign_id), out))
-        extra = [out / "hoi-thoai", out / "reportbot-demo.sqlite3"]
+        print(compiled(campaign, await store.sheets(campaign_id), out, evidence))
+        extra = [out / "hoi-thoai", out / DEMO_DATA, out / "reportbot-demo.sqlite3"]
         print(say("demo.outputs", out=out, paths=extra))
         return 0
 

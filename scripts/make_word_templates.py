@@ -474,19 +474,19 @@ def appendix_block() -> list[Any]:
     ]
 
 
-def evidence_block(appendix: bool) -> list[Any]:
-    """The evidence files per unit and question; in the consolidated report (`appendix`) a list
-    of its own after the Phụ lục, in a unit's report the files it sent, before the closing."""
-    head = [text_para("ND30 Appendix", words("evidence_head")),
-            text_para("ND30 Appendix Note", words("evidence_note"))] if appendix else [
-        text_para("ND30 Item", words("evidence_unit_head"))]
+def evidence_block() -> list[Any]:
+    """The evidence files per unit (and per question when a unit answered several file
+    questions), a list of its own after the Phụ lục."""
     return [
         tag("{%p if evidence %}"),
-        *head,
+        text_para("ND30 Appendix", words("evidence_head")),
+        text_para("ND30 Appendix Note", words("evidence_note")),
         tag("{%p for unit in evidence %}"),
-        *([text_para("ND30 Item", "{{ loop.index }}. {{ unit.name }}")] if appendix else []),
+        text_para("ND30 Item", "{{ loop.index }}. {{ unit.name }}"),
         tag("{%p for question in unit.questions %}"),
+        tag("{%p if unit.questions|length > 1 %}"),
         para("ND30 Body", run(words("evidence_question"), char_style=ATTRIBUTION)),
+        tag("{%p endif %}"),
         tag("{%p for file in question.files %}"),
         text_para("ND30 Body", "{{ file.text }}"),
         tag("{%p endfor %}"),
@@ -513,7 +513,7 @@ def consolidated() -> list[Any]:
         text_para("ND30 Closing", words("closing")),
         signature_table([words("recipients_same"), words("recipients_archive")]),
         *appendix_block(),
-        *evidence_block(appendix=True),
+        *evidence_block(),
     ]
 
 
@@ -523,7 +523,6 @@ def unit() -> list[Any]:
         *title_block(),
         text_para("ND30 Body", words("opening_unit")),
         *sections_block(),
-        *evidence_block(appendix=False),
         text_para("ND30 Closing", words("closing_unit")),
         signature_table([words("recipients_same"), words("recipients_archive")]),
     ]

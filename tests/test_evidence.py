@@ -176,8 +176,7 @@ async def test_compile_writes_minh_chung_and_sends_the_zip_the_docx_lists_them(
         PDF + b"\n"
     unit = Document(str(out / "don-vi" / "SXD.docx"))
     unit_text = "\n".join(p.text for p in unit.paragraphs)
-    assert "Tài liệu minh chứng kèm theo:" in unit_text and f"- {photo.rsplit('/')[-1]}" in \
-        unit_text
+    assert f"- {PDF_NAME} (8 KB);" in unit_text and f"- {photo.rsplit('/')[-1]}" in unit_text
 
 
 async def test_export_without_evidence_says_so_in_one_line(rig: Rig) -> None:

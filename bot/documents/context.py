@@ -325,6 +325,10 @@ def _unit_lines(q: Question, value: Any) -> list[dict[str, str]]:
             items.append(say("other", text=value["other"]))
     elif q.type == "choice":
         return [_line(end(format_choice(value)))]
+    elif q.type == "file":  # the files the unit sent, as the evidence list shows them
+        last = len(value) - 1
+        return [_line(say("evidence_file", name=f.get("name", ""), size=_size(_bytes(f)),
+                          end="." if i == last else ";")) for i, f in enumerate(value)]
     elif q.type == "money" and int(value) >= 0:
         words = amount_in_words(int(value))
         return [_line(end(say("amount", figure=format_value(q, value), words=words)))]
@@ -389,6 +393,11 @@ def _evidence(report: Report, files: Sequence[Evidence]) -> list[dict[str, Any]]
                 file["text"] = say("evidence_file", name=file["name"], size=file["size"],
                                    end="." if i == last else ";")
     return list(units.values())
+
+
+def _bytes(item: Any) -> int:
+    size = item.get("size") if isinstance(item, dict) else None
+    return size if isinstance(size, int) else 0
 
 
 def _size(size: int) -> str:
