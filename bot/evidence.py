@@ -14,6 +14,10 @@ kill in between leaves a kept file and no answer; the platform delivers the mess
 same file at the same place and the answer is stored once. A message already answered is not
 downloaded again. A refused or failed download is told to the contact (`refusal`), never an
 answer without its file.
+
+Reading them back: `unit_evidence` (a unit's files in questionnaire order, each with its place
+minh-chung/<CODE>/<name> in a compile), `report_evidence` (every reported unit's),
+`EvidenceStore.path_of` / `unit_files` (where the kept files lie).
 """
 
 from __future__ import annotations
@@ -157,6 +161,12 @@ class EvidenceStore:
         kept = self.folder / f"{hexdigest}{suffix}"
         os.replace(temp, kept)
         return Kept(Attachment(name, ALLOWED[suffix], size, f"sha256:{hexdigest}"), kept)
+
+    def unit_files(self, code: str, questions: Iterable[Question],
+                   answers: Mapping[str, Any]) -> list[tuple[Evidence, Path | None]]:
+        """Return a unit's evidence files (`unit_evidence`) and where each lies in the store
+        (None: not kept, or gone): what a page listing a unit's files needs."""
+        return [(e, self.path_of(e.item)) for e in unit_evidence(code, questions, answers)]
 
     def path_of(self, item: dict[str, Any]) -> Path | None:
         """Return where the file of a stored answer item lies (None: never kept, or gone)."""

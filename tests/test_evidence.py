@@ -11,6 +11,7 @@ import zipfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pytest
 from aiolimiter import AsyncLimiter
@@ -20,7 +21,7 @@ from bot.campaigns.campaign import load_campaign_text
 from bot.channels.telegram import TelegramChannel, build_application
 from bot.cli import compiled
 from bot.config import Settings, load
-from bot.evidence import EvidenceStore, safe_name, unit_evidence
+from bot.evidence import EvidenceStore, Offer, safe_name, unit_evidence
 from bot.hub import Hub
 from bot.store import Store
 from tests.conftest import SMALL_CAMPAIGN, TZ
@@ -201,3 +202,20 @@ def test_names_are_safe_vietnamese_kept_collisions_numbered() -> None:
                          "minh-chung/SXD/Ảnh hội nghị (3).JPG", "minh-chung/SXD/tep"]
     assert len(Path(paths[5]).name) == 120 and paths[5].endswith(".pdf")
     assert safe_name("Báo cáo\u0000 tháng 10.docx", "tep") == "Báo cáo tháng 10.docx"
+
+
+async def test_a_units_files_are_listed_with_where_they_lie(tmp_path: Path) -> None:
+    store = EvidenceStore(tmp_path)
+
+    async def download(out: IO[bytes], limit: int) -> None:
+        out.write(PDF)
+
+    kept = await store.keep(Offer("Báo cáo.pdf", None, download))
+    spec = load_campaign_text("dot.yaml", WITH_FILES, TZ)
+    item = {"name": kept.attachment.name, "size": kept.attachment.size,
+            "file_id": kept.attachment.file_id}
+    gone = {"name": "cu.pdf", "size": 3, "file_id": "BQAC-telegram-only"}
+    listed = store.unit_files("SXD", spec.questionnaire.questions, {"minh_chung": [item, gone]})
+    assert [(e.path.as_posix(), path) for e, path in listed] == [
+        ("minh-chung/SXD/Báo cáo.pdf", kept.path), ("minh-chung/SXD/cu.pdf", None)]
+    assert kept.path.read_bytes() == PDF

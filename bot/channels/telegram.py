@@ -38,6 +38,7 @@ from bot.channels.base import (
     TELEGRAM,
     Attachment,
     Incoming,
+    Links,
 )
 from bot.channels.telegram_transport import TelegramTransport, seconds
 from bot.config import ConfigError, Settings
@@ -84,7 +85,7 @@ def configure(settings: Settings, hub: Hub,
     """Build the channel: long polling, or the webhook on the HTTP server when its secret is set."""
     from bot.channels.telegram_webhook import telegram_webhook_loop
 
-    channel = TelegramChannel(build_application(settings), hub)
+    channel = TelegramChannel(build_application(settings), hub, web[1] if web else None)
     if web is not None and settings.webhook_secret:
         channel.receive_loop = telegram_webhook_loop(channel, web[0], settings.public_url,
                                                      settings.webhook_secret)
@@ -98,12 +99,13 @@ class TelegramChannel:
     name = CHANNEL
     caps = TELEGRAM
 
-    def __init__(self, app: Application[Any, Any, Any, Any, Any, Any], hub: Hub) -> None:
+    def __init__(self, app: Application[Any, Any, Any, Any, Any, Any], hub: Hub,
+                 links: Links | None = None) -> None:
         self.app = app
         self.hub = hub
         self.admins = frozenset(hub.settings.coordinators(CHANNEL))
         self.username = hub.settings.telegram_bot_username
-        self.transport = TelegramTransport(app)
+        self.transport = TelegramTransport(app, links)
         self.receive_loop: Callable[[asyncio.Event], Awaitable[None]] = self.poll
         app.add_handler(CallbackQueryHandler(self.on_button))
         app.add_handler(MessageHandler(tg_filters.ALL & ~tg_filters.UpdateType.EDITED,

@@ -19,6 +19,7 @@ from bot.documents.wording import (
     display_name,
     end,
     inline_subject,
+    question_heading,
     question_label,
     say,
     signer_title,
@@ -382,7 +383,7 @@ def _evidence(report: Report, files: Sequence[Evidence]) -> list[dict[str, Any]]
                                          "questions": []})
         questions = unit["questions"]
         if not questions or questions[-1]["id"] != e.question.id:
-            questions.append({"id": e.question.id, "label": question_label(e.question.ask),
+            questions.append({"id": e.question.id, "label": question_heading(e.question),
                               "files": []})
         questions[-1]["files"].append({"name": e.path.name, "size": _size(e.size),
                                        "path": e.path.as_posix()})
