@@ -303,6 +303,9 @@ class Turn:
             self.ask(question)
         elif self.incoming.attachment is not None and question.type == "file":
             self.add_item(question, self.file_item(), self.incoming.attachment.name)
+        elif self.incoming.attachment is not None and not text.strip():
+            self.say("engine.file_not_expected")  # a file alone where words are asked
+            self.ask(question)
         elif question.type in TEXT_TYPES and word in KEYWORDS and \
                 self.session.draft.get("confirm") != word:
             self.confirm_keyword(question, text, word)

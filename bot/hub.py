@@ -161,9 +161,11 @@ class Hub:
         when it was refused (the contact is told why, once).
 
         A message answered before (a redelivery, a restart) is not downloaded again: the engine
-        recognises it and only shows where the contact is.
+        recognises it and only shows where the contact is; nor is a file sent by someone not
+        bound, or not at a `file` question (the engine says what it expects instead).
         """
-        if await self.engine.processed(incoming):
+        if await self.engine.processed(incoming) or not await self.store.asks_for_file(
+                incoming.channel, incoming.chat_id):
             return incoming
         try:
             kept = await self.evidence.keep(offer)

@@ -46,13 +46,12 @@ class Rig:
     store: Store
     settings: Settings
 
-    async def send(self, send: object) -> str:
-        """Let the contact do something; return the text of the bot's next answer to them."""
+    async def send(self, send: object, to: int = CONTACT) -> str:
+        """Let a person do something; return the text of the bot's next answer to them."""
         mark = self.fake.mark()
         assert callable(send)
         await asyncio.to_thread(send)
-        sent = await asyncio.to_thread(self.fake.wait_for_sent, CONTACT, None, 15.0,
-                                       since=mark)
+        sent = await asyncio.to_thread(self.fake.wait_for_sent, to, None, 15.0, since=mark)
         return sent.text
 
     async def say(self, text: str) -> str:
@@ -133,6 +132,16 @@ async def test_too_big_or_wrong_type_is_refused_with_the_reason_and_nothing_is_s
     assert (await rig.store.sheets(1))[0].answers.get("minh_chung") in (None, [])
     assert rig.kept() == []  # no file, no temporary file left behind
     assert "Câu 1/" in await rig.say("/start")  # still at the question, nothing lost
+
+
+async def test_a_file_nobody_asked_for_is_not_downloaded(rig: Rig) -> None:
+    told = await rig.send(lambda: rig.fake.send_document(8, "a.pdf", PDF, "application/pdf"), 8)
+    assert "chưa gắn với đơn vị" in told  # a stranger: how to bind, no download
+    await bind(rig)
+    await rig.say("xong")  # past the file question
+    told = await rig.send(lambda: rig.fake.send_photo(CONTACT, PHOTO))
+    assert "Bot chưa dùng tệp này" in told and "Câu 2/" in told
+    assert not rig.fake.calls("getFile") and rig.kept() == []
 
 
 async def test_compile_writes_minh_chung_and_sends_the_zip_the_docx_lists_them(
