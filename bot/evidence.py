@@ -6,7 +6,8 @@ what is too big or of a type the report cannot use before downloading when the p
 downloads into a temporary file of <DATA_DIR>/files (at most MAX_BYTES, streamed where the
 platform allows), checks the type again from the content (`filetype`), and moves the file to
 <DATA_DIR>/files/<sha256><suffix>: the same content sent twice is kept once. The answer then
-records name, mime, size, sha256 and that path (`file_item`).
+records name, mime, size and sha256 (bot/engine.py `file_item`; `file_id` is "sha256:<hex>"),
+which find the file again (`EvidenceStore.path_of`).
 
 Order: the file is kept *before* the answer that names it is stored (bot/hub.py `receive`). A
 kill in between leaves a kept file and no answer; the platform delivers the message again

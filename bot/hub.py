@@ -170,8 +170,9 @@ class Hub:
         try:
             kept = await self.evidence.keep(offer)
         except Refused as error:
-            log.info("%s: file of message %s not kept (%s)", incoming.channel,
-                     incoming.message_id, error.code)
+            log.log(logging.WARNING if error.code == "failed" else logging.INFO,
+                    "%s: file of message %s not kept (%s)", incoming.channel,
+                    incoming.message_id, error.code)
             await self.engine.owe(incoming, [Outgoing(incoming.chat_id, refusal(error, caps.format),
                                                       channel=incoming.channel)])
             return None
