@@ -21,6 +21,7 @@ from bot.campaigns.campaign import load_campaign_text
 from bot.channels.telegram import TelegramChannel, build_application
 from bot.cli import compiled
 from bot.config import Settings, load
+from bot.documents.context import _unit_lines
 from bot.evidence import EvidenceStore, Offer, safe_name, unit_evidence
 from bot.hub import Hub
 from bot.store import Store
@@ -210,6 +211,10 @@ def test_names_are_safe_vietnamese_kept_collisions_numbered() -> None:
                          "minh-chung/SXD/ảnh HỘI nghị (2).jpg",
                          "minh-chung/SXD/Ảnh hội nghị (3).JPG", "minh-chung/SXD/tep"]
     assert len(Path(paths[5]).name) == 120 and paths[5].endswith(".pdf")
+    old = {"minh_chung": [{"name": "anh.jpg", "mime": "image/jpeg", "size": 0,
+                           "file_id": "AgACAgUAAxkBAAI"}]}  # kept before: Telegram's id only
+    assert _unit_lines(spec.questionnaire.get("minh_chung"), old["minh_chung"]) == [
+        {"who": "", "text": "- anh.jpg."}]
     assert safe_name("Báo cáo\u0000 tháng 10.docx", "tep") == "Báo cáo tháng 10.docx"
 
 

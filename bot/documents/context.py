@@ -402,7 +402,9 @@ def _bytes(item: Any) -> int:
 
 
 def _size(size: int) -> str:
-    """Return a file size as people read it: "350 KB", "1,2 MB"."""
+    """Return a file size as people read it: "350 KB", "1,2 MB"; "" when unknown (0)."""
+    if size <= 0:
+        return ""
     if size < 1024 * 1024:
         return say("size_kb", size=texts.vn_int(max(1, -(-size // 1024))))
     return say("size_mb", size=texts.vn_dec(round(Decimal(size) / (1024 * 1024), 1)))
