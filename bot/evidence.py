@@ -29,6 +29,7 @@ import hashlib
 import io
 import os
 import tempfile
+import time
 import unicodedata
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ __all__ = ["ALLOWED", "EVIDENCE_DIR", "MAX_BYTES", "Evidence", "EvidenceStore", 
 MAX_BYTES = 20 * 1024 * 1024  # Telegram's getFile limit; the same for every channel
 TIMEOUT = 60.0
 FOLDER = "files"
+PART = ".part-"  # a download under way
 EVIDENCE_DIR = "minh-chung"  # in a compile's folder: minh-chung/<CODE>/<file>
 MAX_NAME = 120
 _UNSAFE = set('<>:"/\\|?*')
@@ -118,6 +120,7 @@ class EvidenceStore:
         self.data_dir = data_dir
         self.folder = data_dir / FOLDER
         self.limit = limit
+        self._swept = False
 
     async def keep(self, offer: Offer) -> Kept:
         """Download and keep one file; raise Refused (too big, wrong type, failed)."""
@@ -127,7 +130,10 @@ class EvidenceStore:
         if suffix and suffix not in ALLOWED:
             raise Refused("wrong_type", offer.name)
         await asyncio.to_thread(self.folder.mkdir, parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(dir=self.folder, prefix=".part-")
+        if not self._swept:
+            self._swept = True
+            await asyncio.to_thread(self._sweep)
+        handle, temp = tempfile.mkstemp(dir=self.folder, prefix=PART)
         try:
             with os.fdopen(handle, "wb") as out:
                 try:
@@ -140,6 +146,14 @@ class EvidenceStore:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temp)
+
+    def _sweep(self) -> None:
+        """Remove what downloads cut off by a kill left (once a process, an hour old)."""
+        stale = time.time() - 3600
+        for part in self.folder.glob(PART + "*"):
+            with contextlib.suppress(OSError):
+                if part.stat().st_mtime < stale:
+                    part.unlink()
 
     def _settle(self, temp: Path, offer: Offer) -> Kept:
         """Check what was downloaded and move it to its place by content."""

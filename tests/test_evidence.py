@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import os
+import time
 import zipfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -224,7 +226,12 @@ async def test_a_units_files_are_listed_with_where_they_lie(tmp_path: Path) -> N
     async def download(out: IO[bytes], limit: int) -> None:
         out.write(PDF)
 
+    (tmp_path / "files").mkdir()
+    cut_off = tmp_path / "files" / ".part-abc"  # a download a kill cut off, two hours ago
+    cut_off.write_bytes(b"%PDF-1.4 half")
+    os.utime(cut_off, (time.time() - 7200, time.time() - 7200))
     kept = await store.keep(Offer("Báo cáo.pdf", None, download))
+    assert not cut_off.exists()
     spec = load_campaign_text("dot.yaml", WITH_FILES, TZ)
     item = {"name": kept.attachment.name, "size": kept.attachment.size,
             "file_id": kept.attachment.file_id}
