@@ -31,7 +31,6 @@ from bot.questionnaire import Questionnaire
 from bot.store import Store
 
 log = logging.getLogger("reportbot")
-DEMO_DATA = "du-lieu-bot"  # the demo's REPORTBOT_DATA_DIR: the files the contacts sent
 
 
 class CliError(Exception):
@@ -287,7 +286,7 @@ def compiled(campaign: Campaign, sheets: list[Sheet], out: Path,
 
 async def cmd_demo(ctx: Context) -> int:
     """Play a whole round offline and write every output."""
-    from bot.demo import run_demo
+    from bot.demo import DEMO_DATA, demo_evidence, run_demo
 
     out: Path = ctx.args.out
     if out.exists():
@@ -296,8 +295,7 @@ async def cmd_demo(ctx: Context) -> int:
     print(say("demo.header"))
 
     async def work(store: Store) -> int:
-        evidence = EvidenceStore(out / DEMO_DATA)
-        campaign_id, played = await run_demo(store, ctx.settings.tz, out, evidence)
+        campaign_id, played = await run_demo(store, ctx.settings.tz, out)
         campaign = await require_campaign(store, campaign_id)
         table = await unit_table(store, campaign)
         statuses = {row.code: row.status for row in table}
@@ -307,7 +305,7 @@ async def cmd_demo(ctx: Context) -> int:
         print()
         print(render_status(campaign, table))
         print()
-        print(compiled(campaign, await store.sheets(campaign_id), out, evidence))
+        print(compiled(campaign, await store.sheets(campaign_id), out, demo_evidence(out)))
         extra = [out / "hoi-thoai", out / DEMO_DATA, out / "reportbot-demo.sqlite3"]
         print(say("demo.outputs", out=out, paths=extra))
         return 0

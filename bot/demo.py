@@ -23,6 +23,8 @@ from bot.evidence import EvidenceStore, Offer
 from bot.paths import templates_dir
 from bot.store import Store
 
+DEMO_DATA = "du-lieu-bot"  # the demo's REPORTBOT_DATA_DIR: the files the contacts sent
+
 
 class DemoError(RuntimeError):
     """The demo data does not fit the questionnaire."""
@@ -136,10 +138,15 @@ def typed(answer: Any) -> list[str]:
     return [str(answer)]
 
 
-async def run_demo(store: Store, tz: tzinfo, out: Path,
-                   evidence: EvidenceStore | None = None) -> tuple[int, list[Played]]:
+def demo_evidence(out: Path) -> EvidenceStore:
+    """Return where the demo keeps the files its contacts send (its REPORTBOT_DATA_DIR)."""
+    return EvidenceStore(out / DEMO_DATA)
+
+
+async def run_demo(store: Store, tz: tzinfo, out: Path) -> tuple[int, list[Played]]:
     """Create the default round and play every scripted unit; return the round id. The files
-    the contacts send are kept in `evidence` (none sent without it)."""
+    the contacts send are kept in `demo_evidence(out)`."""
+    evidence = demo_evidence(out)
     engine = Engine(store, clock=demo_clock)
     spec = default_campaign(tz)
     campaign_id, _invites = await store.create_campaign(spec, demo_clock())

@@ -88,6 +88,14 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "when_bad_value": ("value", "id", "expected", "options"),
     "bad_aggregate": ("value", "allowed", "suggestion"),
     "aggregate_for_type": ("value", "type"),
+    "report_lead": ("kind", "name", "at_line", "detail", "allowed"),
+    "heading_question": ("value",),
+    "weight_unknown_id": ("id", "suggestion"),
+    "weight_self": ("id",),
+    "weight_type": ("id", "type"),
+    "appendix_unknown_id": ("id", "suggestion"),
+    "appendix_not_numeric": ("id", "type"),
+    "appendix_duplicate": ("id",),
 }
 
 @dataclass(frozen=True)
