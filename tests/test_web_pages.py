@@ -264,7 +264,6 @@ def test_demo_web_serves_the_demo_round_with_a_sign_in_link(tmp_path: Path) -> N
 
 async def test_a_units_evidence_files_are_listed_and_downloaded(store: Store,
                                                                tmp_path: Path) -> None:
-    pytest.importorskip("bot.evidence")  # the evidence store (issue #13) lists a unit's files
     made = Page(store, tmp_path)
     asks = SMALL_CAMPAIGN.replace(
         "        - {id: ghi_chu,",

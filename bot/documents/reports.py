@@ -56,6 +56,15 @@ Template context (both templates unless marked):
                    ``{{ progress_chart }}``; ``progress_caption``: "Biểu đồ 1. Tình hình …"
                    Each clause has ``chart``: the picture of a question marked ``chart:`` (else
                    None) and its ``caption``; pictures are 160 mm wide (bot/documents/charts.py)
+``evidence``       the files the units sent for ``file`` questions (bot/evidence.py), units in
+                   roster order (consolidated: those that reported; unit report: that unit):
+                   each ``{code, name, questions}``, each question ``{id, label, files}``, each
+                   file ``{name, size, path, text}``: ``name`` as in minh-chung.zip ("Kế hoạch
+                   số 12-KH-SXD.pdf"), ``size`` "350 KB" / "1,2 MB", ``path``
+                   "minh-chung/SXD/…", ``text`` the list line "- Kế hoạch … (350 KB);" (the
+                   last ends with "."); empty when no file was sent. The consolidated template
+                   lists them after the Phụ lục ("DANH MỤC TÀI LIỆU MINH CHỨNG"); a unit report
+                   lists its files in the body, under their question
 ``signer``         ``{authority: "KT. GIÁM ĐỐC" or "", title: "PHÓ GIÁM ĐỐC", name}``; a unit
                    report takes them from the answers to ``tham_quyen_ky``, ``chuc_vu_ky`` and
                    ``nguoi_ky``; the consolidated one has only the head's title, from the

@@ -19,8 +19,6 @@ Who may see what (status codes):
 from __future__ import annotations
 
 import asyncio
-import importlib
-import importlib.util
 import logging
 import re
 import secrets
@@ -45,6 +43,7 @@ from bot.coordinator import channel_name, history_rows, unit_table
 from bot.display import format_value
 from bot.documents.charts import progress_chart
 from bot.documents.outputs import write_unit_report
+from bot.evidence import Evidence, EvidenceStore, unit_evidence
 from bot.model import REPORTED, Campaign
 from bot.paths import templates_dir
 from bot.store.outbox import TASK
@@ -315,14 +314,10 @@ class Site:
             files=files))
 
     def evidence(self, campaign: Campaign, code: str,
-                 answers: dict[str, Any]) -> list[tuple[Any, Path | None]]:
-        """Return a unit's evidence files (bot/evidence.py), each with where it is kept (None:
-        not kept, or gone); none while that module is not part of the bot."""
-        if importlib.util.find_spec("bot.evidence") is None:
-            return []
-        evidence = importlib.import_module("bot.evidence")
-        kept = evidence.EvidenceStore(self.hub.settings.data_dir)
-        return [(e, kept.path_of(e.item)) for e in evidence.unit_evidence(
+                 answers: dict[str, Any]) -> list[tuple[Evidence, Path | None]]:
+        """Return a unit's evidence files, each with where it is kept (None: gone)."""
+        kept = EvidenceStore(self.hub.settings.data_dir)
+        return [(e, kept.path_of(e.item)) for e in unit_evidence(
             code, campaign.spec.questionnaire.questions, answers)]
 
     async def unit_file(self, request: Request, owner: str) -> Response:
@@ -341,7 +336,7 @@ class Site:
             return self.refusal("no_file", 404)
         found, path = files[n]
         assert path is not None
-        return _file(path, str(found.name))
+        return _file(path, found.name)
 
     async def unit_docx(self, request: Request, owner: str) -> Response:
         """The unit's own report as the contact gets it (.docx, written now)."""
