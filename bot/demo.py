@@ -183,7 +183,7 @@ async def serve_web(store: Store, settings: Settings, out: Path, port: int,
         serving.result()  # the port is taken: the error says so
     public = f"http://127.0.0.1:{server.port}"
     local = replace(settings, admins=frozenset({DEMO_COORDINATOR}), public_url=public,
-                    data_dir=out)
+                    data_dir=out / DEMO_DATA)
     hub = Hub(store, local)
     hub.transports["demo"] = FeedTransport(utc_now, "demo")
     site = add_pages(server, hub, public, utc_now)

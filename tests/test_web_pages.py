@@ -256,6 +256,10 @@ def test_demo_web_serves_the_demo_round_with_a_sign_in_link(tmp_path: Path) -> N
             assert home.status_code == 200 and "Quảng Ngãi" in home.text
             table = client.get("/round/1?status=submitted").text
             assert table.count("<tr data-code=") == 3  # the demo's three submitted units
+            sheet = client.get("/round/1/unit/SXD").text  # its contact sent sample files
+            assert "Tệp minh chứng" in sheet and "/round/1/unit/SXD/file/0" in sheet
+            kept = client.get("/round/1/unit/SXD/file/0")
+            assert kept.status_code == 200 and len(kept.content) > 100
     finally:
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=30)
