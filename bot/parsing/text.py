@@ -33,6 +33,7 @@ _UNWANTED_RE = re.compile(
     "\ud800-\udfff]"
 )
 _BREAKS = str.maketrans({"\r": "\n", "\u2028": "\n", "\u2029": "\n"})
+_DIRTY_RE = re.compile("[\r\u2028\u2029" + _UNWANTED_RE.pattern[1:])  # what clean_text changes
 _COMBINING = {cp: None for cp in range(0x10000) if unicodedata.combining(chr(cp))}
 
 
@@ -51,6 +52,8 @@ def clean_text(text: str) -> str:
     Applied once where text enters (every Incoming) and again by every output writer, for data
     stored before.
     """
+    if _DIRTY_RE.search(text) is None and unicodedata.is_normalized("NFC", text):
+        return text  # already clean: most text, and every text stored since it came in
     unified = text.replace("\r\n", "\n").translate(_BREAKS)
     return unicodedata.normalize("NFC", _UNWANTED_RE.sub("", unified))
 
