@@ -88,32 +88,11 @@ class Prompter:
         few for its choices); the back/skip row is left out when it would not fit."""
         if not self.shows_buttons(question):
             return ()
-        rows = self._rows(question, draft)
+        rows = _rows(question, tuple(_picked(draft)))
         limit = self.caps.max_buttons
         if limit is not None and sum(len(row) for row in rows) > limit:
             return rows[:-1]  # typing «quay lại» / «bỏ qua» still works
         return rows
-
-    def _rows(self, question: Question, draft: Mapping[str, Any]) -> Rows:
-        """Return every button row of a question."""
-        qid = question.id
-        rows: list[tuple[Button, ...]] = []
-        if question.type == "yesno":
-            rows.append((Button(texts.render("word.yes"), f"{qid}:y"),
-                         Button(texts.render("word.no"), f"{qid}:n")))
-        elif question.type == "choice":
-            rows += [(Button(label, f"{qid}:{i}"),) for i, label in enumerate(question.options, 1)]
-        elif question.type == "multichoice":
-            picked = _picked(draft)
-            rows += [(Button(_tick(label, i in picked), f"{qid}:t{i}"),)
-                     for i, label in enumerate(question.options, 1)]
-        if question.type == "multichoice" or question.is_list:
-            rows.append((Button(texts.render("button.done"), f"{qid}:done"),))
-        controls = [Button(texts.render("button.back"), f"{qid}:back")]
-        if not question.required:
-            controls.append(Button(texts.render("button.skip"), f"{qid}:skip"))
-        rows.append(tuple(controls))
-        return tuple(rows)
 
     def toggle(self, question: Question, draft: Mapping[str, Any], index: str) -> dict[str, Any]:
         """Return the draft with one multichoice option switched on or off."""
@@ -188,6 +167,29 @@ def _question_text(caps: Capabilities, question: Question, section: str, number:
         first=number == 1, current=current, items=items, picked=picked, choices=choices,
         buttons=caps.buttons, hint=question.help or texts.render("hint." + question.type),
     )
+
+
+@lru_cache(maxsize=4096)
+def _rows(question: Question, picked: tuple[int, ...]) -> Rows:
+    """Return every button row of a question with these options ticked; a pure function of its
+    arguments, so the keyboard that many units are shown is built once."""
+    qid = question.id
+    rows: list[tuple[Button, ...]] = []
+    if question.type == "yesno":
+        rows.append((Button(texts.render("word.yes"), f"{qid}:y"),
+                     Button(texts.render("word.no"), f"{qid}:n")))
+    elif question.type == "choice":
+        rows += [(Button(label, f"{qid}:{i}"),) for i, label in enumerate(question.options, 1)]
+    elif question.type == "multichoice":
+        rows += [(Button(_tick(label, i in picked), f"{qid}:t{i}"),)
+                 for i, label in enumerate(question.options, 1)]
+    if question.type == "multichoice" or question.is_list:
+        rows.append((Button(texts.render("button.done"), f"{qid}:done"),))
+    controls = [Button(texts.render("button.back"), f"{qid}:back")]
+    if not question.required:
+        controls.append(Button(texts.render("button.skip"), f"{qid}:skip"))
+    rows.append(tuple(controls))
+    return tuple(rows)
 
 
 def _choice_count(question: Question) -> int:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.channels.base import Button, Outgoing
-from bot.store.sql import _iso, _mark_processed
+from bot.store.sql import _insert_rows, _iso, _mark_processed, _to_json
 
 __all__ = ["AlreadyProcessed", "OwedRow", "Owing", "decode", "encode", "enqueue", "owing_write",
            "pending_chats", "pending_rows"]
@@ -87,7 +87,7 @@ def encode(message: Outgoing) -> str:
     extra = {k: v for k, v in message.extra.items() if k != SECRET}
     if extra:
         body["extra"] = extra
-    return json.dumps(body, ensure_ascii=False)
+    return _to_json(body)  # the same text as json.dumps(body, ensure_ascii=False), one encoder
 
 
 def decode(channel: str, chat_id: str, body_json: str) -> Outgoing:
@@ -127,36 +127,33 @@ def enqueue(conn: sqlite3.Connection, cause: str, messages: Sequence[Outgoing],
     return count
 
 
-_ROW = "(?, ?, ?, ?, ?, ?, ?)"
-_ROWS_PER_INSERT = 500  # 3,500 bound values, well under SQLite's limit
+_INSERT = ("INSERT OR IGNORE INTO outbox (id, cause, seq, channel, chat_id, body_json, secret,"
+           " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
 
 
 def enqueue_all(conn: sqlite3.Connection, owed: Sequence[tuple[str, Sequence[Outgoing]]],
                 now: datetime) -> bool:
     """Write what several fresh causes owe, a statement per few hundred rows; return False
-    if any of their rows existed already (the transaction is then to be rolled back)."""
+    if any of their rows existed already (the transaction is then to be rolled back).
+
+    The rows get their ids here, after the largest one (the transaction holds the write lock):
+    what SQLite would give them, known without reading them back (RETURNING hands each row
+    over in a call of its own, one wait for the interpreter's lock per row)."""
     at = _iso(now)
-    rows = [(cause, seq, message.channel, message.chat_id, encode(message),
-             int(bool(message.extra.get(SECRET))), at)
-            for cause, messages in owed for seq, message in enumerate(messages)
-            if message.text or message.document or message.extra.get(TASK)]
-    if not rows:
+    found = [(cause, seq, message) for cause, messages in owed
+             for seq, message in enumerate(messages)
+             if message.text or message.document or message.extra.get(TASK)]
+    if not found:
         return True
-    messages = {(cause, seq): message for cause, messages in owed
-                for seq, message in enumerate(messages)}
-    ids: list[tuple[int, str, int]] = []
-    for start in range(0, len(rows), _ROWS_PER_INSERT):
-        chunk = rows[start:start + _ROWS_PER_INSERT]
-        ids += conn.execute(
-            "INSERT OR IGNORE INTO outbox (cause, seq, channel, chat_id, body_json, secret,"
-            f" created_at) VALUES {', '.join([_ROW] * len(chunk))} RETURNING id, cause, seq",
-            [value for row in chunk for value in row]).fetchall()
-    if len(ids) != len(rows):
+    first = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM outbox").fetchone()[0]
+    rows = [(row_id, cause, seq, message.channel, message.chat_id, encode(message),
+             int(bool(message.extra.get(SECRET))), at)
+            for row_id, (cause, seq, message) in enumerate(found, first)]
+    if _insert_rows(conn, _INSERT, rows) != len(rows):
         return False
-    written = _written.setdefault(id(conn), [])
-    for row_id, cause, seq in sorted(ids):
-        message = messages[(cause, seq)]
-        written.append(OwedRow(row_id, cause, message.channel, message.chat_id, message, 0, 0))
+    _written.setdefault(id(conn), []).extend(
+        OwedRow(row_id, cause, message.channel, message.chat_id, message, 0, 0)
+        for row_id, (cause, _seq, message) in enumerate(found, first))
     return True
 
 

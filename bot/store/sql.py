@@ -11,7 +11,7 @@ import hashlib
 import json
 import secrets
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
@@ -109,6 +109,33 @@ def _mark_processed(conn: sqlite3.Connection, channel: str, key: str, now: datet
 def _mark_all_processed(conn: sqlite3.Connection, keys: list[tuple[str, str, str]]) -> bool:
     """Mark (channel, key, at) processed; return whether every one of them was new."""
     return not keys or conn.executemany(_PROCESSED, keys).rowcount == len(keys)
+
+
+ROWS_PER_STATEMENT = 256  # at most 2,048 bound values, well under SQLite's limit (32,766)
+
+
+def _insert_rows(conn: sqlite3.Connection, insert: str, rows: Sequence[tuple[Any, ...]]) -> int:
+    """Run an INSERT of one VALUES row (`insert`) for every row, as a few multi-row statements;
+    return the rows it changed (the outbox's rows of a group commit).
+
+    The rows are inserted in order, each seeing those before it. Each statement holds a power
+    of two of rows (100 rows: 64 + 32 + 4), so its text, and the prepared statement the
+    connection keeps for it, repeats from one commit to the next (a text per batch size missed
+    that cache). Measured in telegram_updates, executemany stays the cheaper way for the
+    answers, sessions and processed keys (their upserts and triggers cost more per row as one
+    multi-row statement).
+    """
+    head, _, rest = insert.partition(" VALUES ")
+    values, _, tail = rest.partition(")")
+    values += ")"
+    changed = start = 0
+    while start < len(rows):
+        size = min(ROWS_PER_STATEMENT, 1 << ((len(rows) - start).bit_length() - 1))
+        chunk = rows[start:start + size]
+        sql = f"{head} VALUES {', '.join([values] * size)}{tail}"
+        changed += conn.execute(sql, [value for row in chunk for value in row]).rowcount
+        start += size
+    return changed
 
 
 def _contact(conn: sqlite3.Connection, channel: str, chat_id: str, user_id: str | None,
