@@ -88,6 +88,12 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "when_bad_value": ("value", "id", "expected", "options"),
     "bad_aggregate": ("value", "allowed", "suggestion"),
     "aggregate_for_type": ("value", "type"),
+    "bad_authority": ("value", "allowed"),
+    "title_has_authority": ("value",),
+    "deputy_title_required": ("authority",),
+    "deputy_title_unused": ("authority",),
+    "recipient_reserved": ("value",),
+    "summary_after_unknown": ("value", "suggestion", "parts"),
 }
 
 @dataclass(frozen=True)
