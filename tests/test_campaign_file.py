@@ -1024,3 +1024,14 @@ def test_bad_symbol(tmp_path: Path) -> None:
     path = write(tmp_path, units="code,name,symbol\nSXD,Sở Xây dựng,BC/SXD\n")
     problem = one(problems(path))
     assert where(problem) == ("units.csv", 2, "symbol", "bad_symbol")
+
+
+def test_inline_units_carry_header_columns_too(tmp_path: Path) -> None:
+    campaign = CAMPAIGN.replace("units: units.csv", (
+        "units:\n  - {code: XTH, name: UBND xã Tịnh Hà, parent: null, place: Tịnh Hà, "
+        "symbol: UBND}\n  - {code: CA, name: Công an tỉnh, parent: BỘ CÔNG AN}\n"
+        "  - {code: SXD, name: Sở Xây dựng, parent: '-'}\n"))
+    spec = load_campaign(write(tmp_path, campaign), TZ)
+    assert spec.units == (Unit("XTH", "UBND xã Tịnh Hà", None, "", "Tịnh Hà", "UBND"),
+                          Unit("CA", "Công an tỉnh", None, "BỘ CÔNG AN"),
+                          Unit("SXD", "Sở Xây dựng", None, ""))

@@ -8,7 +8,8 @@ cell, never leaving one word alone on a line. Widths come from Times New Roman m
 Decisions (header lines): the fewest lines that fit; among those, breaks where the name's
 parts meet (after a comma, around "và", after a " - ", before an administrative level: "… /
 HUYỆN BÌNH SƠN") before a break between any two words, and lines of even length. A line break
-already in the text (the one after "ỦY BAN NHÂN DÂN") is kept."""
+already in the text (the one after "ỦY BAN NHÂN DÂN") is kept. The paragraph's text becomes one
+run with its first run's formatting (the shipped templates have one run there)."""
 
 from __future__ import annotations
 
