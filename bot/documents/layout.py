@@ -89,22 +89,18 @@ def fix_layout(document: Any) -> None:
     """Size the ND30 lines and the appendix tables of a rendered document."""
     widths = _Metrics(document)
     body = document.element.body
-    for p in _styled(body, widths, HEADER_STYLES):
-        _fit_header(p, widths, document)
-    for p in _line_candidates(body, widths):
-        share = LINE_SHARE.get(widths.style_name(p) or "")
-        if share is not None:
-            _fit_line(p, share, widths, document)
+    for p in _styled(body, widths, (*HEADER_STYLES, *LINE_SHARE)):
+        # in document order: a name is broken into lines before the line under it is sized
+        name = widths.style_name(p) or ""
+        if name in HEADER_STYLES:
+            _fit_header(p, widths, document)
+        elif name in LINE_SHARE:
+            _fit_line(p, LINE_SHARE[name], widths, document)
     appendix_id = widths.style_id(STYLE_APPENDIX_TABLE)
     for table in body.iter(_W_TBL):
         style = table.find(_TBL_STYLE)
         if style is not None and style.get(_W_VAL) == appendix_id:
             _fit_columns(table, widths, document)
-
-
-def _line_candidates(body: Any, widths: _Metrics) -> Iterable[Any]:
-    """Return the paragraphs that may be in a line style, in document order."""
-    return _styled(body, widths, tuple(LINE_SHARE))
 
 
 def _styled(body: Any, widths: _Metrics, names: tuple[str, ...]) -> Iterable[Any]:
