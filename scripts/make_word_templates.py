@@ -36,6 +36,8 @@ from bot.documents.layout import (
     STYLE_APPENDIX_TABLE,
     STYLE_LINE,
     STYLE_LINE_FULL,
+    STYLE_RECIPIENT_HEAD,
+    STYLE_RECIPIENT_ITEM,
     text_width,
 )
 from bot.documents.reports import CONSOLIDATED_TEMPLATE, UNIT_TEMPLATE
@@ -81,6 +83,8 @@ PARAGRAPH_STYLES: dict[str, tuple[str | None, dict[str, Any], dict[str, Any]]] =
     "ND30 Subject": ("Normal", {"jc": "center", "keep_next": True}, {"size": 28, "bold": True}),
     "ND30 Recipient": ("Normal", {"jc": "center", "before": 120, "keep_next": True},
                        {"size": 28}),
+    STYLE_RECIPIENT_HEAD: ("Normal", {"before": 120, "keep_next": True}, {"size": 28}),
+    STYLE_RECIPIENT_ITEM: ("Normal", {"keep_next": True}, {"size": 28}),
     "ND30 Recipients Head": ("Normal", {}, {"size": 24, "bold": True, "italic": True}),
     "ND30 Recipients": ("Normal", {}, {"size": 22}),
     "ND30 Signer": ("Normal", {"jc": "center"}, {"size": 28, "bold": True}),
@@ -397,9 +401,16 @@ def title_block() -> list[Any]:
         text_para("ND30 Doc Type", words("doc_type")),
         text_para("ND30 Subject", "{{ subject }}"),
         line_para(STYLE_LINE, "x" * 200, 28, True, TEXT_W),
-        tag("{%p if recipient %}"),
+        tag("{%p if recipient and not to_lines %}"),
         text_para("ND30 Recipient", words("recipient")),
         tag("{%p endif %}"),
+        # several: "Kính gửi:" and one line each, the dashes under its colon (rendering indents)
+        tag("{%p if to_lines %}"),
+        text_para(STYLE_RECIPIENT_HEAD, words("recipient_head")),
+        tag("{%p endif %}"),
+        tag("{%p for line in to_lines %}"),
+        text_para(STYLE_RECIPIENT_ITEM, "{{ line }}"),
+        tag("{%p endfor %}"),
     ]
 
 

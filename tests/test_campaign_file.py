@@ -903,7 +903,7 @@ def test_problem_message_without_line_or_field() -> None:
 def test_flood_campaign_loads_signer_recipients_bases_and_unit_headers() -> None:
     spec = load_campaign(FIXTURES / "flood" / "campaign.yaml", TZ)
     assert spec.agency == Agency("", "UBND huyện Sơn Tịnh", "UBND", "Sơn Tịnh")  # no chủ quản
-    assert spec.to == "UBND tỉnh Quảng Ngãi"
+    assert spec.to == ("UBND tỉnh Quảng Ngãi",)
     assert spec.signer == Signer("CHỦ TỊCH", "Phạm Văn Tâm", "TM. ỦY BAN NHÂN DÂN", "KT.",
                                  "PHÓ CHỦ TỊCH")
     assert spec.recipients == ("Ban Chỉ huy PCTT và TKCN tỉnh",
@@ -929,7 +929,7 @@ def test_a_round_stored_before_the_new_keys_still_loads() -> None:
         for key in ("parent", "place", "symbol"):
             del unit[key]
     old = CampaignSpec.from_dict(data)
-    assert old.to == "UBND TỈNH QUẢNG NGÃI"  # Kính gửi: the agency's parent, as before
+    assert old.to == ("UBND TỈNH QUẢNG NGÃI",)  # Kính gửi: the agency's parent, as before
     assert (old.signer, old.recipients, old.drafter, old.bases) == (None, (), None, ())
     assert old.units == spec.units
 
@@ -937,9 +937,14 @@ def test_a_round_stored_before_the_new_keys_still_loads() -> None:
 def test_to_null_means_no_kinh_gui_and_parent_is_optional(tmp_path: Path) -> None:
     campaign = CAMPAIGN.replace("parent: UBND TỈNH QUẢNG NGÃI, ", "") + "to: null\n"
     spec = load_campaign(write(tmp_path, campaign), TZ)
-    assert spec.agency.parent == "" and spec.to is None
+    assert spec.agency.parent == "" and spec.to == ()
     spec = load_campaign(write(tmp_path, CAMPAIGN), TZ)
-    assert spec.to == "UBND TỈNH QUẢNG NGÃI"
+    assert spec.to == ("UBND TỈNH QUẢNG NGÃI",)
+    several = CAMPAIGN + "to:\n  - UBND tỉnh Quảng Ngãi;\n  - Ban Thi đua - Khen thưởng tỉnh.\n"
+    spec = load_campaign(write(tmp_path, several), TZ)
+    assert spec.to == ("UBND tỉnh Quảng Ngãi", "Ban Thi đua - Khen thưởng tỉnh")
+    problem = one(problems(write(tmp_path, CAMPAIGN + "to:\n  - ''\n")))
+    assert where(problem) == ("campaign.yaml", 8, "to[1]", "empty_value")
 
 
 def test_bases_alone_stand_for_the_request(tmp_path: Path) -> None:

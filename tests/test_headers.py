@@ -173,7 +173,7 @@ def test_district_report_signed_on_behalf_of_the_committee(flood: Report, out: P
 
 
 def test_no_kinh_gui_when_the_campaign_says_none(flood: Report, out: Path) -> None:
-    spec = replace(flood.spec, to=None)
+    spec = replace(flood.spec, to=())
     path = render_consolidated(replace(flood, spec=spec), out / "flood-no-to.docx")
     texts = _texts(path)
     assert not any(t.startswith("Kính gửi") for t in texts)
@@ -299,3 +299,22 @@ def test_header_lines_through_libreoffice(flood: Report, out: Path) -> None:
     assert commune[0] == "ỦY BAN NHÂN DÂN | CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
     assert commune[1] == "XÃ TỊNH HÀ | Độc lập - Tự do - Hạnh phúc"
     assert commune[2].startswith("Số: | /BC-UBND | Tịnh Hà, ngày 22 tháng 11 năm 2023")
+
+
+def test_kinh_gui_several_bodies_one_per_line_dashes_under_the_colon(flood: Report,
+                                                                      out: Path) -> None:
+    spec = replace(flood.spec, to=("UBND tỉnh Quảng Ngãi", "Ban Chỉ huy PCTT và TKCN tỉnh"))
+    path = render_consolidated(replace(flood, spec=spec), out / "flood-to-two.docx")
+    head = _styled(path, "ND30 Recipient Head")
+    items = _styled(path, "ND30 Recipient Item")
+    assert [p.text for p in head] == ["Kính gửi:"]
+    assert [p.text for p in items] == ["- UBND tỉnh Quảng Ngãi;",
+                                       "- Ban Chỉ huy PCTT và TKCN tỉnh."]
+    assert not any(t.startswith("Kính gửi: ") for t in _texts(path))
+    to_colon = text_width("Kính gửi", 28)
+    assert {p.paragraph_format.left_indent.twips for p in items} == {
+        head[0].paragraph_format.left_indent.twips + to_colon}
+    recipients, _ = _signature(path)
+    assert recipients[1] == "- Như trên;"
+    closing = next(t for t in _texts(path) if t.startswith("Trên đây là báo cáo"))
+    assert "kính báo cáo UBND tỉnh Quảng Ngãi và Ban Chỉ huy PCTT và TKCN tỉnh xem xét" in closing

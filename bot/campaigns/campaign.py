@@ -147,9 +147,11 @@ def _campaign(c: Checker, root: Node, base: Path | None, tz: tzinfo,
     if not (title and (request or bases) and agency and deadline and questionnaire and units):
         return None
     if "to" not in m:
-        to = agency.parent or None
+        to: tuple[str, ...] = (agency.parent,) if agency.parent else ()
+    elif m["to"].value is None:
+        to = ()
     else:
-        to = None if m["to"].value is None else c.text(m, "to", "")
+        to = tuple(text.rstrip(";.").strip() for _, _, text in _texts(c, m["to"], "to"))
     if "request" in m and not request:
         return None
     return CampaignSpec(title, request or "", agency, deadline, period, reminders,

@@ -113,7 +113,7 @@ class CampaignSpec:
     template: Path | None
     source: str
     signer: Signer | None = None
-    to: str | None = None  # the body after "Kính gửi:"; None: no Kính gửi line
+    to: tuple[str, ...] = ()  # the bodies after "Kính gửi:", one or several; (): no Kính gửi
     recipients: tuple[str, ...] = ()  # Nơi nhận between "Như trên;" and "Lưu: VT, …."
     drafter: str | None = None  # the drafting office, in "Lưu: VT, <drafter>."
     bases: tuple[str, ...] = ()  # the documents the consolidated report answers, in order
@@ -134,7 +134,7 @@ class CampaignSpec:
             "template": None if self.template is None else str(self.template),
             "source": self.source,
             "signer": None if self.signer is None else asdict(self.signer),
-            "to": self.to,
+            "to": list(self.to),
             "recipients": list(self.recipients),
             "drafter": self.drafter,
             "bases": list(self.bases),
@@ -164,7 +164,8 @@ class CampaignSpec:
             template=None if data["template"] is None else Path(data["template"]),
             source=data["source"],
             signer=None if signer is None else Signer(**signer),
-            to=data.get("to", agency.parent or None),
+            to=tuple(data["to"]) if "to" in data else (
+                (agency.parent,) if agency.parent else ()),
             recipients=tuple(data.get("recipients", ())),
             drafter=data.get("drafter"),
             bases=tuple(data.get("bases", ())),

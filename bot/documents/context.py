@@ -70,7 +70,8 @@ def consolidated_context(report: Report, charts: Charts | None = None) -> dict[s
         signer = _signer([signer_title(spec.agency.name)], "")
     else:
         signer = _signer(signer_lines(spec.signer), spec.signer.name)
-    to = "" if spec.to is None else display_name(spec.to, hints)
+    names = [display_name(t, hints) for t in spec.to]
+    to = say("to_joined", names=names) if names else ""
     context = _common(report, report.generated_at, hints)
     bases = list(spec.bases)
     if spec.request and _fold(spec.request) not in {_fold(b) for b in bases}:
@@ -81,6 +82,10 @@ def consolidated_context(report: Report, charts: Charts | None = None) -> dict[s
         issuer={"parent": header.parent, "name": header.name, "code": header.symbol,
                 "display": display_name(spec.agency.name, hints)},
         recipient=to,
+        to=names,
+        to_lines=[] if len(names) < 2 else [
+            say("to_item", text=strip_end(n), last=i == len(names) - 1)
+            for i, n in enumerate(names)],
         recipients=_recipients(to, spec.recipients, spec.drafter),
         bases=bases,
         basis=_basis(bases),
@@ -130,6 +135,8 @@ def unit_context(report: Report, unit_code: str) -> dict[str, Any]:
                 "display": row.name},
         place=header.place,
         recipient=recipient,
+        to=[recipient],
+        to_lines=[],
         recipients=_recipients(recipient, (), None),
         bases=_unit_bases(spec),
         basis=_basis(_unit_bases(spec)),

@@ -2,8 +2,9 @@
 40 % as long as the text above it (Decree 30: 1/3 to 1/2), "ND30 Line Full" as long as that text;
 the columns of a table in style "ND30 Appendix Table" are sized to their content; the agency
 names of the header ("ND30 Agency Parent", "ND30 Agency") are broken into lines that fit their
-cell, never leaving one word alone on a line. Widths come from Times New Roman metrics
-(Liberation Serif has the same).
+cell, never leaving one word alone on a line; "Kính gửi:" ("ND30 Recipient Head") and the
+recipient lines after it ("ND30 Recipient Item") are indented as one centred block, the dashes
+under the colon. Widths come from Times New Roman metrics (Liberation Serif has the same).
 
 Decisions (header lines): the fewest lines that fit; among those, breaks where the name's
 parts meet (after a comma, around "và", after a " - ", before an administrative level: "… /
@@ -30,6 +31,8 @@ __all__ = [
     "STYLE_APPENDIX_TABLE",
     "STYLE_LINE",
     "STYLE_LINE_FULL",
+    "STYLE_RECIPIENT_HEAD",
+    "STYLE_RECIPIENT_ITEM",
     "break_lines",
     "fix_layout",
     "text_width",
@@ -42,6 +45,8 @@ STYLE_APPENDIX_TABLE = "ND30 Appendix Table"
 STYLE_AGENCY_PARENT = "ND30 Agency Parent"
 STYLE_AGENCY = "ND30 Agency"
 HEADER_STYLES = (STYLE_AGENCY_PARENT, STYLE_AGENCY)
+STYLE_RECIPIENT_HEAD = "ND30 Recipient Head"  # "Kính gửi:" over several recipients
+STYLE_RECIPIENT_ITEM = "ND30 Recipient Item"
 _LINE_COST = 10  # a line more: less than a break inside a part of the name
 _ALONE_COST = 500  # one word alone on a line
 _PART_BREAK, _CONJUNCTION_AFTER, _CONJUNCTION_BEFORE, _DASH_AFTER, _ANY_BREAK = 0, 5, 8, 5, 20
@@ -89,13 +94,15 @@ def fix_layout(document: Any) -> None:
     """Size the ND30 lines and the appendix tables of a rendered document."""
     widths = _Metrics(document)
     body = document.element.body
-    for p in _styled(body, widths, (*HEADER_STYLES, *LINE_SHARE)):
+    for p in _styled(body, widths, (*HEADER_STYLES, *LINE_SHARE, STYLE_RECIPIENT_HEAD)):
         # in document order: a name is broken into lines before the line under it is sized
         name = widths.style_name(p) or ""
         if name in HEADER_STYLES:
             _fit_header(p, widths, document)
         elif name in LINE_SHARE:
             _fit_line(p, LINE_SHARE[name], widths, document)
+        elif name == STYLE_RECIPIENT_HEAD:
+            _fit_recipients(p, widths, document)
     appendix_id = widths.style_id(STYLE_APPENDIX_TABLE)
     for table in body.iter(_W_TBL):
         style = table.find(_TBL_STYLE)
@@ -387,6 +394,29 @@ def _name_parts() -> dict[str, Any]:
     return {"levels": [tuple(w.split()) for w in listed("header.levels")],
             "conjunctions": frozenset(listed("header.conjunctions")),
             "heads": frozenset(listed("header.heads"))}
+
+
+def _fit_recipients(head: Any, widths: _Metrics, document: Any) -> None:
+    """Centre "Kính gửi:" and the recipient lines after it as one block, each line's dash under
+    the colon (Decree 30, Phụ lục I, II.9.d)."""
+    items = []
+    after = head.getnext()
+    while after is not None and after.tag == _W_P and (
+            widths.style_name(after) == STYLE_RECIPIENT_ITEM):
+        items.append(after)
+        after = after.getnext()
+    if not items:
+        return
+    label = "".join(t.text or "" for t in head.iter(_W_T)).rstrip().removesuffix(":")
+    font = widths.font(head, head.find(_W_R))
+    to_colon = text_width(label, font.half_points, font.bold)
+    available = _container_width(head, document)
+    longest = max(widths.paragraph_width(p) for p in items)
+    indent = max(0, min((available - to_colon - longest) // 2, available // 4))
+    for p, left in ((head, indent), *((p, indent + to_colon) for p in items)):
+        fmt = ParagraphFormat(p)
+        fmt.left_indent = Twips(left)
+        fmt.first_line_indent = Twips(0)
 
 
 def _fit_line(p: Any, share: Decimal, widths: _Metrics, document: Any) -> None:

@@ -21,7 +21,10 @@ Template context (both templates unless marked):
                    bot/documents/issuers.py), ``display`` (normal case: "Sở Nội vụ")
 ``recipient``      normal-case name after "Kính gửi:", "" for none: the campaign's ``to`` (by
                    default the agency's parent, "UBND tỉnh Quảng Ngãi") for the consolidated
-                   report, the coordinating agency ("Sở Nội vụ") for a unit report
+                   report, the coordinating agency ("Sở Nội vụ") for a unit report; several
+                   are joined ("A, B và C") for a sentence. ``to``: the same as a list;
+                   ``to_lines``: "- A;", "- B." when there are several (else empty), printed
+                   under "Kính gửi:" in style "ND30 Recipient Item", the dashes under its colon
 ``recipients``     the Nơi nhận lines: "- Như trên;" when there is a Kính gửi, the campaign's
                    ``recipients`` ("- Giám đốc, các PGĐ Sở;"; consolidated only), "- Lưu: VT,
                    TĐKT." (the campaign's ``drafter``; "- Lưu: VT." without one)
@@ -68,6 +71,8 @@ Template context (both templates unless marked):
 
 Rendering then adjusts the layout (bot/documents/layout.py): a paragraph in style "ND30 Agency
 Parent" or "ND30 Agency" is broken into lines that fit its cell, never one word alone on a line;
+"ND30 Recipient Head" ("Kính gửi:") and the "ND30 Recipient Item" lines after it are indented
+as one centred block, each dash under the colon;
 a paragraph in style "ND30 Line" becomes a centred line 40 % as long as the (longest line of
 the) text above it (Decree 30: 1/3 to 1/2), "ND30 Line Full" as long as that text (the line
 under the Tiêu ngữ); the columns of a table in style "ND30 Appendix
