@@ -318,3 +318,18 @@ def test_kinh_gui_several_bodies_one_per_line_dashes_under_the_colon(flood: Repo
     assert recipients[1] == "- Như trên;"
     closing = next(t for t in _texts(path) if t.startswith("Trên đây là báo cáo"))
     assert "kính báo cáo UBND tỉnh Quảng Ngãi và Ban Chỉ huy PCTT và TKCN tỉnh xem xét" in closing
+
+
+def test_signer_recipients_and_bases_come_out_literally(flood: Report, out: Path) -> None:
+    evil = "A & B < C > D {{ x }} {% if y %}"
+    signer = replace(flood.spec.signer, name=evil)
+    spec = replace(flood.spec, signer=signer, recipients=(evil,), drafter="TĐ&KT",
+                   bases=(f"Công văn số 1/A&B về {evil}",), summary_sections=(
+                       SummarySection(evil, evil),))
+    path = render_consolidated(replace(flood, spec=spec), out / "flood-evil.docx")
+    recipients, lines = _signature(path)
+    assert recipients[2:] == [f"- {evil};", "- Lưu: VT, TĐ&KT."]
+    assert lines[-1] == evil
+    texts = _texts(path)
+    assert any(t.startswith(f"Thực hiện Công văn số 1/A&B về {evil}; ") for t in texts)
+    assert texts[texts.index(f"II. {evil.upper()}") + 1] == evil
