@@ -8,30 +8,46 @@ between paragraphs and never inside an HTML tag.
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 from typing import Any
 
 from bot import texts
 from bot.campaigns.spec import CampaignSpec
 from bot.display import format_document, format_value
 from bot.documents.numwords import amount_in_words
+from bot.documents.wording import question_heading
+from bot.leads import LeadError, lead_context, render_lead
 from bot.model import REPORTED, Sheet
+from bot.parsing import fold
 from bot.parsing.text import clean_value
-from bot.questionnaire import LIST_TYPES, NUMERIC_TYPES, TEXT_TYPES, Question, is_empty
+from bot.questionnaire import (
+    CHOICE_TYPES,
+    LIST_TYPES,
+    NUMERIC_TYPES,
+    TEXT_TYPES,
+    Question,
+    is_empty,
+)
 from bot.splitting import split_message
 from bot.texts import Format
 
 __all__ = [
     "QuestionSummary", "Report", "SectionSummary", "UnitRow", "aggregate", "amount_in_words",
-    "summary_message",
+    "content", "is_nothing", "summary_message", "written_lead",
 ]
+
+log = logging.getLogger(__name__)
 
 CENT = Decimal("0.01")
 SHOWN = 3  # units per question, document numbers per unit, in the message (the docx has all)
 MIN_LIMIT = 200  # a part must hold at least a headline
+NOTHING_LENGTH = 60  # the longest text `is_nothing` looks at ("Không có đề xuất, kiến nghị gì.")
 SHORT = 120  # characters of a unit's text shown in the message
 
 
@@ -47,10 +63,27 @@ class QuestionSummary:
     average: Decimal | None = None
     minimum: Any | None = None
     maximum: Any | None = None
-    at_100: int | None = None
+    reached: int | None = None  # percent with a `target`: units at or above it
+    weighted: bool = False  # the average is weighted by the question's `weight` answer
     counts: tuple[tuple[str, int], ...] = ()
     others: tuple[tuple[str, str], ...] = ()
     entries: tuple[tuple[str, Any], ...] = ()
+    items: int | None = None  # list types: items, documents with the same number once
+    none: tuple[str, ...] = ()  # units that answered "không", "không có" …: no content
+
+    def lead_context(self, report: Report) -> dict[str, Any]:
+        """Return the figures a lead template reads (bot/leads.py)."""
+        yes = dict(self.counts).get(texts.render("word.yes"), 0) if self.question.type == (
+            "yesno") else None
+        no = dict(self.counts).get(texts.render("word.no"), 0) if yes is not None else None
+        figures = {"sum": self.total if self.question.type not in LIST_TYPES else None,
+                   "avg": self.average, "min": self.minimum, "max": self.maximum,
+                   "count": self.items, "yes": yes, "no": no, "reached": self.reached}
+        return lead_context(
+            self.question, reported=len(report.reported), total=len(report.units),
+            answered=self.answered, asked=self.asked, nothing=len(self.none), figures=figures,
+            options=self.counts if self.question.type in CHOICE_TYPES else (),
+            others=len(self.others), weighted=self.weighted)
 
 
 @dataclass(frozen=True)
@@ -127,28 +160,86 @@ def _row(spec: CampaignSpec, code: str, sheet: Sheet | None,
                    sheet.submitted_at if sheet else None, answers)
 
 
+@cache
+def _nothing() -> re.Pattern[str]:
+    return re.compile(texts.render("compile.nothing"))
+
+
+def is_nothing(text: str) -> bool:
+    """Return whether a text says there is nothing to report: "Không", "Không có." …"""
+    if len(text) > NOTHING_LENGTH:  # a longer text says something
+        return False
+    return bool(_nothing().match(fold(text).strip(" .!;-–")))
+
+
+def content(q: Question, value: Any) -> Any:
+    """Return an answer without what says "nothing" ("Không có"): None when nothing is left."""
+    if is_empty(value):
+        return None
+    if q.type in TEXT_TYPES:
+        return None if is_nothing(str(value)) else value
+    if q.type == "list":
+        kept = [item for item in value if not is_nothing(str(item))]
+        return kept or None
+    return value
+
+
 def _summarize(spec: CampaignSpec, q: Question, reported: Sequence[UnitRow]) -> QuestionSummary:
     """Aggregate the non-empty answers of the reported units to one question."""
-    given = [(r.name, r.answers[q.id]) for r in reported if not is_empty(r.answers.get(q.id))]
+    kept = [(r, content(q, r.answers.get(q.id))) for r in reported]
+    given = [(r.name, v) for r, v in kept if v is not None]
     values = [v for _, v in given]
+    none = tuple(r.name for r, v in kept if v is None and not is_empty(r.answers.get(q.id)))
     asked = sum(1 for r in reported if spec.questionnaire.is_visible(q, r.answers))
-    found: dict[str, Any] = {"asked": asked}
+    found: dict[str, Any] = {"asked": asked, "none": none}
     if q.type in NUMERIC_TYPES or q.type == "date":
         scalars = [_scalar(q, v) for v in values]
         found.update(minimum=min(scalars, default=None), maximum=max(scalars, default=None))
-        if q.aggregate == "sum":
+        if q.type != "date":
             found["total"] = sum(scalars)
-        if q.aggregate == "avg" and scalars:
-            found["average"] = (sum(scalars) / Decimal(len(scalars))).quantize(CENT, ROUND_HALF_UP)
-        if q.type == "percent":
-            found["at_100"] = sum(1 for s in scalars if s == 100)
+            if scalars:
+                found.update(_average(spec, q, [(r, v) for r, v in kept if v is not None]))
+        if q.type == "percent" and q.target is not None:
+            found["reached"] = sum(1 for s in scalars if s >= q.target)
     if q.type in LIST_TYPES:
-        found["total"] = sum(len(v) for v in values)
+        found["total"] = found["items"] = _items(q, values)
     if q.aggregate == "count":
         found.update(_counts(q, given))
     if q.aggregate == "list":
         found["entries"] = tuple(given)
     return QuestionSummary(q, q.aggregate, len(given), **found)
+
+
+def _average(spec: CampaignSpec, q: Question,
+             given: Sequence[tuple[UnitRow, Any]]) -> dict[str, Any]:
+    """Return the average: weighted by the `weight` answer when every unit gave a positive one,
+    else the plain average of the units."""
+    scalars = [Decimal(str(_scalar(q, v))) for _, v in given]
+    weight = _question(spec, q.weight)
+    if weight is not None:
+        weights = [r.answers.get(weight.id) for r, _ in given]
+        if all(not is_empty(w) and Decimal(str(_scalar(weight, w))) > 0 for w in weights):
+            ws = [Decimal(str(_scalar(weight, w))) for w in weights]
+            weighted = sum((s * w for s, w in zip(scalars, ws, strict=True)), Decimal(0))
+            mean = weighted / sum(ws, Decimal(0))
+            return {"average": mean.quantize(CENT, ROUND_HALF_UP), "weighted": True}
+    mean = sum(scalars, Decimal(0)) / Decimal(len(scalars))
+    return {"average": mean.quantize(CENT, ROUND_HALF_UP)}
+
+
+def _question(spec: CampaignSpec, qid: str | None) -> Question | None:
+    try:
+        return None if qid is None else spec.questionnaire.get(qid)
+    except KeyError:
+        return None
+
+
+def _items(q: Question, values: Sequence[Any]) -> int:
+    """Return the items of list answers; documents with the same number are counted once."""
+    if q.type != "documents":
+        return sum(len(v) for v in values)
+    numbers = {fold(d["number"]) for v in values for d in v if d.get("number")}
+    return len(numbers) + sum(1 for v in values for d in v if not d.get("number"))
 
 
 def _scalar(q: Question, value: Any) -> Any:
@@ -199,17 +290,35 @@ def summary_message(report: Report, fmt: Format = "html", limit: int = 4096) -> 
     for section in report.sections:
         for number, summary in enumerate(section.questions):
             lines = [say("compile.section", title=section.title)] if number == 0 else []
-            lines.append(say("compile.question", ask=_shorten(summary.question.ask, 160),
-                             answered=summary.answered, asked=summary.asked))
-            paragraphs.append(lines + _figures(summary, say))
+            heading = _shorten(question_heading(summary.question), 160)
+            lines.append(say("compile.question", heading=heading, answered=summary.answered,
+                             asked=summary.asked))
+            lead = written_lead(summary, report)
+            if lead is not None:
+                lines.append(say("compile.lead", lead=lead))
+            paragraphs.append(lines + _figures(summary, say, lead is not None))
     return split_message(_join(paragraphs), limit, fmt)
 
 
-def _figures(s: QuestionSummary, say: Callable[..., str]) -> list[str]:
-    """Return the lines that show one question's aggregate."""
+def written_lead(s: QuestionSummary, report: Report) -> str | None:
+    """Return the question's ``report.lead`` rendered, None without one or when it fails."""
+    if s.question.lead is None or not s.answered:
+        return None
+    try:
+        return render_lead(s.question.lead, s.lead_context(report))
+    except LeadError as error:  # checked when the campaign was loaded; a stored one may differ
+        log.warning("lead of %s not rendered: %s", s.question.id, error)
+        return None
+
+
+def _figures(s: QuestionSummary, say: Callable[..., str], led: bool = False) -> list[str]:
+    """Return the lines that show one question's aggregate (after a written lead, only the
+    lists: the lead says the figures)."""
     q = s.question
     if not s.answered:
         return [say("compile.nobody")]
+    if led and (q.type in NUMERIC_TYPES or q.type == "yesno"):
+        return []
     if s.how == "sum" and s.total is not None:
         lines = [say("compile.sum", total=_figure(q, s.total))]
         if q.type == "money" and s.total >= 0:
@@ -217,7 +326,9 @@ def _figures(s: QuestionSummary, say: Callable[..., str]) -> list[str]:
         return lines
     if s.how == "avg" and s.average is not None:
         return [say("compile.average", average=_figure(q, s.average), answered=s.answered,
-                    minimum=_figure(q, s.minimum), maximum=_figure(q, s.maximum), at_100=s.at_100)]
+                    minimum=_figure(q, s.minimum), maximum=_figure(q, s.maximum),
+                    reached=s.reached, weighted=s.weighted,
+                    target=None if q.target is None else texts.vn_dec(q.target))]
     if s.how in ("min", "max"):
         value = s.minimum if s.how == "min" else s.maximum
         key = "compile.minimum" if s.how == "min" else "compile.maximum"

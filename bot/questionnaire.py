@@ -54,8 +54,8 @@ DEFAULT_AGGREGATE = {
     "text": "list",
     "longtext": "list",
     "integer": "sum",
-    "number": "avg",
-    "percent": "avg",
+    "number": "sum",
+    "percent": "avg",  # weighted by another answer when the question names a `weight`
     "money": "sum",
     "date": "list",
     "yesno": "count",
@@ -130,6 +130,10 @@ class Question:
     section: int = 0
     chart: bool = False  # a bar chart in the consolidated report (bot/documents/charts.py)
     chart_title: str | None = None  # its title when `chart:` names one, else the question's
+    heading: str | None = None  # `report: {heading}`: the khoản's title in the reports
+    lead: str | None = None  # `report: {lead}`: a sandboxed Jinja2 template (bot/leads.py)
+    weight: str | None = None  # percent: the id of the answer it is weighted by
+    target: Decimal | None = None  # percent: "x/y đơn vị đạt <target> %" is said only with it
 
     def __post_init__(self) -> None:
         if not self.aggregate:
@@ -159,6 +163,7 @@ class Questionnaire:
     """The ordered sections and questions of a round."""
 
     sections: tuple[Section, ...]
+    appendix: tuple[str, ...] = ()  # the ids of the appendix table's columns, () for the default
     questions: tuple[Question, ...] = field(init=False, compare=False, repr=False)
     _index: dict[str, int] = field(init=False, compare=False, repr=False)
     _parents: tuple[str, ...] = field(init=False, compare=False, repr=False)
@@ -229,7 +234,8 @@ class Questionnaire:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-able form, the inverse of from_dict."""
-        return {"sections": [_section_dict(s) for s in self.sections]}
+        return {"sections": [_section_dict(s) for s in self.sections],
+                "appendix": list(self.appendix)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Questionnaire:
@@ -238,7 +244,7 @@ class Questionnaire:
         for number, s in enumerate(data["sections"]):
             questions = tuple(_question_from_dict(q, number) for q in s["questions"])
             sections.append(Section(title=s["title"], questions=questions))
-        return cls(sections=tuple(sections))
+        return cls(sections=tuple(sections), appendix=tuple(data.get("appendix") or ()))
 
 
 def is_empty(value: Value) -> bool:
@@ -253,6 +259,7 @@ def _question_dict(q: Question) -> dict[str, Any]:
     data = asdict(q)
     data["min"] = None if q.min is None else str(q.min)
     data["max"] = None if q.max is None else str(q.max)
+    data["target"] = None if q.target is None else str(q.target)
     data["options"] = list(q.options)
     data["when"] = None if q.when is None else {"id": q.when.id, "in": list(q.when.values)}
     del data["section"]
@@ -278,6 +285,10 @@ def _question_from_dict(data: Mapping[str, Any], section: int) -> Question:
         section=section,
         chart=data.get("chart", False),
         chart_title=data.get("chart_title"),
+        heading=data.get("heading"),
+        lead=data.get("lead"),
+        weight=data.get("weight"),
+        target=None if data.get("target") is None else Decimal(str(data["target"])),
     )
 
 

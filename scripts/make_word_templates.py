@@ -99,6 +99,7 @@ PARAGRAPH_STYLES: dict[str, tuple[str | None, dict[str, Any], dict[str, Any]]] =
     "ND30 Table Head": ("ND30 Table", {"jc": "center"}, {"bold": True}),
     "ND30 Table Center": ("ND30 Table", {"jc": "center"}, {}),
     "ND30 Table Figure": ("ND30 Table", {"jc": "right"}, {}),
+    "ND30 Table Total": ("ND30 Table", {"jc": "right"}, {"bold": True}),
     "ND30 Legend": ("ND30 Body", {"before": 60}, {"size": 24, "italic": True}),
     "ND30 Figure": ("Normal", {"jc": "center", "before": 120, "keep_next": True}, {}),
     "ND30 Caption": ("Normal", {"jc": "center", "before": 60, "after": 120},
@@ -468,25 +469,28 @@ def signature_table() -> Any:
 
 
 def appendix_block() -> list[Any]:
-    """Phụ lục: one row per unit; the figure columns repeat with {%tc for %}."""
+    """Phụ lục: one row per unit that reported, the figure columns repeating with {%tc for %},
+    a total row; the units that have not reported named under the table."""
     def cell(style: str, text: str) -> list[Any]:
         return [text_para(style, text)]
 
     # Widths only for reading the template in Word: rendering sizes the columns to their content.
-    widths = (500, 2000, 1200, 1500, 900, 1000, TEXT_W - 7100)
+    widths = (500, 2600, 1500, 900, 1500, TEXT_W - 7000)
     head_tags = ("{%tc for col in appendix.columns %}", "{%tc endfor %}")
     row_tags = ("{%tc for value in row.figures %}", "{%tc endfor %}")
+    total_tags = ("{%tc for value in appendix.totals %}", "{%tc endfor %}")
     rows = [
         [cell("ND30 Table Head", words("col_index")), cell("ND30 Table Head", words("col_unit")),
-         cell("ND30 Table Head", words("col_status")), cell("ND30 Tag", head_tags[0]),
-         cell("ND30 Table Head", "{{ col.header }}"), cell("ND30 Tag", head_tags[1]),
-         cell("ND30 Table Head", words("col_note"))],
-        [[], cell("ND30 Tag", "{%tr for row in appendix.rows %}"), *[[] for _ in range(5)]],
+         cell("ND30 Tag", head_tags[0]), cell("ND30 Table Head", "{{ col.header }}"),
+         cell("ND30 Tag", head_tags[1]), cell("ND30 Table Head", words("col_note"))],
+        [[], cell("ND30 Tag", "{%tr for row in appendix.rows %}"), *[[] for _ in range(4)]],
         [cell("ND30 Table Center", "{{ row.index }}"), cell("ND30 Table", "{{ row.name }}"),
-         cell("ND30 Table", "{{ row.status }}"), cell("ND30 Tag", row_tags[0]),
-         cell("ND30 Table Figure", "{{ value }}"), cell("ND30 Tag", row_tags[1]),
-         cell("ND30 Table", "{{ row.note }}")],
-        [[], cell("ND30 Tag", "{%tr endfor %}"), *[[] for _ in range(5)]],
+         cell("ND30 Tag", row_tags[0]), cell("ND30 Table Figure", "{{ value }}"),
+         cell("ND30 Tag", row_tags[1]), cell("ND30 Table", "{{ row.note }}")],
+        [[], cell("ND30 Tag", "{%tr endfor %}"), *[[] for _ in range(4)]],
+        [[], cell("ND30 Table Head", words("col_total")),
+         cell("ND30 Tag", total_tags[0]), cell("ND30 Table Total", "{{ value }}"),
+         cell("ND30 Tag", total_tags[1]), []],
     ]
     return [
         text_para("ND30 Appendix", words("appendix")),
@@ -494,6 +498,9 @@ def appendix_block() -> list[Any]:
         text_para("ND30 Appendix Note", words("appendix_note")),
         table(widths, rows, STYLE_APPENDIX_TABLE, borders=True,
               cell_margin=APPENDIX_CELL_MARGIN, header_rows=1),
+        tag("{%p if appendix.missing_text %}"),
+        text_para("ND30 Legend", "{{ appendix.missing_text }}"),
+        tag("{%p endif %}"),
         tag("{%p if appendix.columns %}"),
         text_para("ND30 Legend", words("legend_head")),
         tag("{%p endif %}"),

@@ -636,6 +636,106 @@ def test_aggregate_for_type(tmp_path: Path) -> None:
     ]
 
 
+def with_lead(lead: str) -> str:
+    """Return the base questionnaire with an integer question whose lead is on line 16."""
+    return with_question(f"""\
+        - id: so_nguoi
+          type: integer
+          ask: Bao nhiêu người?
+          report:
+            heading: Số người
+            lead: '{lead}'
+        """)
+
+
+def test_report_heading_and_lead_are_kept(tmp_path: Path) -> None:
+    path = write(tmp_path, questionnaire=with_lead(
+        "{{ sum }} {{ unit }} của {{ answered }}/{{ reported }} đơn vị."))
+    question = load_campaign(path, TZ).questionnaire.get("so_nguoi")
+    assert (question.heading, question.lead) == (
+        "Số người", "{{ sum }} {{ unit }} của {{ answered }}/{{ reported }} đơn vị.")
+
+
+@pytest.mark.parametrize(("lead", "kind", "name"), [
+    ("{{ sum }", "syntax", ""),
+    ("{% if sum > 0 %}nhiều", "syntax", ""),
+    ("{{ tong }} người", "unknown", "tong"),
+    ("{{ yes }} đơn vị", "unknown", "yes"),  # yes / no belong to a yes/no question
+    ("{{ sum.__class__.__mro__ }}", "unsafe", ""),
+    ("{{ unit.__class__ }}", "unsafe", ""),
+    ("{{ sum | words | int / 0 }}", "error", ""),
+])
+def test_a_broken_lead_is_a_check_error_with_line_and_field(
+        tmp_path: Path, lead: str, kind: str, name: str) -> None:
+    path = write(tmp_path, questionnaire=with_lead(lead))
+    problem = one(problems(path))
+    assert where(problem) == ("questionnaire.yaml", 16,
+                              "sections[1].questions[3].report.lead", "report_lead")
+    assert (problem.params["kind"], problem.params["name"]) == (kind, name)
+    if kind == "unknown":
+        assert "sum, avg, min, max" in problem.message()
+
+
+def test_a_lead_may_read_the_options_and_compare_numbers(tmp_path: Path) -> None:
+    lead = ("{{ options['Tốt'] }}/{{ answered }} tốt{% if options['Khá'] > 0 %}, có khá"
+            "{% endif %}; {{ options['Kém'] }}")
+    path = write(tmp_path, questionnaire=with_question(f"""\
+        - id: muc_do
+          type: choice
+          ask: Mức độ?
+          options: [Tốt, Khá]
+          report:
+            lead: "{lead}"
+        """))
+    problem = one(problems(path))
+    assert (problem.code, problem.params["kind"], problem.params["name"]) == (
+        "report_lead", "unknown", "Kém")
+
+
+def test_a_heading_written_as_a_question_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, questionnaire=with_question("""\
+        - {id: a, type: longtext, ask: A, report: {heading: "Đơn vị gặp khó khăn gì?"}}
+        """).replace("title: I. Số liệu", "title: Đơn vị có số liệu gì?"))
+    assert [where(p)[1:] for p in problems(path)] == [
+        (2, "sections[1].title", "heading_question"),
+        (11, "sections[1].questions[3].report.heading", "heading_question")]
+
+
+def test_weight_and_target_of_a_percent(tmp_path: Path) -> None:
+    path = write(tmp_path, questionnaire=with_question("""\
+        - {id: ty_le, type: percent, ask: "Tỷ lệ?", weight: so_nguoi, target: 95}
+        - {id: so_nguoi, type: integer, ask: "Số người?"}
+        """))
+    question = load_campaign(path, TZ).questionnaire.get("ty_le")
+    assert (question.weight, question.target) == ("so_nguoi", Decimal(95))
+
+
+def test_bad_weight_target_and_appendix(tmp_path: Path) -> None:
+    path = write(tmp_path, questionnaire="appendix: [so_nguoi, hinh_thuc, so_ngoui, so_nguoi]\n"
+                 + with_question("""\
+        - {id: a, type: percent, ask: A, weight: so_ngoui}
+        - {id: b, type: percent, ask: B, weight: hinh_thuc, target: 120}
+        - {id: c, type: integer, ask: C, weight: a, target: 5}
+        - {id: so_nguoi, type: integer, ask: "Số người?"}
+        """))
+    found = [(p.line, p.field, p.code) for p in problems(path)]
+    assert found == [
+        (1, "appendix[2]", "appendix_not_numeric"),
+        (1, "appendix[3]", "appendix_unknown_id"),
+        (1, "appendix[4]", "appendix_duplicate"),
+        (12, "sections[1].questions[3].weight", "weight_unknown_id"),
+        (13, "sections[1].questions[4].target", "percent_bounds"),
+        (13, "sections[1].questions[4].weight", "weight_type"),
+        (14, "sections[1].questions[5].weight", "not_for_type"),
+        (14, "sections[1].questions[5].target", "not_for_type"),
+    ]
+
+
+def test_number_sums_by_default(tmp_path: Path) -> None:
+    path = write(tmp_path, questionnaire=with_question("- {id: ha, type: number, ask: 'Ha?'}\n"))
+    assert load_campaign(path, TZ).questionnaire.get("ha").aggregate == "sum"
+
+
 def test_when_missing_id(tmp_path: Path) -> None:
     path = write(tmp_path, questionnaire=with_question("""\
         - id: ghi_chu
@@ -839,7 +939,7 @@ SAMPLES: dict[str, object] = {
     "key": "min", "suggestion": "max", "allowed": "a, b", "first_line": 3, "value": "x",
     "min": 1, "start": "2023-10-15", "end": "2021-09-10", "id": "q1", "type": "text",
     "count": 1, "max": 0, "options": "Có, Không", "column": "nhom", "missing": "name",
-    "found": "code", "code": "SXD",
+    "found": "code", "code": "SXD", "at_line": 2,
     "authority": "KT.", "parts": "I. Số liệu; II. Đề xuất",
 }
 
@@ -912,7 +1012,7 @@ def test_flood_campaign_loads_signer_recipients_bases_and_unit_headers() -> None
     assert spec.drafter == "NN"
     assert [b.split(" ngày")[0] for b in spec.bases] == ["Công điện số 12/CĐ-UBND",
                                                          "Công văn số 1250/UBND-NN"]
-    assert spec.summary_sections[0].after is None
+    assert spec.summary_sections[0].after == "II. Công tác khắc phục hậu quả"
     assert spec.units[0] == Unit("XTH", "UBND xã Tịnh Hà", "UBND cấp xã", None, "Tịnh Hà",
                                  "UBND")
     assert spec.units[2] == Unit("XTB", "UBND xã Tịnh Bình", "UBND cấp xã")

@@ -169,12 +169,43 @@ def test_money_and_integer_sums(report: Report) -> None:
     assert find(report, "gia_tri_hien_vat").answered == 1  # one skipped, one not shown
 
 
-def test_percent_average_min_max_and_units_at_100(report: Report) -> None:
+def test_percent_weighted_by_staff_with_units_at_target(report: Report) -> None:
+    rate = find(report, "ty_le_tiem")  # weight: so_can_bo, target: 100
+    assert (rate.how, rate.weighted) == ("avg", True)
+    # (100 × 85 + 100 × 1.250 + 99,2 × 2.946) / 4.281, not the plain 99,73
+    assert rate.average == Decimal("99.45")
+    assert (rate.minimum, rate.maximum, rate.reached) == (Decimal("99.2"), Decimal(100), 2)
+
+
+def test_percent_without_every_weight_is_the_plain_average() -> None:
+    without = {**SGDDT}
+    del without["so_can_bo"]
+    report = aggregate(default_spec(), [*sheets()[:2], sheet("SGDDT", "Sở GD", "submitted",
+                                                              without)], NOW)
     rate = find(report, "ty_le_tiem")
-    assert rate.how == "avg"
-    assert rate.average == Decimal("99.73")
-    assert (rate.minimum, rate.maximum, rate.at_100) == (Decimal("99.2"), Decimal(100), 2)
-    assert rate.total is None
+    assert (rate.average, rate.weighted) == (Decimal("99.73"), False)
+    text = "\n".join(summary_message(report))
+    assert "bình quân các đơn vị đạt 99,73 %" in text
+
+
+def test_number_sums_by_default_and_documents_count_once_by_number() -> None:
+    spec = load_campaign_text("inline.yaml", INLINE.replace(
+        "aggregate: avg, unit: người}", "unit: người}\n        - {id: ha, type: number, "
+        "ask: \"Diện tích?\", unit: ha}\n        - {id: vb, type: documents, ask: \"Văn bản?\"}"
+        "\n        - {id: y, type: text, ask: \"Ý kiến?\"}"), TZ)
+    same = doc("12/UBND-NN")
+    report = aggregate(spec, [
+        Sheet("A", "Đơn vị A", None, "submitted",
+              {"ha": "120.5", "vb": [same, doc("3/KH-A")], "y": "Không có."}, AT),
+        Sheet("B", "Đơn vị B", None, "submitted",
+              {"ha": "350", "vb": [{**same, "kind": "Công văn"}], "y": "Đề nghị hỗ trợ giống."},
+              AT),
+    ], NOW)
+    area = find(report, "ha")
+    assert (area.how, area.total, area.average) == ("sum", Decimal("470.5"), Decimal("235.25"))
+    assert find(report, "vb").items == 2
+    said = find(report, "y")
+    assert (said.answered, said.none) == (1, ("Đơn vị A",))
 
 
 def test_yes_no_counts(report: Report) -> None:
@@ -280,7 +311,8 @@ def test_other_aggregates() -> None:
     assert (find(report, "tep").answered, find(report, "tep").total) == (2, 3)
     assert find(report, "ghi_chu").answered == 1
     text = "\n".join(summary_message(report))
-    assert "Bình quân: <b>12,5 người</b> (thấp nhất 10 người, cao nhất 15 người)" in text
+    assert ("Bình quân các đơn vị: <b>12,5 người</b> (thấp nhất 10 người, cao nhất 15 người)"
+            in text)
     assert "Sớm nhất: <b>01/09/2021</b>" in text
     assert "Cao nhất: <b>7 đồng</b>" in text
     assert "3 tệp của 2 đơn vị" in text
@@ -295,19 +327,23 @@ def test_summary_headline_figures_and_missing_units(report: Report) -> None:
     assert "<b>Chưa báo cáo (2):</b>\n• Sở Tài chính — đang trả lời (4/" in text
     assert "• Sở Nông nghiệp và Phát triển nông thôn — chưa bắt đầu" in text
     assert "<b>Đã sửa sau khi gửi (1):</b>\n• Sở Y tế" in text
-    assert "Tổng cộng: <b>1.525.000.000 đồng</b>" in text
-    assert "<i>(Bằng chữ: Một tỷ, năm trăm hai mươi lăm triệu đồng)</i>" in text
-    assert "Tổng cộng: <b>4.281 người</b>" in text
-    assert ("Bình quân: <b>99,73 %</b> (thấp nhất 99,2 %, cao nhất 100 %;"
-            " 2/3 đơn vị đạt 100 %)") in text
-    assert "Có: <b>2</b> · Không: <b>1</b>" in text
+    # the questions' report headings and their leads rendered over the figures
+    assert ("▸ <i>Ủng hộ bằng tiền</i> (3/3 đơn vị trả lời)\nCác đơn vị đã ủng hộ công tác phòng,"
+            " chống dịch COVID-19 tổng số tiền 1.525.000.000 đồng (Một tỷ, năm trăm hai mươi lăm"
+            " triệu đồng), theo báo cáo của 3/3 đơn vị.") in text
+    assert "Tổng số cán bộ, công chức, viên chức và người lao động của 3/3 đơn vị đã báo cáo" \
+        " là 4.281 người." in text
+    assert ("tính chung đạt 99,45 %; 2/3 đơn vị đạt 100 %, thấp nhất 99,2 %.") in text
+    assert "2/3 đơn vị đã ban hành kế hoạch, văn bản chỉ đạo triển khai phong trào; 1 đơn vị" \
+        " chưa ban hành." in text
+    assert "Xin anh/chị" not in text and "?" not in text
     assert "• Pa nô và áp phích: <b>0</b>" in text
     assert "3 văn bản của 2 đơn vị\n• <b>Sở Xây dựng</b>: 692/KH-SXD" in text
     assert "• <b>Sở Y tế</b>: 1563/KH-SYT, 4120/SYT-VP" in text
     assert "Từ 30/09/2021 đến 04/10/2021" in text
     assert "• <b>Sở Xây dựng</b>: May quần áo ủng hộ bác sĩ tuyến đầu (+1)" in text
-    assert "<b>III. Kết quả đạt được</b>\n▸ <i>Tổng số cán bộ" in text
-    assert "(2/2 đơn vị trả lời)\nTổng cộng: <b>6 tập thể</b>" in text
+    assert "<b>III. Kết quả đạt được</b>\n▸ <i>Số cán bộ" in text
+    assert "(2/2 đơn vị trả lời)\nCác đơn vị đề nghị khen thưởng 6 tập thể." in text
     assert "Nguyễn Hữu Hồng" not in text and "99 tập thể" not in text
     assert "50 %" not in text  # the unit still answering is not counted
 

@@ -24,7 +24,8 @@ from tests.conftest import SMALL_CAMPAIGN, TZ, Clock, open_chat
 
 ROUND = SMALL_CAMPAIGN.replace(
     '        - {id: tien, type: money, ask: "Số tiền ủng hộ?"}\n',
-    '        - {id: tien, type: money, ask: "Số tiền ủng hộ?"}\n'
+    '        - {id: tien, type: money, ask: "Số tiền ủng hộ?",'
+    ' report: {heading: "Kinh phí ủng hộ phong trào"}}\n'
     '        - {id: ngay_hop, type: date, ask: "Ngày tổ chức hội nghị sơ kết?"}\n',
 ).replace("  - {code: SYT, name: Sở Y tế}\n",
           "  - {code: SYT, name: Sở Y tế}\n  - {code: STC, name: Sở Tài chính}\n")
@@ -91,8 +92,8 @@ def test_header_shows_each_question_heading_over_its_id(out: Path) -> None:
     sheet = data_sheet(out)
     headings = [c.value for c in sheet[1]]
     assert headings[:3] == ["Mã đơn vị", "Tên đơn vị", "Tình trạng"]
-    assert headings[IDS.index("so_nguoi")] == "Tổng số người của đơn vị"
-    assert headings[IDS.index("tien")] == "Số tiền ủng hộ"
+    assert headings[IDS.index("so_nguoi")] == "Tổng số người"  # derived from the question
+    assert headings[IDS.index("tien")] == "Kinh phí ủng hộ phong trào"  # its report.heading
     assert not [h for h in headings if h.endswith("?")], headings
     assert [c.value for c in sheet[2]] == IDS  # the CSV's header, to match the two files
     assert all(c.font.bold for c in sheet[1]) and not sheet["A2"].font.bold
@@ -166,7 +167,7 @@ def test_questions_and_list_sheets_stay(out: Path) -> None:
     assert book.sheetnames == ["Dữ liệu", "Câu hỏi", "van_ban"]
     questions = [[c.value for c in row] for row in book["Câu hỏi"].iter_rows()]
     assert questions[0] == ["Mã câu hỏi", "Tiêu đề cột", "Phần", "Câu hỏi", "Kiểu", "Đơn vị tính"]
-    assert questions[1] == ["so_nguoi", "Tổng số người của đơn vị", "I. Thông tin chung",
+    assert questions[1] == ["so_nguoi", "Tổng số người", "I. Thông tin chung",
                             "Tổng số người của đơn vị?", "integer", "người"]
     documents = [[c.value for c in row] for row in book["van_ban"].iter_rows()]
     assert documents[0] == ["Mã đơn vị", "Tên đơn vị", "Loại văn bản", "Số, ký hiệu",

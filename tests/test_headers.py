@@ -167,9 +167,12 @@ def test_district_report_signed_on_behalf_of_the_committee(flood: Report, out: P
     assert signer == ["TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH", "", "", "", "",
                       "Phạm Văn Tâm"]
     sections = [p.text for p in _styled(path, "ND30 Section")]
-    assert sections == ["I. TÌNH HÌNH THIỆT HẠI", "II. CÔNG TÁC KHẮC PHỤC HẬU QUẢ"]
-    at = texts.index("II. CÔNG TÁC KHẮC PHỤC HẬU QUẢ")
+    # the district's own part after the part its "after" names, the next ones renumbered
+    assert sections == ["I. TÌNH HÌNH THIỆT HẠI", "II. CÔNG TÁC KHẮC PHỤC HẬU QUẢ",
+                        "III. ĐÁNH GIÁ CHUNG", "IV. KHÓ KHĂN VÀ KIẾN NGHỊ"]
+    at = texts.index("III. ĐÁNH GIÁ CHUNG")
     assert texts[at + 1].startswith("UBND huyện đã chỉ đạo các xã huy động lực lượng")
+    assert texts[at + 2] == "IV. KHÓ KHĂN VÀ KIẾN NGHỊ"
 
 
 def test_no_kinh_gui_when_the_campaign_says_none(flood: Report, out: Path) -> None:
@@ -193,10 +196,11 @@ def test_a_summary_section_without_after_ends_the_body(flood: Report, out: Path)
     texts = _texts(path)
     sections = [p.text for p in _styled(path, "ND30 Section")]
     assert sections == ["I. TÌNH HÌNH THIỆT HẠI", "II. ĐÁNH GIÁ CHUNG",
-                        "III. PHƯƠNG HƯỚNG, NHIỆM VỤ"]
+                        "III. CÔNG TÁC KHẮC PHỤC HẬU QUẢ", "IV. KHÓ KHĂN VÀ KIẾN NGHỊ",
+                        "V. PHƯƠNG HƯỚNG, NHIỆM VỤ"]
     at = texts.index("II. ĐÁNH GIÁ CHUNG")
     assert texts[at + 1:at + 3] == ["Ưu điểm: phối hợp kịp thời.", "Hạn chế: còn chậm."]
-    last = texts.index("III. PHƯƠNG HƯỚNG, NHIỆM VỤ")
+    last = texts.index("V. PHƯƠNG HƯỚNG, NHIỆM VỤ")
     assert texts[last + 1] == "Khôi phục sản xuất vụ Đông Xuân."
     assert texts[last + 2].startswith("Trên đây là báo cáo")
 
@@ -332,4 +336,4 @@ def test_signer_recipients_and_bases_come_out_literally(flood: Report, out: Path
     assert lines[-1] == evil
     texts = _texts(path)
     assert any(t.startswith(f"Thực hiện Công văn số 1/A&B về {evil}; ") for t in texts)
-    assert texts[texts.index(f"II. {evil.upper()}") + 1] == evil
+    assert texts[texts.index(f"IV. {evil.upper()}") + 1] == evil

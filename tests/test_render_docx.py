@@ -235,26 +235,43 @@ def test_sections_in_questionnaire_order_with_numbered_clauses(consolidated: Pat
         *SECTIONS[:3], "IV. ĐÁNH GIÁ CHUNG", "V. PHƯƠNG HƯỚNG, NHIỆM VỤ",
         "VI. ĐỀ XUẤT, KIẾN NGHỊ"]
     clauses = styled(consolidated, "ND30Item")
-    assert clauses[0].startswith("1. Những thuận lợi")
-    assert "6. Tổng số tiền đơn vị đã ủng hộ công tác phòng, chống dịch COVID-19" in clauses
+    assert clauses[:2] == ["1. Thuận lợi", "2. Khó khăn, hạn chế"]  # report.heading
+    assert "6. Ủng hộ bằng tiền" in clauses
     assert not any("người ký" in c for c in clauses)  # aggregate: none
+    for clause in clauses:  # never the question itself
+        assert not re.search(r"\?|\bgì\b|bao nhiêu|\bkhông$|^\d+\. Đơn vị|Xin ", clause), clause
 
 
 def test_figures_in_vietnamese_notation(consolidated: Path) -> None:
     text = "\n".join(paragraphs(consolidated))
     total = 10_000_000 + 1_200_000_000 + 250_000_000
-    assert f"Tổng cộng: 1.460.000.000 đồng ({amount_in_words(total)})" in text
-    assert "Sở Xây dựng: 10.000.000 đồng" in text
-    assert "Bình quân: 99,4 %" in text and "98,7 % (Sở Giáo dục và Đào tạo)" in text
-    assert "1/3 đơn vị đạt 100 %" in text
-    assert "Tổng cộng: 4.281 người" in text
+    assert f"tổng số tiền 1.460.000.000 đồng ({amount_in_words(total)})" in text
+    # weighted by staff: (100 × 85 + 99,5 × 1.250 + 98,7 × 2.946) / 4.281
+    assert "tính chung đạt 98,96 %; 1/3 đơn vị đạt 100 %, thấp nhất 98,7 %." in text
+    assert "là 4.281 người." in text
     assert "- Hội nghị: 2 đơn vị (Sở Xây dựng, Sở Giáo dục và Đào tạo);" in text
+
+
+def test_every_part_opens_with_a_lead_with_figures(consolidated: Path) -> None:
+    body = paragraphs(consolidated)
+    clauses = set(styled(consolidated, "ND30Item"))
+    for at, text in enumerate(body):
+        if text in clauses:
+            lead = body[at + 1]
+            assert re.search(r"\d", lead) and not lead.startswith("- "), (text, lead)
+    assert not any(t.rstrip().endswith("..") for t in body)
+    assert not any(t.strip() in ("-", "- .", "-.") for t in body)
 
 
 def test_what_units_wrote_is_attributed(consolidated: Path) -> None:
     texts = paragraphs(consolidated)
     plan = next(t for t in texts if "692/KH-SXD" in t)
-    assert plan.startswith("- Sở Xây dựng: Kế hoạch số 692/KH-SXD ngày 04/10/2021 ")
+    assert plan.startswith("- Kế hoạch số 692/KH-SXD ngày 04/10/2021 ")
+    assert plan.endswith("(Sở Xây dựng);")
+    # the units' documents merged into one list in date order
+    order = [next(i for i, t in enumerate(texts) if number in t)
+             for number in ("1563/KH-SYT", "2846/KH-SGDĐT", "692/KH-SXD", "4120/SYT-VP")]
+    assert order == sorted(order)
     assert any(t.startswith("- Sở Y tế: Ngành Y tế luôn nhận được") for t in texts)
 
 
@@ -303,20 +320,28 @@ def test_appendix_has_a_row_per_unit_and_sized_columns(report: Report,
     appendix = next(t for t in tables(consolidated)
                     if t.find(f"{W}tblPr/{W}tblStyle").get(f"{W}val") == "ND30AppendixTable")
     rows = appendix.findall(f"{W}tr")
-    assert len(rows) == len(report.units) + 1
+    assert len(rows) == 1 + len(report.reported) + 1  # head, the units that reported, total
     head = [text_of(tc) for tc in rows[0].iter(f"{W}tc")]
-    assert head == ["TT", "Đơn vị", "Trạng thái", "(1)", "(2)", "(3)", "(4)", "Ghi chú"]
+    assert head == ["TT", "Đơn vị", "(1)", "(2)", "(3)", "(4)", "Ghi chú"]  # appendix: [4 ids]
     first = [text_of(tc) for tc in rows[1].iter(f"{W}tc")]
-    assert first == ["1", "Sở Xây dựng", "Đã gửi", "85", "100", "10.000.000", "",
-                     "Gửi ngày 27/10/2023"]
+    assert first == ["1", "Sở Xây dựng", "85", "100", "10.000.000", "", "Gửi ngày 27/10/2023"]
+    total = [text_of(tc) for tc in rows[-1].iter(f"{W}tc")]
+    # Bình Sơn answered 312 staff but has not submitted: not in the total
+    assert total == ["", "Tổng cộng", "4.281", "98,96", "1.460.000.000", "1.535.000.000", ""]
     grid = [int(c.get(f"{W}w")) for c in appendix.iter(f"{W}gridCol")]
     assert len(grid) == len(head) and sum(grid) == 9355
     for row in rows:
         assert [int(tc.find(f"{W}tcPr/{W}tcW").get(f"{W}w")) for tc in row.iter(f"{W}tc")] == grid
     money = text_width("1.200.000.000", 24) + 2 * 57
-    assert grid[5] >= money  # a money figure is never cut
+    assert grid[4] >= money  # a money figure is never cut
     text = "\n".join(paragraphs(consolidated))
-    assert "(3) Tổng số tiền đơn vị đã ủng hộ công tác phòng, chống dịch COVID-19 (đồng)." in text
+    assert "(3) Ủng hộ bằng tiền (đồng)." in text
+    assert ("(2) Tỷ lệ tiêm vắc xin phòng COVID-19 (%; dòng Tổng cộng: tỷ lệ chung tính theo số"
+            " cán bộ, công chức, viên chức và người lao động).") in text
+    assert ("Đơn vị chưa gửi báo cáo (không tính vào dòng Tổng cộng): Sở Tài chính; ") in text
+    assert "Ủy ban nhân dân huyện Bình Sơn (đang trả lời, đã trả lời 12/22 câu hỏi)." in text
+    assert not any("Bình Sơn" in text_of(row) for row in rows)
+    assert len(Document(str(consolidated)).sections) == 1  # four columns fit a portrait page
 
 
 def test_page_number_in_the_header_from_page_two(consolidated: Path) -> None:
@@ -370,6 +395,28 @@ def test_unit_report_without_signer_answers_leaves_them_blank(report: Report, ou
         unit_context(report, "NOPE")
 
 
+def test_units_words_grouped_by_group_in_roster_order(tmp_path: Path) -> None:
+    spec: CampaignSpec = default_campaign(TZ)
+    at = datetime(2023, 10, 25, 3, 0, tzinfo=UTC)
+    said = {"SXD": "Khối lượng công việc tăng.", "UBNDHBS": "Thiếu kinh phí..",
+            "SYT": "Không có.", "SGDDT": "Nhân lực mỏng"}
+    sheets = [Sheet(u.code, u.name, u.group, "submitted", {"kho_khan": said[u.code]}, at)
+              for u in reversed(spec.units) if u.code in said]
+    path = render_consolidated(aggregate(spec, sheets, at), tmp_path / "groups.docx")
+    texts = paragraphs(path)
+    at_clause = texts.index("2. Khó khăn, hạn chế")
+    assert texts[at_clause + 1:at_clause + 7] == [
+        "3/4 đơn vị nêu khó khăn, hạn chế trong quá trình thực hiện phong trào; 1 đơn vị báo cáo"
+        " không có khó khăn:",
+        "a) Sở, ban, ngành:",
+        "- Sở Xây dựng: Khối lượng công việc tăng.",
+        "- Sở Giáo dục và Đào tạo: Nhân lực mỏng.",
+        "b) UBND huyện, thị xã, thành phố:",
+        "- Ủy ban nhân dân huyện Bình Sơn: Thiếu kinh phí.",
+    ]
+    assert not any("Sở Y tế: Không" in t for t in texts)
+
+
 # -- what people typed --------------------------------------------------------------------------
 
 
@@ -396,7 +443,7 @@ def test_typed_text_comes_out_literally(tmp_path: Path) -> None:
     assert f"- Sở Xây dựng: {EVIL}." in text
     assert "Kế hoạch số 1/KH-A&B ngày 04/10/2021 " + EVIL in text
     assert "1.525.000.000 đồng (Một tỷ, năm trăm hai mươi lăm triệu đồng)" in text
-    assert "Bình quân: 87,75 %" in text
+    assert "tính chung đạt 87,75 %" in text
     assert "\u0007" not in text and "\u000c" not in text
     texts = paragraphs(path)
     at = texts.index("- Sở Xây dựng: Không có gì")  # control characters dropped, CRLF split
@@ -416,7 +463,8 @@ def test_a_round_nobody_answered_yet(tmp_path: Path) -> None:
     assert "trên cơ sở báo cáo của 0/8 đơn vị" in text
     assert "Chưa có đơn vị nào báo cáo nội dung này." in text
     appendix = tables(path)[-1]
-    assert len(appendix.findall(f"{W}tr")) == len(spec.units) + 1
+    assert len(appendix.findall(f"{W}tr")) == 2  # the head and an empty total row
+    assert "Đơn vị chưa gửi báo cáo (không tính vào dòng Tổng cộng): Sở Xây dựng; " in text
 
 
 def test_a_template_with_an_unknown_variable_is_refused(report: Report, tmp_path: Path) -> None:
@@ -456,15 +504,26 @@ def test_signer_title_follows_the_agency() -> None:
     assert signer_title("Sở Y tế") == "GIÁM ĐỐC"
 
 
-def test_question_label() -> None:
-    assert question_label("Tổng số tiền đơn vị đã ủng hộ là bao nhiêu?") == (
-        "Tổng số tiền đơn vị đã ủng hộ")
-    assert question_label("Xin anh/chị cho biết những thuận lợi của đơn vị.") == (
-        "Những thuận lợi của đơn vị")
-    assert question_label("Đơn vị (hoặc đơn vị trực thuộc) có ban hành văn bản không? Nếu có, "
-                          "xin liệt kê.") == "Đơn vị có ban hành văn bản"
-    assert question_label("Đề nghị khen thưởng bao nhiêu tập thể?") == (
-        "Đề nghị khen thưởng bao nhiêu tập thể")
+@pytest.mark.parametrize(("ask", "heading"), [
+    ("Tổng số tiền đơn vị đã ủng hộ là bao nhiêu?", "Tổng số tiền đã ủng hộ"),
+    ("Xin anh/chị cho biết những thuận lợi của đơn vị.", "Những thuận lợi"),
+    ("Đơn vị (hoặc đơn vị trực thuộc) có ban hành văn bản không? Nếu có, xin liệt kê.",
+     "Ban hành văn bản"),
+    ("Đề nghị khen thưởng bao nhiêu tập thể?", "Số tập thể đề nghị khen thưởng"),
+    ("Đơn vị gặp những khó khăn, hạn chế gì trong quá trình thực hiện phong trào?",
+     "Những khó khăn, hạn chế trong quá trình thực hiện phong trào"),
+    ("Đơn vị có đề xuất, kiến nghị gì với UBND tỉnh và Sở Nội vụ không?",
+     "Đề xuất, kiến nghị với UBND tỉnh và Sở Nội vụ"),
+    ("Đơn vị đã tuyên truyền qua những hình thức nào? (có thể chọn nhiều)",
+     "Hình thức tuyên truyền"),
+    ("Đơn vị phát động phong trào thi đua vào ngày nào?", "Thời gian phát động phong trào thi đua"),
+    ("Có bao nhiêu nhà bị hư hỏng?", "Số nhà bị hư hỏng"),
+    ("Quý đơn vị có kiến nghị gì không?", "Kiến nghị"),
+    ("Nếu ký thay, xin ghi thẩm quyền ký.", "Thẩm quyền ký"),
+    ("Chức vụ của người ký báo cáo là gì?", "Chức vụ của người ký báo cáo"),
+])
+def test_a_derived_heading_is_never_a_question(ask: str, heading: str) -> None:
+    assert question_label(ask) == heading
 
 
 def test_text_width_matches_the_measured_quoc_hieu() -> None:

@@ -94,6 +94,14 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "deputy_title_unused": ("authority",),
     "recipient_reserved": ("value",),
     "summary_after_unknown": ("value", "suggestion", "parts"),
+    "report_lead": ("kind", "name", "at_line", "detail", "allowed"),
+    "heading_question": ("value",),
+    "weight_unknown_id": ("id", "suggestion"),
+    "weight_self": ("id",),
+    "weight_type": ("id", "type"),
+    "appendix_unknown_id": ("id", "suggestion"),
+    "appendix_not_numeric": ("id", "type"),
+    "appendix_duplicate": ("id",),
 }
 
 @dataclass(frozen=True)

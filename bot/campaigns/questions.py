@@ -19,6 +19,7 @@ from typing import Any
 
 from bot.campaigns.checks import Checker, Node, as_datetime
 from bot.campaigns.units import field_at, suggest
+from bot.leads import check_lead, sample_context
 from bot.questionnaire import (
     AGGREGATES,
     CHART_TYPES,
@@ -34,7 +35,11 @@ from bot.questionnaire import (
 __all__ = ["Questions"]
 
 _QUESTION_KEYS = ("id", "type", "ask", "help", "required", "min", "max", "max_length",
-                  "options", "other", "when", "aggregate", "unit", "chart")
+                  "options", "other", "when", "aggregate", "unit", "chart", "report", "weight",
+                  "target")
+_REPORT_KEYS = ("heading", "lead")
+_WEIGHT_TYPES = frozenset({"integer", "number", "money"})
+_PERCENT = frozenset({"percent"})
 _LENGTH_TYPES = frozenset({"text", "longtext", "list", "documents"})
 _ID_RE = re.compile(r"^[a-z0-9_]+$")
 
@@ -48,10 +53,11 @@ class Questions:
         self.seen: set[str] = set()  # every id met so far, valid or not
         self.lines: dict[str, int] = {}  # line of each valid id met so far
         self.built: dict[str, Question] = {}
+        self.weights: list[tuple[str, Node, str]] = []  # (question id, weight node, field)
 
     def build(self, root: Node, where: str) -> Questionnaire | None:
         """Return the questionnaire, or None after reporting its problems."""
-        m = self.c.mapping(root, where, ("sections",), ("sections",))
+        m = self.c.mapping(root, where, ("sections", "appendix"), ("sections",))
         if m is None or "sections" not in m:
             return None
         before = self.c.sink.count
@@ -61,9 +67,44 @@ class Questions:
             self._section(n, field_at(where, f"sections[{i}]"), i - 1)
             for i, n in enumerate(nodes, 1)
         ]
+        self._check_weights()
+        appendix = self._appendix(m["appendix"], field_at(where, "appendix")) if (
+            "appendix" in m) else ()
         if self.c.sink.count > before:
             return None
-        return Questionnaire(tuple(s for s in sections if s))
+        return Questionnaire(tuple(s for s in sections if s), appendix=appendix)
+
+    def _appendix(self, node: Node, where: str) -> tuple[str, ...]:
+        """Return the ids of the appendix table's columns: numeric questions, each once."""
+        ids: list[str] = []
+        for i, item in enumerate(self.c.items(node, where), 1):
+            at = f"{where}[{i}]"
+            qid = item.text if not isinstance(item.value, dict | list) else None
+            question = self.built.get(qid or "")
+            if not qid:
+                self.c.add("wrong_type", item.line, at, expected="text")
+            elif qid not in self.written:
+                self.c.add("appendix_unknown_id", item.line, at, id=qid,
+                           suggestion=suggest(qid, self.lines))
+            elif question is not None and question.type not in NUMERIC_TYPES:
+                self.c.add("appendix_not_numeric", item.line, at, id=qid, type=question.type)
+            elif qid in ids:
+                self.c.add("appendix_duplicate", item.line, at, id=qid)
+            else:
+                ids.append(qid)
+        return tuple(ids)
+
+    def _check_weights(self) -> None:
+        """Report a ``weight:`` that names no question, or one that is not a count."""
+        for qid, node, at in self.weights:
+            target = self.built.get(node.text)
+            if node.text == qid:
+                self.c.add("weight_self", node.line, at, id=qid)
+            elif node.text not in self.written:
+                self.c.add("weight_unknown_id", node.line, at, id=node.text,
+                           suggestion=suggest(node.text, self.lines))
+            elif target is not None and target.type not in _WEIGHT_TYPES:
+                self.c.add("weight_type", node.line, at, id=node.text, type=target.type)
 
     def _index_ids(self, sections: list[Node]) -> None:
         """Remember the position of every id written, to tell a later id from a missing one."""
@@ -80,6 +121,8 @@ class Questions:
         if m is None or "questions" not in m:
             return None
         title = self.c.text(m, "title", where)
+        if title is not None and title.rstrip().endswith("?"):
+            self.c.add("heading_question", m["title"].line, field_at(where, "title"), value=title)
         items = self.c.items(m["questions"], field_at(where, "questions"))
         questions = [
             self._question(q, field_at(where, f"questions[{i}]"), number)
@@ -105,6 +148,8 @@ class Questions:
         when = self._when(m["when"], field_at(where, "when"), written) if "when" in m else None
         aggregate = self._aggregate(m, where, kind)
         chart, chart_title = self._chart(m, where, kind)
+        heading, lead = self._report(m, where)
+        weight, target = self._weight(m, where, kind, qid), self._target_value(m, where, kind)
         self.seen.add(written or "")
         if self.c.sink.count > before or not (qid and kind and ask):
             return None
@@ -112,9 +157,53 @@ class Questions:
             id=qid, type=kind, ask=ask, help=help_, required=required, min=low, max=high,
             max_length=max_length, options=options, other=other, when=when,
             aggregate=aggregate, unit=unit, section=section, chart=chart,
-            chart_title=chart_title)
+            chart_title=chart_title, heading=heading, lead=lead, weight=weight, target=target)
+        problem = check_lead(question)
+        if problem is not None:
+            lead_node = m["report"].value["lead"]
+            self.c.add("report_lead", lead_node.line, field_at(where, "report.lead"),
+                       kind=problem.kind, name=problem.name, at_line=problem.line,
+                       detail=problem.detail, allowed=", ".join(_lead_names(question)))
+            return None
         self.built[qid] = question
         return question
+
+    def _report(self, m: dict[str, Node], where: str) -> tuple[str | None, str | None]:
+        """Return the heading and the lead template a question's part of the report has."""
+        if "report" not in m:
+            return None, None
+        at = field_at(where, "report")
+        r = self.c.mapping(m["report"], at, _REPORT_KEYS)
+        if r is None:
+            return None, None
+        heading = self.c.text(r, "heading", at)
+        if heading is not None and heading.rstrip().endswith("?"):
+            self.c.add("heading_question", r["heading"].line, field_at(at, "heading"),
+                       value=heading)
+        return heading, self.c.text(r, "lead", at)
+
+    def _weight(self, m: dict[str, Node], where: str, kind: str | None,
+                qid: str | None) -> str | None:
+        """Return the id a percent is weighted by, checked once every question is built."""
+        if not self._only_for(m, "weight", where, kind, _PERCENT):
+            return None
+        text = self.c.text(m, "weight", where)
+        if text is not None and kind in _PERCENT:
+            self.weights.append((qid or "", m["weight"], field_at(where, "weight")))
+        return text
+
+    def _target_value(self, m: dict[str, Node], where: str, kind: str | None) -> Decimal | None:
+        """Return the percent a unit reaches its target at (0 to 100)."""
+        if not self._only_for(m, "target", where, kind, _PERCENT):
+            return None
+        node = m["target"]
+        if isinstance(node.value, bool) or not isinstance(node.value, int | float):
+            self.c.add("wrong_type", node.line, field_at(where, "target"), expected="number")
+            return None
+        value = Decimal(str(node.value))
+        if not 0 <= value <= 100:
+            self.c.add("percent_bounds", node.line, field_at(where, "target"), value=str(value))
+        return value
 
     def _id(self, m: dict[str, Node], where: str) -> str | None:
         """Return a well-formed id not used before."""
@@ -270,6 +359,11 @@ class Questions:
         elif kind is not None and not _aggregate_fits(value, kind):
             self.c.add("aggregate_for_type", line, at, value=value, type=kind)
         return value
+
+
+def _lead_names(q: Question) -> list[str]:
+    """Return the variables a question's lead may use."""
+    return list(sample_context(q))
 
 
 def _aggregate_fits(aggregate: str, kind: str) -> bool:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from bot import texts
 from bot.compile import QuestionSummary, Report
 from bot.documents.layout import text_width
-from bot.documents.wording import question_label
+from bot.documents.wording import question_heading
 from bot.model import REPORTED
 from bot.questionnaire import CHART_TYPES, Question, is_empty
 
@@ -153,7 +153,7 @@ def question_chart(summary: QuestionSummary, report: Report) -> Chart | None:
     q = summary.question
     if q.type not in CHART_TYPES or not summary.answered:
         return None
-    title = q.chart_title or question_label(q.ask)
+    title = q.chart_title or question_heading(q)
     reported = len(report.reported)
     if q.type in ("yesno", "choice", "multichoice"):
         counts = list(summary.counts)

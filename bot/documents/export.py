@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable
+from copy import copy
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -22,6 +23,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
@@ -171,29 +173,50 @@ def _write(sheet: WriteOnlyWorksheet, columns: list[Column], body: list[list[Any
     last = get_column_letter(len(columns))
     sheet.freeze_panes = f"{get_column_letter(frozen + 1)}{header_rows + 1}"
     sheet.auto_filter.ref = f"A{header_rows}:{last}{header_rows + len(body)}"
-    sheet.append([_cell(sheet, c.title, font=HEAD, alignment=WRAP) for c in columns])
+    styles = _Styles(sheet)
+    sheet.append([styles.cell(c.title, font=HEAD, alignment=WRAP) for c in columns])
     if header_rows == 2:
-        sheet.append([_cell(sheet, c.key, font=KEY) for c in columns])
+        sheet.append([styles.cell(c.key, font=KEY) for c in columns])
     for values in body:
-        sheet.append([_cell(sheet, value, number_format=number_format,
-                            alignment=WRAP if wrap else TOP)
+        sheet.append([styles.cell(value, number_format=number_format,
+                                  alignment=WRAP if wrap else TOP)
                       for value, number_format, wrap in zip(values, formats, wraps, strict=True)])
 
 
-def _cell(sheet: WriteOnlyWorksheet, value: Any, number_format: str | None = None,
-          font: Font | None = None, alignment: Alignment | None = None) -> WriteOnlyCell | None:
-    if value is None:
-        return None
-    cell = WriteOnlyCell(sheet, value)
-    if isinstance(value, str):
-        cell.data_type = "s"  # openpyxl would store "=…" as a formula
-    elif number_format:
-        cell.number_format = number_format
-    if font:
-        cell.font = font
-    if alignment:
-        cell.alignment = alignment
-    return cell
+class _Styles:
+    """The style of each (number format, font, alignment) a sheet uses, built once.
+
+    openpyxl looks every style a cell is given up in the workbook's style tables (hashing the
+    style objects) once per cell; a column's cells share theirs, so each combination is looked
+    up once and its indices copied into the other cells.
+    """
+
+    def __init__(self, sheet: WriteOnlyWorksheet) -> None:
+        self.sheet = sheet
+        # keyed by identity: hashing a Font or an Alignment is what this saves
+        self.known: dict[tuple[str | None, int, int], StyleArray] = {}
+
+    def cell(self, value: Any, number_format: str | None = None, font: Font | None = None,
+             alignment: Alignment | None = None) -> WriteOnlyCell | None:
+        if value is None:
+            return None
+        cell = WriteOnlyCell(self.sheet, value)
+        if isinstance(value, str):
+            cell.data_type = "s"  # openpyxl would store "=…" as a formula
+            number_format = None
+        key = (number_format, id(font), id(alignment))
+        style = self.known.get(key)
+        if style is None:
+            if number_format:
+                cell.number_format = number_format
+            if font:
+                cell.font = font
+            if alignment:
+                cell.alignment = alignment
+            self.known[key] = copy(cell._style)
+        else:
+            cell._style = copy(style)
+        return cell
 
 
 def _places(values: Iterable[Any]) -> int:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Mapping
+from copy import deepcopy
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
@@ -28,6 +29,7 @@ from docx.text.parfmt import ParagraphFormat
 __all__ = [
     "STYLE_AGENCY",
     "STYLE_AGENCY_PARENT",
+    "STYLE_APPENDIX",
     "STYLE_APPENDIX_TABLE",
     "STYLE_LINE",
     "STYLE_LINE_FULL",
@@ -35,6 +37,7 @@ __all__ = [
     "STYLE_RECIPIENT_ITEM",
     "break_lines",
     "fix_layout",
+    "landscape_appendix",
     "text_width",
 ]
 
@@ -50,6 +53,7 @@ STYLE_RECIPIENT_ITEM = "ND30 Recipient Item"
 _LINE_COST = 10  # a line more: less than a break inside a part of the name
 _ALONE_COST = 500  # one word alone on a line
 _PART_BREAK, _CONJUNCTION_AFTER, _CONJUNCTION_BEFORE, _DASH_AFTER, _ANY_BREAK = 0, 5, 8, 5, 20
+STYLE_APPENDIX = "ND30 Appendix"  # the "Phụ lục" line that opens the appendix
 LINE_SHARE = {STYLE_LINE: Decimal("0.4"), STYLE_LINE_FULL: Decimal(1)}
 DEFAULT_CELL_MARGIN = 108  # twips, Word's default left and right cell padding
 CELL_SLACK = 60  # twips added to a measured cell so a rounding error never wraps a number
@@ -61,6 +65,7 @@ _W_RPR, _W_SZ, _W_B, _W_VAL, _W_W, _W_TYPE = (
     qn(f"w:{t}") for t in ("rPr", "sz", "b", "val", "w", "type"))
 _W_TCPR, _W_TCW = qn("w:tcPr"), qn("w:tcW")
 _W_PPR, _W_PSTYLE = qn("w:pPr"), qn("w:pStyle")
+_BEFORE_PAGE_BREAK = {qn("w:pStyle"), qn("w:keepNext"), qn("w:keepLines")}
 _TBL_STYLE = f"{qn('w:tblPr')}/{qn('w:tblStyle')}"
 _ANY_GRID_SPAN = f".//{qn('w:gridSpan')}"
 _CHAR_UNITS: dict[bool, dict[str, int]] = {False: {}, True: {}}  # text_width's, by bold
@@ -108,6 +113,43 @@ def fix_layout(document: Any) -> None:
         style = table.find(_TBL_STYLE)
         if style is not None and style.get(_W_VAL) == appendix_id:
             _fit_columns(table, widths, document)
+
+
+def landscape_appendix(document: Any) -> bool:
+    """Put the appendix in a landscape section of its own (Decree 30: a wide table may be on a
+    landscape page) and size its tables to that page; False when there is no appendix."""
+    widths = _Metrics(document)
+    body = document.element.body
+    appendix_id = widths.style_id(STYLE_APPENDIX)
+    start = next((p for p in body.iterchildren(_W_P) if widths._pstyle(p) == appendix_id), None)
+    final = body.find(qn("w:sectPr"))
+    if start is None or final is None:
+        return False
+    portrait = deepcopy(final)  # the same headers: the page numbers run on
+    brk = _el("w:p", None)
+    ppr = _el("w:pPr")
+    ppr.append(portrait)
+    brk.append(ppr)
+    start.addprevious(brk)
+    size = final.find(qn("w:pgSz"))
+    width, height = size.get(qn("w:w")), size.get(qn("w:h"))
+    size.set(qn("w:w"), height)
+    size.set(qn("w:h"), width)
+    size.set(qn("w:orient"), "landscape")
+    title_page = final.find(qn("w:titlePg"))
+    if title_page is not None:  # page 1 of the document has no number, not page 1 of the section
+        final.remove(title_page)
+    start_ppr = start.find(_W_PPR)
+    if start_ppr is not None:  # the section already starts a page
+        before = [c for c in start_ppr if c.tag in _BEFORE_PAGE_BREAK]
+        at = start_ppr.index(before[-1]) + 1 if before else 0
+        start_ppr.insert(at, _el("w:pageBreakBefore", {"w:val": "0"}))
+    table_id = widths.style_id(STYLE_APPENDIX_TABLE)
+    for table in body.iter(_W_TBL):
+        style = table.find(_TBL_STYLE)
+        if style is not None and style.get(_W_VAL) == table_id:
+            _fit_columns(table, widths, document)
+    return True
 
 
 def _styled(body: Any, widths: _Metrics, names: tuple[str, ...]) -> Iterable[Any]:

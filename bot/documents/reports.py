@@ -47,13 +47,23 @@ Template context (both templates unless marked):
                    ``missing_count``; ``missing_names``: "Sở Tài chính, Sở …"
 ``sections``       the body: each ``{number, title, heading, clauses}``; heading is
                    "I. ĐẶC ĐIỂM, TÌNH HÌNH"; each clause (khoản) ``{number, label, heading,
-                   lines}`` with heading "1. Tổng số tiền …"; each line ``{who, text}``: ``who``
-                   is "- Sở Y tế: " for what a unit wrote (else ""), ``text`` the rest. A
+                   lines}`` with label the question's ``report.heading`` (else one derived
+                   from the question, never a question) and heading "1. Khó khăn, hạn chế";
+                   each line ``{who, text}``: ``who`` is "- Sở Y tế: " for what a unit wrote
+                   (else ""), ``text`` the rest. In the consolidated report the first line is
+                   the lead (the question's ``report.lead`` rendered, bot/leads.py, else the
+                   type's default), then a group's "a) Sở, ban, ngành:" line before its units
+                   when the units belong to several groups (bot/documents/parts.py). A
                    section's own ``lines`` ({who, text}) are the paragraphs of a part the
                    coordinator wrote (``summary_sections``; no clauses), else empty
-``appendix``       consolidated only: ``columns`` (the first four money / percent / integer /
-                   number questions), each ``{number, header: "(1)", label, unit}``; ``rows``,
-                   one per unit: ``{index, code, name, status, figures: [str, …], note}``
+``appendix``       consolidated only: ``columns`` (the questionnaire's ``appendix:`` ids, else
+                   every numeric question up to eight), each ``{number, header: "(1)", label,
+                   unit, total_note}``; ``rows``, one per unit that reported: ``{index, code,
+                   name, figures: [str, …], note}``; ``totals`` (the "Tổng cộng" row: sums, a
+                   percent's average); ``landscape`` (more than four columns: the appendix gets
+                   a landscape section of its own); ``missing`` (the units not reported, each
+                   "Sở Tài chính (đang trả lời, …)") and ``missing_text``, the sentence naming
+                   them
 ``progress_chart`` consolidated only: the picture of the reporting progress (units submitted /
                    in progress / not started, by group), alone in its run:
                    ``{{ progress_chart }}``; ``progress_caption``: "Biểu đồ 1. Tình hình …"
@@ -96,7 +106,7 @@ from jinja2 import Environment, StrictUndefined
 from bot.compile import Report
 from bot.documents.charts import Chart, Charts, report_charts
 from bot.documents.context import consolidated_context, unit_context
-from bot.documents.layout import fix_layout
+from bot.documents.layout import fix_layout, landscape_appendix
 from bot.paths import templates_dir
 
 __all__ = [
@@ -220,15 +230,34 @@ def _pictures(document: DocxTemplate, context: dict[str, Any]) -> None:
                 clause["chart"] = picture(clause["chart"])
 
 
+class _Environment(Environment):
+    """Jinja2's environment looking a name up in a dict before among its attributes.
+
+    The context is plain dicts: ``{{ line.text }}`` first tries the attribute, which a dict
+    lacks, so every lookup raised and caught an AttributeError (a third of a large render's
+    template time). A key of the dict now comes first; anything else is looked up as before.
+    """
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
+
+
 def _render(template: Path, context: dict[str, Any], out: Path) -> Path:
     document = _Template(str(template))
     _pictures(document, context)
-    env = Environment(autoescape=True, undefined=StrictUndefined)
+    env = _Environment(autoescape=True, undefined=StrictUndefined)
     try:
         document.render(context, jinja_env=env, autoescape=True)
     except Exception as error:  # jinja2 and lxml errors from a template a person edited
         raise RenderError(f"{template.name}: {type(error).__name__}: {error}") from error
     fix_layout(document.docx)
+    if context.get("appendix", {}).get("landscape"):
+        landscape_appendix(document.docx)
     out.parent.mkdir(parents=True, exist_ok=True)
     document.save(str(out))
     return out

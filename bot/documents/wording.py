@@ -19,6 +19,7 @@ __all__ = [
     "display_name",
     "end",
     "inline_subject",
+    "lower_first",
     "question_heading",
     "question_label",
     "say",
@@ -44,23 +45,34 @@ def question_label(ask: str) -> str:
     label = first or text
     for pattern in _label_cuts():
         label = pattern.sub("", label)
-    label = " ".join(label.split()).rstrip(" .,;:")
-    return upper_first(label or text)
+    label = lower_first(label.strip())
+    for pattern, replacement in _label_rewrites():
+        label = " ".join(pattern.sub(replacement, label.strip()).split())
+    label = " ".join(label.replace("?", " ").split()).rstrip(" .,;:")
+    return upper_first(label or " ".join(text.replace("?", " ").split()))
 
 
 def question_heading(question: Question) -> str:
-    """Return the heading a report or the spreadsheet shows for a question: a noun phrase.
-
-    Derived from the question's text by `question_label` today; the one place that will prefer
-    a heading written in the campaign file once questions carry one.
-    """
-    return question_label(question.ask)
+    """Return the heading a report, the chat summary, a chart or the spreadsheet shows for a
+    question: the campaign file's ``report.heading``, else one derived from the question's text
+    by `question_label` (never a question)."""
+    return question.heading or question_label(question.ask)
 
 
 @cache
 def _label_cuts() -> tuple[re.Pattern[str], ...]:
     lines = say("label_cut").splitlines()
     return tuple(re.compile(line.strip(), re.IGNORECASE) for line in lines if line.strip())
+
+
+@cache
+def _label_rewrites() -> tuple[tuple[re.Pattern[str], str], ...]:
+    rules = []
+    for line in say("label_rewrite").splitlines():
+        pattern, _, replacement = line.partition("=>")
+        if pattern.strip():
+            rules.append((re.compile(pattern.strip(), re.IGNORECASE), replacement))
+    return tuple(rules)
 
 
 def display_name(name: str, hints: Iterable[str] = ()) -> str:
@@ -143,7 +155,7 @@ def inline_subject(subject: str) -> str:
     word = say("doc_type_word")
     if subject.casefold().startswith(word.casefold() + " "):
         subject = subject[len(word) + 1:]
-    return _lower_first(subject)
+    return lower_first(subject)
 
 
 def upper(text: str) -> str:
@@ -156,7 +168,7 @@ def upper_first(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _lower_first(text: str) -> str:
+def lower_first(text: str) -> str:
     """Lower the first letter unless the first word is an acronym ("COVID", "UBND")."""
     first = text.split(" ", 1)[0]
     if len(first) > 1 and first.isupper():
