@@ -38,6 +38,7 @@ from bot.channels.base import (  # noqa: E402
     TELEGRAM,
     ZALO_BOT,
     ZALO_OA,
+    Attachment,
     Capabilities,
     Incoming,
     Outgoing,
@@ -45,7 +46,13 @@ from bot.channels.base import (  # noqa: E402
 )
 from bot.channels.fake import RecordingChannel, RecordingTransport  # noqa: E402
 from bot.config import load  # noqa: E402
-from bot.demo import default_campaign, demo_answers, demo_clock, typed  # noqa: E402
+from bot.demo import (  # noqa: E402
+    default_campaign,
+    demo_answers,
+    demo_clock,
+    sample_offer,
+    typed,
+)
 from bot.hub import Hub  # noqa: E402
 from bot.store import Store  # noqa: E402
 
@@ -125,19 +132,32 @@ async def converse(hub: Hub, name: str, token: str, answers: dict[str, Any]
     assert isinstance(transport, Counting)
     inputs, asked = 0, set()
 
-    async def say(text: str) -> str | None:
+    async def say(text: str, file: bool = False) -> str | None:
         nonlocal inputs
         inputs += 1
-        await hub.receive(Incoming(name, CHAT, CHAT, text=text, message_id=f"m{inputs}"))
+        if file:  # a file the contact sends (a sample the demo draws), kept by the hub
+            attachment = Attachment(text, "", 0, "sample")
+            await hub.receive(Incoming(name, CHAT, CHAT, attachment=attachment,
+                                       message_id=f"m{inputs}"), offer=sample_offer(text))
+        else:
+            await hub.receive(Incoming(name, CHAT, CHAT, text=text, message_id=f"m{inputs}"))
         await hub.sender.drain()
         return transport.messages[-1].extra.get("question")
+
+    spec = default_campaign(ZoneInfo("Asia/Ho_Chi_Minh"))
+    files = {q.id for q in spec.questionnaire.questions if q.type == "file"}
 
     question = await say(f"/start {token}")
     while question is not None:
         if question in asked:
             raise RuntimeError(f"{question} was asked again: {transport.messages[-1].text}")
         asked.add(question)
-        for text in typed(answers.get(question)):
+        scripted = answers.get(question)
+        if question in files and isinstance(scripted, list):
+            for file in scripted:
+                question = await say(str(file), file=True)
+            scripted = []  # then "xong"
+        for text in typed(scripted):
             question = await say(text)
     await say("/submit")
     return asked, inputs

@@ -24,6 +24,7 @@ from bot.coordinator import unit_table
 from bot.documents.export import export
 from bot.documents.outputs import write_outputs
 from bot.engine import Engine, utc_now
+from bot.evidence import EvidenceStore
 from bot.invites import from_settings as invites_of
 from bot.model import REPORTED, Campaign, Sheet, UnitProgress
 from bot.questionnaire import Questionnaire
@@ -266,15 +267,18 @@ async def cmd_compile(ctx: Context) -> int:
 
     async def work(store: Store) -> int:
         campaign = await require_campaign(store, ctx.args.campaign)
-        print(compiled(campaign, await store.sheets(campaign.id), ctx.args.out))
+        print(compiled(campaign, await store.sheets(campaign.id), ctx.args.out,
+                       EvidenceStore(ctx.settings.data_dir)))
         return 0
 
     return await with_store(ctx.settings.db, work)
 
 
-def compiled(campaign: Campaign, sheets: list[Sheet], out: Path) -> str:
-    """Write the outputs and return the message that lists them."""
-    report, paths = write_outputs(campaign.spec, sheets, utc_now(), out)
+def compiled(campaign: Campaign, sheets: list[Sheet], out: Path,
+             evidence: EvidenceStore | None = None) -> str:
+    """Write the outputs (with the evidence files kept in `evidence`) and return the message
+    that lists them."""
+    report, paths = write_outputs(campaign.spec, sheets, utc_now(), out, evidence=evidence)
     return say("cli.compiled", final=report.final, reported=len(report.reported),
                total=len(report.units), missing=", ".join(u.name for u in report.missing),
                paths=paths)
@@ -282,7 +286,7 @@ def compiled(campaign: Campaign, sheets: list[Sheet], out: Path) -> str:
 
 async def cmd_demo(ctx: Context) -> int:
     """Play a whole round offline and write every output."""
-    from bot.demo import run_demo
+    from bot.demo import DEMO_DATA, demo_evidence, run_demo
 
     out: Path = ctx.args.out
     if out.exists():
@@ -301,8 +305,8 @@ async def cmd_demo(ctx: Context) -> int:
         print()
         print(render_status(campaign, table))
         print()
-        print(compiled(campaign, await store.sheets(campaign_id), out))
-        extra = [out / "hoi-thoai", out / "reportbot-demo.sqlite3"]
+        print(compiled(campaign, await store.sheets(campaign_id), out, demo_evidence(out)))
+        extra = [out / "hoi-thoai", out / DEMO_DATA, out / "reportbot-demo.sqlite3"]
         print(say("demo.outputs", out=out, paths=extra))
         return 0
 

@@ -15,11 +15,18 @@ from pathlib import Path
 
 from bot import texts
 from bot.channels.base import Capabilities, Outgoing
-from bot.compile import summary_message
+from bot.compile import aggregate, summary_message
 from bot.documents.charts import progress_chart
 from bot.documents.export import export
-from bot.documents.outputs import PROGRESS_PICTURE, write_outputs, write_unit_report
-from bot.model import REPORTED, Campaign, UnitProgress
+from bot.documents.outputs import (
+    EVIDENCE_ZIP,
+    PROGRESS_PICTURE,
+    write_evidence,
+    write_outputs,
+    write_unit_report,
+)
+from bot.evidence import EvidenceStore
+from bot.model import REPORTED, Campaign, Sheet, UnitProgress
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -34,6 +41,7 @@ class Deliveries:
         self.clock = clock
         self.tz = tz
         self.data_dir = data_dir
+        self.evidence = EvidenceStore(data_dir)
         # Whether a channel without documents still takes them (as download links): the hub's.
         self.takes_documents: Callable[[str], bool] = lambda _channel: False
 
@@ -53,17 +61,27 @@ class Deliveries:
             sheets = await self.store.sheets(campaign.id)
             report, paths = await asyncio.to_thread(
                 write_outputs, campaign.spec, sheets, self.clock(),
-                folder or self.folder(campaign), False)
+                folder or self.folder(campaign), False, self.evidence)
         except Exception as error:
             return self.failed(campaign, chats, channel, caps, error)
         parts = summary_message(report, caps.format, caps.max_length)
         picture = [p for p in paths if p.as_posix().endswith("/" + PROGRESS_PICTURE)]
-        files = picture + [p for p in paths if p.suffix in (".docx", ".xlsx")]
+        files = picture + [p for p in paths if p.suffix in (".docx", ".xlsx", ".zip")]
         replies = []
         for chat in chats:
             replies += [Outgoing(chat, part, channel=channel) for part in parts]
             replies += self.files(chat, channel, caps, files, campaign.id)
+            replies += self.no_evidence(campaign, paths, chat, channel, caps)
         return replies
+
+    def no_evidence(self, campaign: Campaign, paths: list[Path], chat: str, channel: str,
+                    caps: Capabilities) -> list[Outgoing]:
+        """Return the line saying there is no minh-chung.zip, for a round that asks for files."""
+        if any(p.name == EVIDENCE_ZIP for p in paths) or not any(
+                q.type == "file" for q in campaign.spec.questionnaire.questions):
+            return []
+        return [Outgoing(chat, texts.render("coordinator.no_evidence", caps.format),
+                         channel=channel)]
 
     async def progress(self, campaign: Campaign, rows: list[UnitProgress], chat: str,
                        channel: str, caps: Capabilities) -> list[Outgoing]:
@@ -88,13 +106,21 @@ class Deliveries:
 
     async def export(self, campaign: Campaign, chat: str, channel: str,
                      caps: Capabilities) -> list[Outgoing]:
-        """Send the data of a round as .xlsx and .csv."""
+        """Send the data of a round as .xlsx and .csv, and its evidence files as one .zip."""
         try:
             sheets = await self.store.sheets(campaign.id)
-            paths = await asyncio.to_thread(export, campaign.spec, sheets, self.folder(campaign))
+            paths = await asyncio.to_thread(self.write_export, campaign, sheets,
+                                            self.folder(campaign))
         except Exception as error:
             return self.failed(campaign, [chat], channel, caps, error)
-        return self.files(chat, channel, caps, list(paths), campaign.id)
+        return (self.files(chat, channel, caps, paths, campaign.id)
+                + self.no_evidence(campaign, paths, chat, channel, caps))
+
+    def write_export(self, campaign: Campaign, sheets: list[Sheet], out: Path) -> list[Path]:
+        """Write the data files and minh-chung.zip (when there are evidence files)."""
+        paths = list(export(campaign.spec, sheets, out))
+        return paths + write_evidence(aggregate(campaign.spec, sheets, self.clock()),
+                                      self.evidence, out)
 
     def failed(self, campaign: Campaign, chats: list[str], channel: str, caps: Capabilities,
                error: Exception) -> list[Outgoing]:

@@ -6,11 +6,12 @@ in the terminal channel; each conversation is written to hoi-thoai/<CODE>.txt.
 
 from __future__ import annotations
 
+import asyncio
 import io
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-from pathlib import Path
-from typing import Any
+from pathlib import Path, PurePath
+from typing import IO, Any
 
 import yaml
 
@@ -18,8 +19,11 @@ from bot.campaigns.campaign import load_campaign
 from bot.campaigns.spec import CampaignSpec
 from bot.channels.console import ConsoleChannel
 from bot.engine import Engine
+from bot.evidence import EvidenceStore, Offer
 from bot.paths import templates_dir
 from bot.store import Store
+
+DEMO_DATA = "du-lieu-bot"  # the demo's REPORTBOT_DATA_DIR: the files the contacts sent
 
 
 class DemoError(RuntimeError):
@@ -53,8 +57,13 @@ def demo_clock() -> datetime:
 
 
 async def play_unit(engine: Engine, campaign_id: int, code: str, script: dict[str, Any],
-                    folder: Path) -> Played:
-    """Play one unit's contact through the questionnaire; return what was sent."""
+                    folder: Path, evidence: EvidenceStore | None = None,
+                    files: frozenset[str] = frozenset()) -> Played:
+    """Play one unit's contact through the questionnaire; return what was sent.
+
+    For the questions in `files` (type file) the contact sends a sample file per scripted name,
+    kept in `evidence` as a channel's file would be.
+    """
     buffer = io.StringIO()
     channel = ConsoleChannel(engine, f"demo-{code}", buffer, echo=True, channel="demo")
     replies = await channel.open(code, campaign_id)
@@ -69,8 +78,14 @@ async def play_unit(engine: Engine, campaign_id: int, code: str, script: dict[st
             break  # a required question the script leaves open: the unit stays in progress
         if question == asked_before:
             raise DemoError(f"demo answer for {code}.{question} was refused:\n{replies[-1].text}")
-        messages = typed(answers.get(question))
-        for text in messages:
+        scripted = answers.get(question)
+        if question in files and evidence is not None and isinstance(scripted, list):
+            for name in scripted:
+                kept = await evidence.keep(sample_offer(str(name)))
+                replies = await channel.send_file(kept.attachment, campaign_id)
+                sent += 1
+            scripted = []  # then "xong"
+        for text in typed(scripted):
             replies = await channel.send(text, campaign_id)
             sent += 1
         asked_before = question
@@ -83,6 +98,37 @@ async def play_unit(engine: Engine, campaign_id: int, code: str, script: dict[st
     return Played(code, sent, transcript)
 
 
+def sample_offer(name: str) -> Offer:
+    """Return a file the demo's contact sends: a one-page PDF, or a JPEG picture, whose page
+    shows its name (drawn with matplotlib, no network)."""
+
+    async def download(out: IO[bytes], limit: int) -> None:
+        out.write(await asyncio.to_thread(_sample, name))
+
+    return Offer(name, None, download)
+
+
+def _sample(name: str) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from bot.documents.charts import chart_font
+
+    pdf = name.lower().endswith(".pdf")
+    figure = Figure(figsize=(8.27, 11.69) if pdf else (6.4, 4.8), dpi=100)
+    FigureCanvasAgg(figure)
+    figure.text(0.5, 0.55, PurePath(name).stem, ha="center", va="center", fontsize=14,
+                family=chart_font(), wrap=True)
+    if not pdf:
+        figure.patch.set_facecolor("#dde8f0")
+    buffer = io.BytesIO()
+    if pdf:
+        figure.savefig(buffer, format="pdf", metadata={"CreationDate": None})
+    else:
+        figure.savefig(buffer, format="jpg")
+    return buffer.getvalue()
+
+
 def typed(answer: Any) -> list[str]:
     """Return the messages a contact types for one scripted answer (a list ends with "xong")."""
     if answer is None:
@@ -92,11 +138,21 @@ def typed(answer: Any) -> list[str]:
     return [str(answer)]
 
 
+def demo_evidence(out: Path) -> EvidenceStore:
+    """Return where the demo keeps the files its contacts send (its REPORTBOT_DATA_DIR)."""
+    return EvidenceStore(out / DEMO_DATA)
+
+
 async def run_demo(store: Store, tz: tzinfo, out: Path) -> tuple[int, list[Played]]:
-    """Create the default round and play every scripted unit; return the round id."""
+    """Create the default round and play every scripted unit; return the round id. The files
+    the contacts send are kept in `demo_evidence(out)`."""
+    evidence = demo_evidence(out)
     engine = Engine(store, clock=demo_clock)
-    campaign_id, _invites = await store.create_campaign(default_campaign(tz), demo_clock())
+    spec = default_campaign(tz)
+    campaign_id, _invites = await store.create_campaign(spec, demo_clock())
+    files = frozenset(q.id for q in spec.questionnaire.questions if q.type == "file")
     played = []
     for code, script in demo_answers().items():
-        played.append(await play_unit(engine, campaign_id, code, script, out / "hoi-thoai"))
+        played.append(await play_unit(engine, campaign_id, code, script, out / "hoi-thoai",
+                                      evidence, files))
     return campaign_id, played

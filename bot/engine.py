@@ -102,6 +102,11 @@ class Engine:
                                             key=(incoming.channel, key))
         return replies if fresh else []
 
+    async def processed(self, incoming: Incoming) -> bool:
+        """Return whether this incoming was processed before (a redelivery)."""
+        key = _update_key(incoming)
+        return key is not None and await self.store.outbox.processed(incoming.channel, key)
+
     async def bind(self, channel: str, chat_id: str, unit_code: str) -> None:
         """Bind a chat to a unit directly (the terminal channel, tests)."""
         await self.store.bind(channel, chat_id, None, unit_code, self.clock())
@@ -298,6 +303,9 @@ class Turn:
             self.ask(question)
         elif self.incoming.attachment is not None and question.type == "file":
             self.add_item(question, self.file_item(), self.incoming.attachment.name)
+        elif self.incoming.attachment is not None and not text.strip():
+            self.say("engine.file_not_expected")  # a file alone where words are asked
+            self.ask(question)
         elif question.type in TEXT_TYPES and word in KEYWORDS and \
                 self.session.draft.get("confirm") != word:
             self.confirm_keyword(question, text, word)
@@ -356,7 +364,11 @@ class Turn:
         """Return the stored metadata of the attached file."""
         file = self.incoming.attachment
         assert file is not None
-        return {"name": file.name, "mime": file.mime, "size": file.size, "file_id": file.file_id}
+        item: dict[str, Any] = {"name": file.name, "mime": file.mime, "size": file.size,
+                                "file_id": file.file_id}
+        if file.file_id.startswith("sha256:"):  # kept in the evidence store (bot/evidence.py)
+            item["sha256"] = file.file_id.removeprefix("sha256:")
+        return item
 
     def finish_list(self, question: Question) -> None:
         """End a list question; a required one needs at least one item."""

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 from typing import Protocol
@@ -26,6 +27,7 @@ from bot.channels.base import CONSOLE, Capabilities, Incoming, Outgoing, Transpo
 from bot.config import ConfigError, Settings
 from bot.coordinator import Coordinator, is_coordinator_command
 from bot.engine import Engine, split_command, utc_now
+from bot.evidence import MAX_BYTES, EvidenceStore, NotFetched, Offer, Refused, TooBig, refusal
 from bot.followups import FollowUps
 from bot.invites import Way
 from bot.model import Contact, Quota
@@ -82,6 +84,7 @@ class Hub:
         self.settings = settings
         self.channels: dict[str, Channel] = {}
         self.engine = Engine(store, clock, durable=True)
+        self.evidence = EvidenceStore(settings.data_dir)
         self.coordinator = Coordinator(store, self.engine, settings.tz, self.invite_ways,
                                        settings.data_dir)
         self.sweeper = Sweeper(store, settings.tz, self.caps_of, self.coordinator_chats(),
@@ -127,13 +130,23 @@ class Hub:
 
     # receiving ------------------------------------------------------------------------------
 
-    async def receive(self, incoming: Incoming, fetch: Fetch | None = None) -> None:
-        """Route one incoming: a coordinator's command (or file), or a contact's message."""
+    async def receive(self, incoming: Incoming, fetch: Fetch | None = None,
+                      offer: Offer | None = None) -> None:
+        """Route one incoming: a coordinator's command (or file), or a contact's message.
+
+        `fetch` downloads a coordinator's file (a campaign); `offer` is how to download a file a
+        contact sent, kept as evidence before the answer that names it is stored.
+        """
         caps = self.caps_of(incoming.channel)
         coordinator = self.is_coordinator(incoming.channel, incoming.user_id)
         if is_coordinator_command(incoming.text) or (fetch is not None and coordinator):
             await self.command(incoming, caps, coordinator, fetch)
             return
+        if offer is not None and incoming.attachment is not None:
+            kept = await self.keep_file(incoming, offer, caps)
+            if kept is None:
+                return
+            incoming = kept
         replies = await self.engine.handle(incoming, caps)
         if replies and coordinator and split_command(incoming.text)[0] == "help":
             help_text = texts.render("coordinator.help", caps.format)
@@ -141,6 +154,29 @@ class Hub:
                 f"{incoming.channel}:{incoming.chat_id}:{incoming.message_id}/help",
                 [Outgoing(incoming.chat_id, help_text, channel=incoming.channel)],
                 self.engine.clock())
+
+    async def keep_file(self, incoming: Incoming, offer: Offer,
+                        caps: Capabilities) -> Incoming | None:
+        """Keep the file a contact sent; return the incoming naming the kept file, or None
+        when it was refused (the contact is told why, once).
+
+        A message answered before (a redelivery, a restart) is not downloaded again: the engine
+        recognises it and only shows where the contact is; nor is a file sent by someone not
+        bound, or not at a `file` question (the engine says what it expects instead).
+        """
+        if await self.engine.processed(incoming) or not await self.store.asks_for_file(
+                incoming.channel, incoming.chat_id):
+            return incoming
+        try:
+            kept = await self.evidence.keep(offer)
+        except Refused as error:
+            log.log(logging.WARNING if error.code == "failed" else logging.INFO,
+                    "%s: file of message %s not kept (%s)", incoming.channel,
+                    incoming.message_id, error.code)
+            await self.engine.owe(incoming, [Outgoing(incoming.chat_id, refusal(error, caps.format),
+                                                      channel=incoming.channel)])
+            return None
+        return replace(incoming, attachment=kept.attachment)
 
     async def command(self, incoming: Incoming, caps: Capabilities, coordinator: bool,
                       fetch: Fetch | None) -> None:
@@ -154,7 +190,18 @@ class Hub:
         upload = None
         if fetch is not None and not await self.store.outbox.processed(
                 incoming.channel, str(incoming.message_id)):
-            upload = await fetch()
+            try:
+                upload = await fetch()
+            except (TooBig, NotFetched) as error:
+                log.warning("%s: campaign file not downloaded (%s)", incoming.channel,
+                            type(error).__name__)
+                name = incoming.attachment.name if incoming.attachment else ""
+                text = texts.render("coordinator.upload_failed", caps.format, name=name,
+                                    too_big=isinstance(error, TooBig),
+                                    limit=MAX_BYTES // (1024 * 1024))
+                await self.engine.owe(incoming, [Outgoing(incoming.chat_id, text,
+                                                          channel=incoming.channel)])
+                return
         await self.coordinator.handle(incoming, caps, upload)
 
     def notices(self, contact: Contact) -> list[Outgoing]:

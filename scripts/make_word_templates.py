@@ -66,6 +66,7 @@ PARAGRAPH_STYLES: dict[str, tuple[str | None, dict[str, Any], dict[str, Any]]] =
     "ND30 Section": ("ND30 Body", {"keep_next": True, "outline": 0}, {"bold": True}),
     "ND30 Item": ("ND30 Body", {"keep_next": True, "outline": 1}, {"bold": True}),
     "ND30 Closing": ("ND30 Body", {"keep_next": True}, {}),
+    "ND30 Evidence Unit": ("ND30 Body", {"keep_next": True}, {"bold": True}),  # not a khoản
     "ND30 Tag": ("Normal", {}, {"size": 20}),
     STYLE_AGENCY_PARENT: ("Normal", {"jc": "center"}, {"size": 26}),
     STYLE_AGENCY: ("Normal", {"jc": "center"}, {"size": 26, "bold": True}),
@@ -510,6 +511,28 @@ def appendix_block() -> list[Any]:
     ]
 
 
+def evidence_block() -> list[Any]:
+    """The evidence files per unit (and per question when a unit answered several file
+    questions), a list of its own after the Phụ lục."""
+    return [
+        tag("{%p if evidence %}"),
+        text_para("ND30 Appendix", words("evidence_head")),
+        text_para("ND30 Appendix Note", words("evidence_note")),
+        tag("{%p for unit in evidence %}"),
+        text_para("ND30 Evidence Unit", "{{ loop.index }}. {{ unit.name }}"),
+        tag("{%p for question in unit.questions %}"),
+        tag("{%p if unit.questions|length > 1 %}"),
+        para("ND30 Body", run(words("evidence_question"), char_style=ATTRIBUTION)),
+        tag("{%p endif %}"),
+        tag("{%p for file in question.files %}"),
+        text_para("ND30 Body", "{{ file.text }}"),
+        tag("{%p endfor %}"),
+        tag("{%p endfor %}"),
+        tag("{%p endfor %}"),
+        tag("{%p endif %}"),
+    ]
+
+
 def draft_header() -> list[Any]:
     return [para("ND30 Draft", run(words("draft"), box=True))]
 
@@ -527,6 +550,7 @@ def consolidated() -> list[Any]:
         text_para("ND30 Closing", words("closing")),
         signature_table(),
         *appendix_block(),
+        *evidence_block(),
     ]
 
 

@@ -6,8 +6,9 @@ Start it on 127.0.0.1 (a free port) in a background thread and point python-tele
         bot = telegram.Bot(fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url)
 
 or run ``reportbot run`` with ``TELEGRAM_API_BASE_URL=fake.base_url``. Tests play the people
-(``send_text``, ``press_button``, ``send_document``), then look at what the bot did (``calls``,
-``sent_messages``, ``wait_for``) and inject faults (``fail_next``, ``blocked_users``, ``limits``).
+(``send_text``, ``press_button``, ``send_document``, ``send_photo``), then look at what the bot
+did (``calls``, ``sent_messages``, ``wait_for``) and inject faults (``fail_next``,
+``blocked_users``, ``limits``).
 
 What it models, as the real server does:
 
@@ -652,6 +653,20 @@ class FakeBotApi:
             extra["caption"] = caption
         return self.enqueue({"message": self._user_message(user_id, first_name, None, **extra)})
 
+    def send_photo(self, user_id: int, content: bytes, *, caption: str | None = None,
+                   first_name: str | None = None) -> int:
+        """The person sends a picture: Telegram's sizes, a small thumbnail and ``content`` as
+        the largest (getFile and the download serve it under photos/)."""
+        thumb = self._store_file(content[:64], None, None, folder="photos")
+        stored = self._store_file(content, None, None, folder="photos")
+        sizes = [{"file_id": f.file_id, "file_unique_id": f.unique_id, "width": width,
+                  "height": width * 3 // 4, "file_size": len(f.content)}
+                 for f, width in ((thumb, 90), (stored, 1280))]
+        extra: JSONDict = {"photo": sizes}
+        if caption is not None:
+            extra["caption"] = caption
+        return self.enqueue({"message": self._user_message(user_id, first_name, None, **extra)})
+
     def press_button(self, user_id: int, message_id: int, data: str, *,
                      strict: bool = True) -> int:
         """The person presses the inline button with ``data`` under the bot's message.
@@ -1187,14 +1202,16 @@ class FakeBotApi:
         self._messages[(chat_id, message["message_id"])] = message
         return copy.deepcopy(message)
 
-    def _store_file(self, content: bytes, name: str | None, mime: str | None) -> _StoredFile:
-        """Keep a file for getFile and downloads."""
+    def _store_file(self, content: bytes, name: str | None, mime: str | None,
+                    folder: str = "documents") -> _StoredFile:
+        """Keep a file for getFile and downloads (photos are .jpg, as Telegram's are)."""
         with self._cond:
             number = next(self._ids)
             suffix = name.rsplit(".", 1)[-1] if name and "." in name else "bin"
+            suffix = "jpg" if folder == "photos" else suffix
             stored = _StoredFile(
                 file_id=f"BQACAgUAAxkBAAI{number:06d}{'x' * 20}", unique_id=f"AgAD{number:06d}",
-                path=f"documents/file_{number}.{suffix}", content=content, name=name, mime=mime,
+                path=f"{folder}/file_{number}.{suffix}", content=content, name=name, mime=mime,
             )
             self._files[stored.file_id] = stored
             return stored

@@ -5,7 +5,8 @@ Start it on 127.0.0.1 (a free port) in a background thread and point the Zalo cl
     with FakeZaloBot() as fake:
         client = ZaloBotClient(fake.token, base_url=fake.base_url)  # calls {base}/bot<TOKEN>/<m>
 
-Tests play the contacts (``send_text``, ``send_image``, ``send_sticker``, ``send_unsupported``),
+Tests play the contacts (``send_text``, ``send_image``, ``send_sticker``, ``send_unsupported``;
+``send_photo`` serves the picture's bytes at ``<base>/cdn/<id>.jpg`` as Zalo's CDN would),
 then look at what the bot did (``calls``, ``sent_messages``, ``wait_for_sent``, ``polls``,
 ``deliveries``) and inject faults (``fail_next``, ``proxy_limit``, ``replay``, the quota).
 
@@ -464,6 +465,7 @@ class FakeZaloBot:
         self._quota_used = 0
         self._fail_rules: list[_FailRule] = []
         self._blocked: set[str] = set()
+        self._photos: dict[str, tuple[bytes, str]] = {}  # what the CDN serves, by path
         self._proxy: _Bucket | None = None
         self._handlers: dict[str, Callable[[Call], Any]] = {
             "getMe": lambda _call: dict(self.bot_info),
@@ -590,6 +592,17 @@ class FakeZaloBot:
             content["caption"] = caption
         return self.send_event(user_id, "message.image.received", display_name=display_name,
                                **content)
+
+    def host_photo(self, content: bytes, mime: str = "image/jpeg") -> str:
+        """Serve ``content`` as Zalo's CDN serves a picture a contact sent; return its URL."""
+        path = f"/cdn/{new_id()}.jpg"
+        with self._cond:
+            self._photos[path] = (content, mime)
+        return self.base_url + path
+
+    def send_photo(self, user_id: str, content: bytes, caption: str | None = None) -> str:
+        """The contact sends a picture whose bytes are ``content``; return the message_id."""
+        return self.send_image(user_id, self.host_photo(content), caption)
 
     def send_sticker(self, user_id: str, sticker: str | None = None, *,
                      url: str | None = None, display_name: str | None = None) -> str:
@@ -853,6 +866,10 @@ class FakeZaloBot:
         """Answer one HTTP request: status, content type, body (recorded atomically)."""
         arrived = time.monotonic()
         url = urlsplit(path)
+        if http_method == "GET" and url.path.startswith("/cdn/"):
+            with self._cond:
+                photo = self._photos.get(url.path)
+            return (200, photo[1], photo[0]) if photo else (404, "text/plain", b"Not Found")
         parse_error: ZaloError | None = None
         try:
             params, encoding = parse_params(content_type, body, url.query)

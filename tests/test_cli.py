@@ -7,10 +7,12 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import openpyxl
 import pytest
+from docx import Document
 
 from tests.conftest import SMALL_CAMPAIGN
 
@@ -176,6 +178,18 @@ def test_demo_runs_offline_and_prints_where_outputs_are(tmp_path: Path) -> None:
     assert sxd["ty_le_tiem"] == "100" and sxd["ung_ho_tien"] == "10000000"
     assert "1795/SXD-CCGD" in sxd["van_ban_chuyen_nganh"]
     assert "2440/SXD-CCGD" in sxd["van_ban_chuyen_nganh"]
+    # The scripted contacts send sample files: kept, listed, zipped.
+    with zipfile.ZipFile(tmp_path / "demo" / "minh-chung.zip") as bundle:
+        names = sorted(bundle.namelist())
+    assert names == ["minh-chung/SXD/Kế hoạch số 692-KH-SXD.pdf",
+                     "minh-chung/SXD/Ảnh hội nghị triển khai phong trào.jpg",
+                     "minh-chung/SYT/Ảnh tiêm vắc xin tại Bệnh viện Đa khoa tỉnh.jpg"]
+    kept = list((tmp_path / "demo" / "du-lieu-bot" / "files").iterdir())
+    assert len(kept) == 3 and all(len(p.stem) == 64 for p in kept)
+    report = Document(str(tmp_path / "demo" / "bao-cao-tong-hop.docx"))
+    text = "\n".join(p.text for p in report.paragraphs)
+    assert "DANH MỤC TÀI LIỆU MINH CHỨNG" in text
+    assert "- Kế hoạch số 692-KH-SXD.pdf (" in text
 
 
 def test_run_without_any_channel_names_the_settings_in_one_line(tmp_path: Path) -> None:

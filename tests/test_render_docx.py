@@ -339,7 +339,7 @@ def test_appendix_has_a_row_per_unit_and_sized_columns(report: Report,
     assert ("(2) Tỷ lệ tiêm vắc xin phòng COVID-19 (%; dòng Tổng cộng: tỷ lệ chung tính theo số"
             " cán bộ, công chức, viên chức và người lao động).") in text
     assert ("Đơn vị chưa gửi báo cáo (không tính vào dòng Tổng cộng): Sở Tài chính; ") in text
-    assert "Ủy ban nhân dân huyện Bình Sơn (đang trả lời, đã trả lời 12/22 câu hỏi)." in text
+    assert "Ủy ban nhân dân huyện Bình Sơn (đang trả lời, đã trả lời 12/23 câu hỏi)." in text
     assert not any("Bình Sơn" in text_of(row) for row in rows)
     assert len(Document(str(consolidated)).sections) == 1  # four columns fit a portrait page
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import time
@@ -419,6 +420,8 @@ async def test_a_photo_answers_a_file_question_and_help_differs_by_role(harness:
     assert "Đã tạo" in await harness.document(ADMIN, "co-anh.yaml", with_file.encode(), "/new")
     token = await invite_token(harness, "SXD")
     assert "Ảnh minh chứng?" in await harness.text(7, f"/start {token}")
+    photo = b"\xff\xd8\xff\xe0" + b"jpeg" * 3000
+    harness.request.files["big"] = photo
     await harness.feed({"message": {
         "message_id": 50, "date": int(time.time()), "chat": {"id": 7, "type": "private"},
         "from": {"id": 7, "is_bot": False, "first_name": "A"},
@@ -428,10 +431,82 @@ async def test_a_photo_answers_a_file_question_and_help_differs_by_role(harness:
     assert "Đã lưu mục 1" in harness.request.sent(7)[-1]["text"]
     assert "Câu 2/" in await harness.text(7, "xong")
     stored = (await harness.store.sheets(1))[0].answers["anh"]
-    assert stored == [{"name": "anh-b1.jpg", "mime": "image/jpeg", "size": 12345,
-                       "file_id": "big"}]
+    digest = hashlib.sha256(photo).hexdigest()
+    assert stored == [{"name": "anh-b1.jpg", "mime": "image/jpeg", "size": len(photo),
+                       "file_id": f"sha256:{digest}", "sha256": digest}]
+    kept = harness.channel.hub.settings.data_dir / "files" / f"{digest}.jpg"
+    assert kept.read_bytes() == photo
     assert "/compile" not in await harness.text(7, "/help")
     assert "/compile" in await harness.text(ADMIN, "/help")
+
+
+async def test_a_file_redelivered_or_cut_off_by_a_kill_is_kept_and_answered_once(
+        harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    with_file = SMALL_CAMPAIGN.replace(
+        "        - {id: so_nguoi,",
+        '        - {id: anh, type: file, ask: "Ảnh minh chứng?", required: false}\n'
+        "        - {id: so_nguoi,")
+    await harness.document(ADMIN, "co-anh.yaml", with_file.encode(), "/new")
+    await harness.text(7, f"/start {await invite_token(harness, 'SXD')}")
+    harness.request.files["p1"] = b"\xff\xd8\xff\xe0" + b"a" * 3000
+    photo = {"message": {
+        "message_id": 60, "date": int(time.time()), "chat": {"id": 7, "type": "private"},
+        "from": {"id": 7, "is_bot": False, "first_name": "A"},
+        "photo": [{"file_id": "p1", "file_unique_id": "q1", "width": 900, "height": 900}]}}
+    hub = harness.channel.hub
+    handle = hub.engine.handle
+    calls = 0
+
+    async def killed_once(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # the process dies after the file is kept, before the answer is stored
+            raise SystemError("killed")
+        return await handle(*args, **kwargs)
+
+    monkeypatch.setattr(hub.engine, "handle", killed_once)
+    with pytest.raises(SystemError):
+        await hub.receive(*await _incoming_of(harness, photo))
+    folder = hub.settings.data_dir / "files"
+    assert len(list(folder.iterdir())) == 1  # kept, not yet named by any answer
+    assert (await harness.store.sheets(1))[0].answers.get("anh") is None
+    await harness.feed(photo)  # Telegram delivers the unconfirmed update again
+    await harness.feed(photo, redeliver=True)  # and once more
+    items = (await harness.store.sheets(1))[0].answers["anh"]
+    assert len(items) == 1 and len(list(folder.iterdir())) == 1
+    asked = [p["file_id"] for n, p in harness.request.calls if n == "getFile"]
+    assert asked.count("p1") == 2  # kept before the kill and again after; not once answered
+
+
+async def _incoming_of(harness: Harness, payload: dict[str, Any]) -> tuple[Any, ...]:
+    """Return what the channel hands the hub for an update (its Incoming and its offer)."""
+    handed: list[tuple[Any, ...]] = []
+    hub = harness.channel.hub
+
+    async def record(*args: Any) -> None:
+        handed.append(args)
+
+    original = hub.receive
+    hub.receive = record  # type: ignore[method-assign]
+    try:
+        await harness.feed(payload, drain=False)
+    finally:
+        hub.receive = original  # type: ignore[method-assign]
+    harness.update_id -= 1  # the same update comes again
+    incoming, fetch, offer = handed[0]
+    return incoming, fetch, offer
+
+
+async def test_a_document_over_the_upload_limit_goes_as_where_it_lies(
+        harness: Harness, tmp_path: Path) -> None:
+    bundle = tmp_path / "outputs" / "dot-3" / "minh-chung.zip"
+    bundle.parent.mkdir(parents=True)
+    bundle.write_bytes(b"PK" + b"0" * 2000)
+    harness.channel.transport.max_upload = 1000  # as a zip over Telegram's 50 MB would be
+    await harness.owe(Outgoing(str(ADMIN), "", document=bundle, channel="telegram"))
+    assert not [n for n, _ in harness.request.calls if n == "sendDocument"]
+    told = harness.request.sent(ADMIN)[-1]["text"]
+    assert "minh-chung.zip" in told and "reportbot compile 3 --out" in told
 
 
 async def test_a_long_answer_shown_again_reaches_the_contact_in_valid_parts(

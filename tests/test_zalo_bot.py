@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import time
+import zipfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -225,12 +227,20 @@ async def test_a_photo_answers_a_file_question(make_bot: MakeBot) -> None:
         "        - {id: so_nguoi,")
     bot = await make_bot(campaign=with_file)
     assert "Ảnh minh chứng?" in await bot.say("u1", f"/start {await bot.token('SXD')}")
-    key = bot.fake.send_image("u1", "https://photo.zdn.vn/anh1.jpg", "Ảnh hội nghị",
+    photo = b"\x89PNG\r\n\x1a\n" + b"png" * 2000
+    key = bot.fake.send_image("u1", bot.fake.host_photo(photo, "image/png"), "Ảnh hội nghị",
                               fields=["photo_url"])
     await bot.processed(key)
     assert "Đã lưu mục 1" in bot.fake.sent_messages("u1")[-1].text
     stored = (await bot.store.sheets(1))[0].answers["anh"]
-    assert stored[0]["file_id"] == "https://photo.zdn.vn/anh1.jpg"
+    digest = hashlib.sha256(photo).hexdigest()
+    assert (stored[0]["sha256"], stored[0]["size"]) == (digest, len(photo))
+    assert stored[0]["name"].endswith(".png") and stored[0]["mime"] == "image/png"
+    assert (bot.settings.data_dir / "files" / f"{digest}.png").read_bytes() == photo
+    gone = bot.fake.send_image("u1", bot.fake.base_url + "/cdn/gone.jpg")
+    await bot.processed(gone)
+    assert "chưa tải được tệp" in bot.fake.sent_messages("u1")[-1].text
+    assert len((await bot.store.sheets(1))[0].answers["anh"]) == 1
 
 
 async def test_stickers_and_unsupported_get_the_polite_line_bots_are_dropped(
@@ -492,3 +502,29 @@ async def test_new_on_zalo_says_where_a_campaign_file_can_be_sent(make_bot: Make
     answer = await bot.say(ADMIN, "/new")
     assert "reportbot campaign create" in answer and "Telegram" in answer
     assert [c.title for c in await bot.store.campaigns()] == ["Đợt thử nghiệm"]
+
+
+async def test_the_photo_goes_into_minh_chung_zip_sent_as_a_link(make_bot: MakeBot) -> None:
+    links = FakeLinks()
+    with_file = SMALL_CAMPAIGN.replace(
+        "        - {id: so_nguoi,",
+        '        - {id: anh, type: file, ask: "Ảnh minh chứng?", required: false}\n'
+        "        - {id: so_nguoi,")
+    bot = await make_bot(links, campaign=with_file)
+    await bot.say(ADMIN, "/status")  # Zalo lets no bot write first: the coordinator writes
+    await bot.say("u1", f"/start {await bot.token('SXD')}")
+    photo = b"\xff\xd8\xff\xe0" + b"hoi nghi" * 500
+    await bot.processed(bot.fake.send_photo("u1", photo, "Ảnh hội nghị"))
+    assert "Đã lưu mục 1" in bot.fake.sent_messages("u1")[-1].text
+    await bot.say("u1", "xong")
+    assert "Đã gửi báo cáo" in await answer_all(bot, "u1")
+    await bot.say(ADMIN, "/compile")
+    await bot.hub.sender.drain()
+    zipped = [path for path, name in links.calls if name == "minh-chung.zip"]
+    assert len(zipped) == 1
+    told = "\n".join(m.text for m in bot.fake.sent_messages(ADMIN))
+    assert "minh-chung.zip" in told and "/files/tok" in told
+    with zipfile.ZipFile(zipped[0]) as bundle:
+        [name] = bundle.namelist()
+        assert name.startswith("minh-chung/SXD/anh-") and name.endswith(".jpg")
+        assert bundle.read(name) == photo

@@ -191,13 +191,16 @@ async def test_a_photo_and_a_file_answer_a_file_question_and_are_kept(
     assert "Đã lưu mục 2" in saved[-1]
     big = await bot.after(USER, lambda: bot.fake.send_file(USER, url, "to.pdf", 21 * 2**20))
     assert "lớn hơn 20 MB" in big[-1]
+    fake_pdf = file_host.put("/gia.pdf", b"<html>error page</html>", "application/pdf")
+    wrong = await bot.after(USER, lambda: bot.fake.send_file(USER, fake_pdf, "gia.pdf", 22))
+    assert "không nhận tệp «gia.pdf»" in wrong[-1]
     items = (await bot.store.sheets(1))[0].answers["anh"]
     assert [(i["name"], i["size"], i["mime"]) for i in items] == [
         (items[0]["name"], len(photo), "image/jpeg"),
         ("Kế hoạch 12.pdf", len(pdf), "application/pdf")]
     import hashlib
 
-    folder = bot.settings.data_dir / "files" / "zalo_oa"
+    folder = bot.settings.data_dir / "files"
     for item, content, suffix in ((items[0], photo, ".jpg"), (items[1], pdf, ".pdf")):
         digest = hashlib.sha256(content).hexdigest()
         assert item["file_id"] == f"sha256:{digest}"

@@ -12,6 +12,7 @@ from typing import TextIO
 
 from bot.channels.base import (
     CONSOLE,
+    Attachment,
     ContactUnreachable,
     DeliveryUncertain,
     Incoming,
@@ -80,6 +81,17 @@ class ConsoleChannel:
         if self.echo and text is not None:
             self.out.write(f"\n> {text}\n")
         incoming = Incoming(self.channel, self.chat_id, user_id=self.chat_id, text=text)
+        return await self.deliver(incoming, campaign_id)
+
+    async def send_file(self, file: Attachment, campaign_id: int) -> list[Outgoing]:
+        """Deliver a file the contact sends (kept already, bot/evidence.py); print the replies."""
+        if self.echo:
+            self.out.write(f"\n> [{file.name}]\n")
+        incoming = Incoming(self.channel, self.chat_id, user_id=self.chat_id, attachment=file)
+        return await self.deliver(incoming, campaign_id)
+
+    async def deliver(self, incoming: Incoming, campaign_id: int) -> list[Outgoing]:
+        """Hand one incoming to the engine and print the replies."""
         self.last = await self.engine.handle(incoming, CONSOLE, campaign_id)
         for reply in self.last:
             for part in self.transport.parts(reply):

@@ -16,7 +16,7 @@ import logging
 import re
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
 from telegram.error import (
@@ -38,11 +38,13 @@ from bot.channels.base import (
     TELEGRAM,
     Attachment,
     Incoming,
+    Links,
 )
 from bot.channels.telegram_transport import TelegramTransport, seconds
 from bot.config import ConfigError, Settings
 from bot.coordinator import COMMANDS
 from bot.engine import CONTACT_COMMANDS
+from bot.evidence import Download, NotFetched, Offer, TooBig, read_offer
 from bot.invites import Way, telegram_link
 
 if TYPE_CHECKING:
@@ -83,7 +85,7 @@ def configure(settings: Settings, hub: Hub,
     """Build the channel: long polling, or the webhook on the HTTP server when its secret is set."""
     from bot.channels.telegram_webhook import telegram_webhook_loop
 
-    channel = TelegramChannel(build_application(settings), hub)
+    channel = TelegramChannel(build_application(settings), hub, web[1] if web else None)
     if web is not None and settings.webhook_secret:
         channel.receive_loop = telegram_webhook_loop(channel, web[0], settings.public_url,
                                                      settings.webhook_secret)
@@ -97,12 +99,13 @@ class TelegramChannel:
     name = CHANNEL
     caps = TELEGRAM
 
-    def __init__(self, app: Application[Any, Any, Any, Any, Any, Any], hub: Hub) -> None:
+    def __init__(self, app: Application[Any, Any, Any, Any, Any, Any], hub: Hub,
+                 links: Links | None = None) -> None:
         self.app = app
         self.hub = hub
         self.admins = frozenset(hub.settings.coordinators(CHANNEL))
         self.username = hub.settings.telegram_bot_username
-        self.transport = TelegramTransport(app)
+        self.transport = TelegramTransport(app, links)
         self.receive_loop: Callable[[asyncio.Event], Awaitable[None]] = self.poll
         app.add_handler(CallbackQueryHandler(self.on_button))
         app.add_handler(MessageHandler(tg_filters.ALL & ~tg_filters.UpdateType.EDITED,
@@ -126,14 +129,17 @@ class TelegramChannel:
                             attachment=_attachment(message),
                             message_id=f"u{update.update_id}", name=user.full_name)
         document = message.document
+        offer = None
+        if incoming.attachment is not None:
+            source = document or message.photo[-1]
+            offer = Offer(incoming.attachment.name, incoming.attachment.size or None,
+                          _download(source))
 
         async def fetch() -> Upload:
-            assert document is not None
-            file = await document.get_file()
-            return Upload(document.file_name or "campaign.yaml",
-                          bytes(await file.download_as_bytearray()))
+            assert document is not None and offer is not None
+            return Upload(document.file_name or "campaign.yaml", await read_offer(offer))
 
-        await self.hub.receive(incoming, fetch if document is not None else None)
+        await self.hub.receive(incoming, fetch if document is not None else None, offer)
 
     async def on_button(self, update: Update, _context: Any) -> None:
         """Hand a pressed inline button to the hub."""
@@ -298,6 +304,29 @@ def _attachment(message: Any) -> Attachment | None:
         return Attachment(f"anh-{photo.file_unique_id}.jpg", "image/jpeg", photo.file_size or 0,
                           photo.file_id)
     return None
+
+
+def _download(source: Any) -> Download:
+    """Return the download of a document or photo: getFile (Telegram serves at most 20 MB),
+    then the file itself."""
+
+    async def download(out: IO[bytes], limit: int) -> None:
+        try:
+            file = await source.get_file()
+        except BadRequest as error:
+            if "too big" in str(error).lower():
+                raise TooBig(str(error)) from None
+            raise NotFetched(str(error)) from None
+        except TelegramError as error:
+            raise NotFetched(type(error).__name__) from None
+        if file.file_size is not None and file.file_size > limit:
+            raise TooBig(str(file.file_size))
+        try:
+            await file.download_to_memory(out)
+        except TelegramError as error:
+            raise NotFetched(type(error).__name__) from None
+
+    return download
 
 
 def _menu(names: Sequence[str]) -> list[BotCommand]:

@@ -3,7 +3,9 @@ the channel error hierarchy (bot/channels/base.py)."""
 
 from __future__ import annotations
 
+import html
 import logging
+from dataclasses import replace
 from typing import Any
 
 from telegram.constants import ParseMode
@@ -23,15 +25,18 @@ from bot.channels.base import (
     TELEGRAM,
     ContactUnreachable,
     DeliveryUncertain,
+    Links,
     MessageRefused,
     Outgoing,
     RetryLater,
     split_parts,
 )
+from bot.channels.document_links import document_text
 from bot.splitting import html_to_plain
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
+MAX_UPLOAD = 50 * 1024 * 1024  # what the Bot API takes from a bot in sendDocument
 SEND_TIMEOUT = 30.0  # a slow answer is waited for: a retry after a timeout may duplicate
 
 
@@ -41,14 +46,18 @@ class TelegramTransport:
     Forbidden (blocked) and "chat not found" → ContactUnreachable; 429 → RetryLater with the
     time Telegram names; a timeout → DeliveryUncertain (the outbox retries a text, never a
     document); 5xx and network errors → RetryLater; a 400 → MessageRefused, except refused
-    markup, which is sent again at once as plain text.
+    markup, which is sent again at once as plain text. A document over the 50 MB a bot may
+    upload (a large minh-chung.zip) goes as a download link, or where it lies on the server.
     """
 
     name = CHANNEL
     caps = TELEGRAM
 
-    def __init__(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    def __init__(self, app: Application[Any, Any, Any, Any, Any, Any],
+                 links: Links | None = None) -> None:
         self.app = app
+        self.links = links  # for a document over what a bot may upload
+        self.max_upload = MAX_UPLOAD
 
     def parts(self, message: Outgoing) -> list[Outgoing]:
         """Return the message cut under 4096 characters (buttons on the last text part), then
@@ -58,7 +67,10 @@ class TelegramTransport:
     async def send(self, part: Outgoing) -> None:
         """Send one part (a text or a document)."""
         try:
-            if part.document is not None:
+            if part.document is not None and part.document.stat().st_size > self.max_upload:
+                text = await document_text(part, self.links, TELEGRAM.max_length)
+                await self.send_text(replace(part, text=html.escape(text), document=None))
+            elif part.document is not None:
                 await self.send_document(part)
             else:
                 await self.send_text(part)

@@ -24,6 +24,7 @@ from bot.channels.base import ZALO_BOT, Links, Outgoing
 from bot.channels.zalo_bot_client import (
     NETWORK,
     NO_ANSWER,
+    TIMEOUT,
     ZaloBotClient,
     ZaloBotError,
     check_token,
@@ -44,6 +45,7 @@ from bot.channels.zalo_bot_updates import (
     update_key,
 )
 from bot.config import ConfigError, Settings
+from bot.evidence import Offer, http_download
 from bot.invites import Way, zalo_line
 
 if TYPE_CHECKING:
@@ -81,8 +83,10 @@ class ZaloBotChannel:
                  http: httpx.AsyncClient | None = None) -> None:
         self.settings = settings
         self.hub = hub
+        self.http = http or httpx.AsyncClient(timeout=TIMEOUT)  # the client's, and downloads'
+        self._own_http = http is None
         self.client = ZaloBotClient(settings.zalo_bot_token, settings.zalo_bot_api_base_url
-                                    or DEFAULT_BASE, http)
+                                    or DEFAULT_BASE, self.http)
         self.transport = ZaloBotTransport(self.client, links=links, on_sent=self.count_sent)
         self.bot_id: str | None = None
         self.webhook: ZaloBotWebhook | None = None
@@ -233,7 +237,11 @@ class ZaloBotChannel:
             await self.hub.engine.owe(incoming, [Outgoing(incoming.chat_id, text,
                                                           channel=CHANNEL)])
             return
-        await self.hub.receive(incoming)
+        offer = None
+        if incoming.attachment is not None:  # a picture: its URL (Zalo sends no other file)
+            offer = Offer(incoming.attachment.name, None,
+                          http_download(self.http, incoming.attachment.file_id))
+        await self.hub.receive(incoming, offer=offer)
 
     # sending ------------------------------------------------------------------------------
 
@@ -243,8 +251,10 @@ class ZaloBotChannel:
         await self.hub.store.usage.count(CHANNEL, month)
 
     async def stop(self) -> None:
-        """Close the HTTP client."""
+        """Close the HTTP client if the channel made it."""
         await self.client.close()
+        if self._own_http:
+            await self.http.aclose()
 
 
 async def _first(stop: asyncio.Event, other: asyncio.Event) -> None:

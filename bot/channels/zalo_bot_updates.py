@@ -72,7 +72,8 @@ def translate(update: Update, key: str, bot_id: str | None) -> Received | None:
                     if isinstance(u, str) and u), None)
         if url is not None:
             caption = message.get("caption")
-            attachment = Attachment(f"anh-{key[:20]}.jpg", "image/jpeg", 0, url)
+            # No suffix: the evidence store names it by its content (JPEG, PNG …).
+            attachment = Attachment(f"anh-{key[:20]}", "image/jpeg", 0, url)
             return Received(_with(base, text=caption if isinstance(caption, str) else None,
                                   attachment=attachment))
     return Received(base, unsupported=True)  # a sticker, a voice, a file, a link...

@@ -6,8 +6,8 @@ channel's loop processes what was stored and not processed yet — at start-up t
 stored before a kill is processed after the restart — each one once:
 - `user_send_text` goes to the hub as typed text, or as `Incoming.button` when it is the payload
   of one of the bot's query buttons (`#` + the button's data, zalo_oa_transport);
-- `user_send_image` / `user_send_file` are downloaded and kept (zalo_oa_files) and go to the hub
-  as an attachment (a file question's answer; a coordinator's campaign file);
+- `user_send_image` / `user_send_file` go to the hub with how to download them (zalo_oa_files):
+  a contact's file is kept as evidence (bot/evidence.py), a coordinator's read as a campaign;
 - `follow` is greeted with how to bind (`/start <token>`, or the token alone);
 - other things a person sends get a polite line; `unfollow` is only stored: the next message
   to that person meets -213 and the sender marks them unreachable then (a person can follow
@@ -30,9 +30,9 @@ import httpx
 
 from bot import texts
 from bot.campaigns.upload import Upload
-from bot.channels.base import ZALO_OA, Incoming, Links, Outgoing
+from bot.channels.base import ZALO_OA, Attachment, Incoming, Links, Outgoing
 from bot.channels.zalo_oa_client import ZaloOAClient
-from bot.channels.zalo_oa_files import MAX_FILE, NotFetched, TooBig, fetch, offered
+from bot.channels.zalo_oa_files import offered
 from bot.channels.zalo_oa_tokens import TokenChain, fingerprint
 from bot.channels.zalo_oa_transport import (
     BUTTON_MARK,
@@ -43,6 +43,7 @@ from bot.channels.zalo_oa_transport import (
 )
 from bot.channels.zalo_oa_webhook import USER_EVENTS, Event, ZaloOAWebhook, person
 from bot.config import ConfigError, Settings
+from bot.evidence import http_download, read_offer
 from bot.invites import Way, zalo_line
 
 if TYPE_CHECKING:
@@ -176,31 +177,21 @@ class ZaloOAChannel:
         await self.hub.receive(_with(base, text=text))
 
     async def file(self, base: Incoming, message: dict[str, Any], key: str) -> None:
-        """Download a file a person sent and hand it to the hub (a polite line if it fails)."""
+        """Hand a file a person sent to the hub: a contact's is kept as evidence there (or
+        refused with the reason), a coordinator's is read as a campaign file."""
         found = offered(message, key)
         assert found is not None
-        if await self.hub.store.outbox.processed(CHANNEL, key):
-            return  # answered before a kill: no download again
-        try:
-            attachment, kept = await fetch(self.http, found,
-                                           self.settings.data_dir / "files" / CHANNEL)
-        except TooBig:
-            await self.owe(base, "zalo_oa.file_too_big", name=found.name,
-                           limit=MAX_FILE // (1024 * 1024))
-            return
-        except (NotFetched, OSError) as error:
-            log.warning("zalo_oa: file of event %s not downloaded (%s)", key, error)
-            await self.owe(base, "zalo_oa.file_failed", name=found.name)
-            return
+        offer = found.offer(http_download(self.http, found.url))
         caption = message.get("text") if isinstance(message.get("text"), str) else None
+        attachment = Attachment(found.name, "", found.size or 0, found.url)
         incoming = _with(base, text=caption, attachment=attachment)
         self.transport.replying[base.chat_id] = key
 
         async def upload() -> Upload:
-            return Upload(attachment.name, kept.read_bytes())
+            return Upload(found.name, await read_offer(offer))
 
         fetcher: Fetch | None = upload if not found.image else None
-        await self.hub.receive(incoming, fetcher)
+        await self.hub.receive(incoming, fetcher, offer)
 
     async def owe(self, base: Incoming, key: str, **context: Any) -> None:
         """Owe one message of the catalogue as the answer to an event."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from bot import texts
@@ -25,6 +26,7 @@ from bot.documents.wording import (
     display_name,
     end,
     inline_subject,
+    question_heading,
     say,
     signer_title,
     strip_end,
@@ -32,6 +34,7 @@ from bot.documents.wording import (
     upper,
     upper_first,
 )
+from bot.evidence import Evidence, report_evidence, unit_evidence
 from bot.model import REPORTED
 from bot.parsing.text import clean_text
 from bot.questionnaire import Question, is_empty
@@ -84,6 +87,7 @@ def consolidated_context(report: Report, charts: Charts | None = None) -> dict[s
         sections=_with_summaries(parts.sections(report, figures),
                                  [s.title for s in report.sections], spec.summary_sections),
         appendix=parts.appendix(report),
+        evidence=_evidence(report, report_evidence(report)),
         signer=signer,
     )
     cleaned: dict[str, Any] = _clean(context)
@@ -129,6 +133,8 @@ def unit_context(report: Report, unit_code: str) -> dict[str, Any]:
         sections=sections,
         signer=signer,
         unit={"code": row.code, "name": row.name, "status": _status(row.status)},
+        evidence=_evidence(report, unit_evidence(row.code, spec.questionnaire.questions,
+                                                  row.answers)),
     )
     cleaned: dict[str, Any] = _clean(context)
     return cleaned
@@ -237,6 +243,10 @@ def _unit_lines(q: Question, value: Any) -> list[dict[str, str]]:
             items.append(say("other", text=value["other"]))
     elif q.type == "choice":
         return [parts.line(end(format_choice(value)))]
+    elif q.type == "file":  # the files the unit sent, as the evidence list shows them
+        last = len(value) - 1
+        return [parts.line(say("evidence_file", name=f.get("name", ""), size=_size(_bytes(f)),
+                               end="." if i == last else ";")) for i, f in enumerate(value)]
     elif q.type == "money" and int(value) >= 0:
         words = amount_in_words(int(value))
         return [parts.line(end(say("amount", figure=format_value(q, value), words=words)))]
@@ -244,6 +254,44 @@ def _unit_lines(q: Question, value: Any) -> list[dict[str, str]]:
         return [parts.line(end(format_value(q, value)))]
     return [parts.line(say("dash", text=strip_end(t), end="." if i == len(items) - 1 else ";"))
             for i, t in enumerate(items)]
+
+
+def _evidence(report: Report, files: Sequence[Evidence]) -> list[dict[str, Any]]:
+    """Return the evidence files per unit and question: ``[{code, name, questions: [{label,
+    files: [{name, size, path, text}]}]}]``, units in roster order, questions in theirs; a
+    file's name is the one it has in minh-chung.zip."""
+    names = {r.code: r.name for r in report.units}
+    units: dict[str, dict[str, Any]] = {}
+    for e in files:
+        unit = units.setdefault(e.code, {"code": e.code, "name": names.get(e.code, e.code),
+                                         "questions": []})
+        questions = unit["questions"]
+        if not questions or questions[-1]["id"] != e.question.id:
+            questions.append({"id": e.question.id, "label": question_heading(e.question),
+                              "files": []})
+        questions[-1]["files"].append({"name": e.path.name, "size": _size(e.size),
+                                       "path": e.path.as_posix()})
+    for unit in units.values():
+        for question in unit["questions"]:
+            last = len(question["files"]) - 1
+            for i, file in enumerate(question["files"]):
+                file["text"] = say("evidence_file", name=file["name"], size=file["size"],
+                                   end="." if i == last else ";")
+    return list(units.values())
+
+
+def _bytes(item: Any) -> int:
+    size = item.get("size") if isinstance(item, dict) else None
+    return size if isinstance(size, int) else 0
+
+
+def _size(size: int) -> str:
+    """Return a file size as people read it: "350 KB", "1,2 MB"; "" when unknown (0)."""
+    if size <= 0:
+        return ""
+    if size < 1024 * 1024:
+        return say("size_kb", size=texts.vn_int(max(1, -(-size // 1024))))
+    return say("size_mb", size=texts.vn_dec(round(Decimal(size) / (1024 * 1024), 1)))
 
 
 def _plain(value: Any) -> str:

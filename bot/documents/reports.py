@@ -69,6 +69,15 @@ Template context (both templates unless marked):
                    ``{{ progress_chart }}``; ``progress_caption``: "Biểu đồ 1. Tình hình …"
                    Each clause has ``chart``: the picture of a question marked ``chart:`` (else
                    None) and its ``caption``; pictures are 160 mm wide (bot/documents/charts.py)
+``evidence``       the files the units sent for ``file`` questions (bot/evidence.py), units in
+                   roster order (consolidated: those that reported; unit report: that unit):
+                   each ``{code, name, questions}``, each question ``{id, label, files}``, each
+                   file ``{name, size, path, text}``: ``name`` as in minh-chung.zip ("Kế hoạch
+                   số 12-KH-SXD.pdf"), ``size`` "350 KB" / "1,2 MB", ``path``
+                   "minh-chung/SXD/…", ``text`` the list line "- Kế hoạch … (350 KB);" (the
+                   last ends with "."); empty when no file was sent. The consolidated template
+                   lists them after the Phụ lục ("DANH MỤC TÀI LIỆU MINH CHỨNG"); a unit report
+                   lists its files in the body, under their question
 ``signer``         ``{lines, authority, title, name}``: ``lines`` above the signature, upper case
                    ("TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH"); ``title`` the last
                    of them, ``authority`` the others (one per line); ``name`` the signer's. The

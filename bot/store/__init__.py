@@ -332,6 +332,27 @@ class Store:
 
     # contacts -----------------------------------------------------------------------------
 
+    async def asks_for_file(self, channel: str, chat_id: str) -> bool:
+        """Return whether a chat is bound to a unit and asked a `file` question now (so a file
+        it sends is worth downloading)."""
+
+        def read(conn: sqlite3.Connection) -> bool:
+            rows = conn.execute(
+                "SELECT s.campaign_id, s.cursor FROM contacts c JOIN sessions s"
+                " ON s.contact_id = c.id WHERE c.channel = ? AND c.chat_id = ?"
+                " AND c.unit_code IS NOT NULL AND s.mode IN ('asking', 'editing')"
+                " AND s.cursor IS NOT NULL", (channel, chat_id)).fetchall()
+            for campaign_id, cursor in rows:
+                spec = self._spec(conn, campaign_id)
+                try:
+                    if spec is not None and spec.questionnaire.get(cursor).type == "file":
+                        return True
+                except KeyError:  # a cursor the questionnaire does not know: not a file
+                    continue
+            return False
+
+        return await self._run(read)
+
     async def find_invite(self, token: str) -> tuple[int, str] | None:
         """Return (campaign id, unit code) for an invite token, or None."""
         rows = await self._db.execute_fetchall(
