@@ -16,7 +16,7 @@ from bot.config import ConfigError, Settings
 from bot.engine import utc_now
 from bot.hub import Hub
 from bot.store import Store
-from bot.web import build_server, serve_while
+from bot.web import add_pages, build_server, serve_while
 
 log = logging.getLogger("reportbot")
 NOISY = ("httpx", "httpcore", "telegram", "uvicorn.access")  # their URLs carry tokens
@@ -52,6 +52,8 @@ async def run_bot(settings: Settings, stop: asyncio.Event) -> None:
     try:
         hub = Hub(store, settings)
         web = build_server(settings, store, utc_now)
+        if web is not None:
+            add_pages(web[0], hub, settings.public_url, utc_now)
         running = channels.configured(settings, hub, web)
         settle_heap()
         log.debug("channels %s, database %s", ", ".join(c.name for c in running), settings.db)

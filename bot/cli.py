@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="play a whole round offline on the default campaign")
     demo.add_argument("--out", type=Path, default=Path("reportbot-demo"))
+    demo.add_argument("--web", action="store_true",
+                      help="then serve the coordinators' web page on 127.0.0.1 (Ctrl+C ends)")
+    demo.add_argument("--port", type=int, default=8080, help="the web page's port (0: any)")
     demo.set_defaults(handler=cmd_demo)
     check = sub.add_parser("check", help="validate a campaign or questionnaire file")
     check.add_argument("file", type=Path)
@@ -308,9 +311,26 @@ async def cmd_demo(ctx: Context) -> int:
         print(compiled(campaign, await store.sheets(campaign_id), out, demo_evidence(out)))
         extra = [out / "hoi-thoai", out / DEMO_DATA, out / "reportbot-demo.sqlite3"]
         print(say("demo.outputs", out=out, paths=extra))
+        if ctx.args.web:
+            await demo_web(store, ctx.settings, out, ctx.args.port)
         return 0
 
     return await with_store(out / "reportbot-demo.sqlite3", work)
+
+
+async def demo_web(store: Store, settings: config.Settings, out: Path, port: int) -> None:
+    """Serve the demo round's web page until Ctrl+C or SIGTERM; print its sign-in link."""
+    from bot.demo import serve_web
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+
+    def show(url: str) -> None:
+        print(say("demo.web", url=url), flush=True)
+
+    await serve_web(store, settings, out, port, stop, show)
 
 
 def _unit_name(spec: CampaignSpec, code: str) -> str:

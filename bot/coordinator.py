@@ -19,6 +19,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import tzinfo
 from pathlib import Path
+from sqlite3 import Connection
 from typing import TYPE_CHECKING, Any
 
 from bot import texts
@@ -32,6 +33,8 @@ from bot.invites import Way
 from bot.model import REPORTED, Campaign, Invite, Quota, UnitProgress
 from bot.store import AlreadyProcessed, Owing, Store
 from bot.store.outbox import TASK, secret, task
+from bot.store.web import end_sessions
+from bot.texts import Format
 
 if TYPE_CHECKING:
     from bot.followups import FollowUps
@@ -42,6 +45,37 @@ READ_ONLY = frozenset({"status", "compile", "export", "history"})  # also on a c
 COMMANDS = frozenset({"new", "status", "invites", "compile", "export", "remind", "return", "close",
                       "history"})
 NOT_YET: frozenset[str] = frozenset()
+
+
+async def history_rows(store: Store, campaign: Campaign, code: str,
+                       fmt: Format) -> list[dict[str, Any]]:
+    """Return every stored change of a unit's answers, oldest first: when, which question,
+    old → new value as the report shows it, and who (a contact's name, or a coordinator)."""
+    entries = await store.history(campaign.id, code)
+    names = await store.contact_names([e.contact_id for e in entries
+                                       if e.contact_id is not None])
+    questionnaire = campaign.spec.questionnaire
+    known = {q.id for q in questionnaire.questions}
+    last: dict[str, str] = {}
+    rows = []
+    for entry in entries:
+        qid = entry.question_id
+        question = questionnaire.get(qid) if qid in known else None
+        new = format_value(question, entry.value) if question else str(entry.value)
+        who = names.get(entry.contact_id) if entry.contact_id is not None else None
+        rows.append({"at": entry.at, "ask": question.ask if question else qid,
+                     "old": last.get(qid), "new": new,
+                     "who": who or texts.render("coordinator.history_someone", fmt)
+                     if entry.contact_id is not None
+                     else texts.render("coordinator.history_coordinator", fmt)})
+        last[qid] = new
+    return rows
+
+
+def channel_name(channel: str) -> str:
+    """Return a channel's name as people read it (its id when it has none: the demo's)."""
+    key = f"channel_name.{channel}"
+    return texts.render(key) if key in texts.catalogue().sources else channel
 
 
 def is_coordinator_command(text: str | None) -> bool:
@@ -76,20 +110,29 @@ class Coordinator:
         self.caps_of: Callable[[str], Capabilities] | None = None  # set by the hub
         self.quotas: Callable[[], Awaitable[list[Quota]]] | None = None  # set by the hub
         self.deliveries = Deliveries(store, engine.clock, tz, data_dir)
+        self.web_pages = False  # whether /web has a page to sign in to (set with the server)
 
     async def handle(self, incoming: Incoming, caps: Capabilities,
-                     upload: Upload | None = None) -> list[Outgoing]:
-        """Run one command (or a campaign file sent with /new) and return every message."""
+                     upload: Upload | None = None, campaign_id: int | None = None,
+                     picked: tuple[list[str], str] | None = None) -> list[Outgoing]:
+        """Run one command (or a campaign file sent with /new) and return every message.
+
+        The web page names its round (`campaign_id`) and, for /return, the questions and the
+        reason as picked on its form (`picked`), instead of words typed after the command.
+        """
         if self.durable(incoming) and await self.store.outbox.processed(
                 incoming.channel, str(incoming.message_id)):
             return []  # a redelivered command: what it owed is sent or still owed
         command, arg = split_command(incoming.text)
         if upload is not None or command == "new":
             return await self.new(incoming, caps, upload)
+        if command == "web":
+            return await self.web(incoming, caps, arg)
         if command in NOT_YET:
             return await self.owe(incoming, [self.reply(incoming, caps, "coordinator.not_yet",
                                                         command=command)], caps)
-        campaign = await self.campaign(arg, closed_too=command in READ_ONLY)
+        campaign = await self.campaign(arg if campaign_id is None else str(campaign_id),
+                                       closed_too=command in READ_ONLY)
         if campaign is None:
             return await self.owe(incoming, [self.reply(incoming, caps, "coordinator.no_campaign")],
                                   caps)
@@ -104,7 +147,7 @@ class Coordinator:
         if command == "remind":
             return await self.remind(campaign, incoming, caps)
         if command == "return":
-            return await self.return_unit(campaign, incoming, caps, arg)
+            return await self.return_unit(campaign, incoming, caps, arg, picked)
         if command == "close":
             return await self.close(campaign, incoming, caps)
         if command == "history":
@@ -189,12 +232,28 @@ class Coordinator:
         """/remind: a reminder to every contact of every late unit now, and the count."""
         reminders = [] if self.sweeper is None else await self.sweeper.remind_now(
             campaign, self.engine.clock())
-        reply = self.reply(incoming, caps, "coordinator.reminded", count=len(reminders))
+        late = [r.code for r in await unit_table(self.store, campaign)
+                if r.status not in REPORTED]
+        unit_of = {(c.channel, c.chat_id): c.unit_code
+                   for c in await self.store.bound_contacts(campaign.id)}
+        reached: dict[str, set[str]] = {}
+        for message in reminders:
+            code = unit_of.get((message.channel, message.chat_id))
+            if code is not None:
+                reached.setdefault(message.channel, set()).add(code)
+        units = set().union(*reached.values())
+        channels = [{"name": channel_name(channel), "units": len(codes)}
+                    for channel, codes in sorted(reached.items(), key=lambda kv: -len(kv[1]))]
+        reply = self.reply(incoming, caps, "coordinator.reminded", count=len(reminders),
+                           units=len(units), channels=channels,
+                           unreached=[code for code in late if code not in units])
         return await self.owe(incoming, [*reminders, reply], caps)
 
     async def return_unit(self, campaign: Campaign, incoming: Incoming, caps: Capabilities,
-                          arg: str) -> list[Outgoing]:
-        """/return UNIT reason [question ids]: send a sheet back for correction."""
+                          arg: str, picked: tuple[list[str], str] | None = None
+                          ) -> list[Outgoing]:
+        """/return UNIT reason [question ids]: send a sheet back for correction (`picked`:
+        the question ids and the reason chosen on the web page's form)."""
         words = arg.split()
         codes = {u.code.upper(): u for u in campaign.spec.units}
         unit = codes.get(words[0].upper()) if words else None
@@ -202,8 +261,11 @@ class Coordinator:
             return await self.owe(incoming, [self.reply(incoming, caps, "coordinator.return_how",
                                                         codes=", ".join(codes))], caps)
         known = {q.id for q in campaign.spec.questionnaire.questions}
-        qids = [w for w in words[1:] if w in known]
-        reason = " ".join(w for w in words[1:] if w not in known).strip()
+        if picked is not None:
+            qids, reason = [q for q in picked[0] if q in known], picked[1].strip()
+        else:
+            qids = [w for w in words[1:] if w in known]
+            reason = " ".join(w for w in words[1:] if w not in known).strip()
         asks = [campaign.spec.questionnaire.get(q).ask for q in qids]
         contacts = [c for c in await self.store.bound_contacts(campaign.id)
                     if c.unit_code == unit.code]
@@ -242,31 +304,40 @@ class Coordinator:
             reply = self.reply(incoming, caps, "coordinator.history_unknown", code=words[0],
                                campaign=campaign, codes=listed)
             return await self.owe(incoming, [reply], caps)
-        entries = await self.store.history(campaign.id, unit.code)
-        if not entries:
+        rows = await history_rows(self.store, campaign, unit.code, caps.format)
+        if not rows:
             reply = self.reply(incoming, caps, "coordinator.history_empty", unit=unit.name,
                                campaign=campaign)
             return await self.owe(incoming, [reply], caps)
-        names = await self.store.contact_names([e.contact_id for e in entries
-                                                if e.contact_id is not None])
-        questionnaire = campaign.spec.questionnaire
-        known = {q.id for q in questionnaire.questions}
-        last: dict[str, str] = {}
-        rows = []
-        for entry in entries:
-            qid = entry.question_id
-            question = questionnaire.get(qid) if qid in known else None
-            new = format_value(question, entry.value) if question else str(entry.value)
-            who = names.get(entry.contact_id) if entry.contact_id is not None else None
-            rows.append({"at": entry.at, "ask": question.ask if question else qid,
-                         "old": last.get(qid), "new": new,
-                         "who": who or texts.render("coordinator.history_someone", caps.format)
-                         if entry.contact_id is not None
-                         else texts.render("coordinator.history_coordinator", caps.format)})
-            last[qid] = new
         reply = self.reply(incoming, caps, "coordinator.history", unit=unit.name,
                            campaign=campaign, rows=rows)
         return await self.owe(incoming, [reply], caps)
+
+    async def web(self, incoming: Incoming, caps: Capabilities, arg: str) -> list[Outgoing]:
+        """/web: a one-time sign-in link to the web page (made when sent); /web off: end
+        every session of this coordinator."""
+        owner = f"{incoming.channel}:{incoming.chat_id}"
+        if arg.strip().lower() == "off":
+            now = self.engine.clock()
+            reply = self.reply(incoming, caps, "coordinator.web_off")
+            if not self.durable(incoming):
+                await self.store.transaction(lambda conn: end_sessions(conn, owner, now))
+                return [reply]
+
+            def end(conn: Connection) -> None:
+                end_sessions(conn, owner, now)
+
+            fresh = await self.store.outbox.owe(
+                f"{incoming.channel}:{incoming.message_id}", [reply], now,
+                key=(incoming.channel, str(incoming.message_id)), also=end)
+            return [reply] if fresh else []
+        if not self.web_pages or not self.durable(incoming):
+            return await self.owe(incoming, [self.reply(
+                incoming, caps, "coordinator.web_unavailable")], caps)
+        from bot.web.auth import login_message  # the HTTP server's modules: only when it runs
+
+        return await self.owe(incoming, [login_message(incoming.chat_id, incoming.channel, caps)],
+                              caps)
 
     async def close(self, campaign: Campaign, incoming: Incoming,
                     caps: Capabilities) -> list[Outgoing]:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import io
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path, PurePath
 from typing import IO, Any
@@ -18,7 +19,8 @@ import yaml
 from bot.campaigns.campaign import load_campaign
 from bot.campaigns.spec import CampaignSpec
 from bot.channels.console import ConsoleChannel
-from bot.engine import Engine
+from bot.config import Settings
+from bot.engine import Engine, utc_now
 from bot.evidence import EvidenceStore, Offer
 from bot.paths import templates_dir
 from bot.store import Store
@@ -156,3 +158,39 @@ async def run_demo(store: Store, tz: tzinfo, out: Path) -> tuple[int, list[Playe
         played.append(await play_unit(engine, campaign_id, code, script, out / "hoi-thoai",
                                       evidence, files))
     return campaign_id, played
+
+
+DEMO_COORDINATOR = "demo:dieu-phoi"  # the coordinator the demo's web page signs in
+
+
+async def serve_web(store: Store, settings: Settings, out: Path, port: int,
+                    stop: asyncio.Event, show: Callable[[str], None]) -> None:
+    """Serve the coordinators' web page on 127.0.0.1 for the demo's round until `stop`.
+
+    No channel runs: the demo's coordinator and its simulated contacts are the chat channel
+    "demo", whose messages stay in memory. `show` gets the one-time sign-in link.
+    """
+    from bot.hub import Hub
+    from bot.web import WebServer, add_pages
+    from bot.web.feed import FeedTransport
+
+    server = WebServer("127.0.0.1", port)
+    started = asyncio.Event()
+    serving = asyncio.create_task(server.serve(stop, started))
+    await asyncio.wait({serving, asyncio.create_task(started.wait())},
+                       return_when=asyncio.FIRST_COMPLETED)
+    if serving.done():
+        serving.result()  # the port is taken: the error says so
+    public = f"http://127.0.0.1:{server.port}"
+    local = replace(settings, admins=frozenset({DEMO_COORDINATOR}), public_url=public,
+                    data_dir=out / DEMO_DATA)
+    hub = Hub(store, local)
+    hub.transports["demo"] = FeedTransport(utc_now, "demo")
+    site = add_pages(server, hub, public, utc_now)
+    url, _expires = await site.links.new_link(DEMO_COORDINATOR)
+    show(url)
+    try:
+        await hub.run(stop)
+    finally:
+        stop.set()
+        await serving

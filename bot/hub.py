@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
 from functools import partial
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot import invites, texts
 from bot.campaigns.upload import Upload
@@ -33,7 +33,11 @@ from bot.invites import Way
 from bot.model import Contact, Quota
 from bot.outbox import Sender
 from bot.store import Store
+from bot.store.outbox import PREPARE
 from bot.sweep import Sweeper
+
+if TYPE_CHECKING:
+    from bot.web.auth import LoginLinks
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 60.0
@@ -96,12 +100,28 @@ class Hub:
         self.followups = FollowUps(self.coordinator, self.coordinator_chats(), self.caps_of)
         self.transports: dict[str, Transport] = {}
         self.sender = Sender(store, self.transports, clock, self.notices, self.followups,
-                             quota_notices=self.quota_notices)
+                             quota_notices=self.quota_notices, prepare=self.prepare)
+        self.login_links: LoginLinks | None = None  # the web page's sign-in (add_web)
 
     def add(self, channel: Channel) -> None:
         """Plug a channel in: its incoming come here, its rows leave through its transport."""
         self.channels[channel.name] = channel
         self.transports[channel.name] = channel.transport
+
+    def add_web(self, channel: Channel, login_links: LoginLinks) -> None:
+        """Plug the web page in: its actions' replies land on it, /web signs in to it."""
+        self.add(channel)
+        self.login_links = login_links
+        self.coordinator.web_pages = True
+
+    async def prepare(self, message: Outgoing) -> Outgoing:
+        """Make a message's text at send time: the sign-in link of /web."""
+        if not message.extra.get(PREPARE):  # the only kind: WEB_LOGIN (bot/web/auth.py)
+            return message
+        if self.login_links is None:  # owed while the page was on, sent after it was turned off
+            text = texts.render("coordinator.web_unavailable", self.caps_of(message.channel).format)
+            return replace(message, text=text, extra={})
+        return await self.login_links.prepare(message)
 
     def caps_of(self, channel: str) -> Capabilities:
         """Return what a channel can carry (the terminal's plain text for an unknown one)."""
@@ -141,6 +161,9 @@ class Hub:
         coordinator = self.is_coordinator(incoming.channel, incoming.user_id)
         if is_coordinator_command(incoming.text) or (fetch is not None and coordinator):
             await self.command(incoming, caps, coordinator, fetch)
+            return
+        if coordinator and split_command(incoming.text)[0] == "web":  # a contact's: unknown
+            await self.coordinator.handle(incoming, caps)
             return
         if offer is not None and incoming.attachment is not None:
             kept = await self.keep_file(incoming, offer, caps)

@@ -212,4 +212,27 @@ MIGRATIONS: list[tuple[str, str]] = [
         UPDATE contacts SET unreachable_reason = 'blocked' WHERE NOT reachable;
         """,
     ),
+    (
+        "0006_web_sessions",
+        """
+        -- The coordinators' web page (bot/web/auth.py). A sign-in link sent by /web: only the
+        -- sha256 of its token is kept; it is spent once (used_at) and dies at expires_at.
+        CREATE TABLE web_logins (
+            token_hash TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,  -- the coordinator, as in REPORTBOT_ADMINS: telegram:<id>
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            used_at TEXT
+        ) WITHOUT ROWID;
+        -- A signed-in browser: the sha256 of its cookie, whose coordinator, until when.
+        CREATE TABLE web_sessions (
+            token_hash TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            ended_at TEXT
+        ) WITHOUT ROWID;
+        CREATE INDEX web_sessions_owner ON web_sessions (owner);
+        """,
+    ),
 ]

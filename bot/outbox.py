@@ -32,6 +32,8 @@ What each call guarantees on the wire:
   coordinators are owed one notice per pause, on every channel (those on the paused channel
   get theirs when it sends again). `ChannelDown` (the Zalo OA's tokens refused) pauses the
   same way, but the channel tells the coordinators itself (what the operator must do).
+- A row marked `prepare` (the sign-in link of /web) holds no secret: `prepare` makes its text
+  right before it is sent (the link's token is drawn then), again if it is sent again.
 - A task row (a unit's report after a submit, a compile, a contact's first question of a new
   round) is run by the `tasks` runner; what it produces replaces it in one transaction, and
   the run is keyed by the row, so a task run twice after a kill owes nothing twice.
@@ -63,7 +65,7 @@ from bot.channels.base import (
 from bot.model import Contact
 from bot.store import Store
 from bot.store.channel_state import put as state_put
-from bot.store.outbox import ONCE, TASK, OwedRow
+from bot.store.outbox import ONCE, PREPARE, TASK, OwedRow
 
 log = logging.getLogger(__name__)
 LOOK_EVERY = 5.0  # seconds between looks for rows another process wrote
@@ -90,8 +92,10 @@ class Sender:
                  clock: Callable[[], datetime], notices: Callable[[Contact], list[Outgoing]],
                  tasks: TaskRunner | None = None, per_chat: float = 1.0,
                  overall: float = 30.0,
-                 quota_notices: Callable[[str], list[Outgoing]] | None = None) -> None:
+                 quota_notices: Callable[[str], list[Outgoing]] | None = None,
+                 prepare: Callable[[Outgoing], Awaitable[Outgoing]] | None = None) -> None:
         self.store = store
+        self.prepare = prepare  # makes a message's text at send time (a sign-in link)
         self.transports = transports
         self.clock = clock
         self.notices = notices
@@ -224,7 +228,10 @@ class Sender:
                       row.channel)
             await self.store.outbox.done(row.id, self.clock(), failed=True)
             return "done"
-        parts = transport.parts(row.message)
+        message = row.message
+        if self.prepare is not None and message.extra.get(PREPARE):
+            message = await self.prepare(message)
+        parts = transport.parts(message)
         sent, attempts = row.parts_sent, row.attempts
         at_most_once = row.message.extra.get(ONCE) == "most"
         while sent < len(parts):
@@ -266,7 +273,8 @@ class Sender:
         `claim`, if given, records the part as sent right before its request (at most once):
         a kill then loses it rather than sending it twice.
         """
-        await self.pace(transport.name, row.chat_id)
+        if not getattr(transport, "local", False):  # the web page's feed is not paced
+            await self.pace(transport.name, row.chat_id)
         if self.held(transport.name, row.chat_id):  # paused while this chat waited its turn
             return "paused"
         if claim is not None:

@@ -48,6 +48,7 @@ from bot.store.sql import (
     new_token,
 )
 from bot.store.steps import Steps
+from bot.store.web import WebStore
 
 __all__ = ["PRAGMAS", "AlreadyProcessed", "CampaignSummary", "HistoryEntry", "Owing", "Store",
            "hash_token", "new_token"]
@@ -68,6 +69,7 @@ class Store:
         self.usage = UsageStore(self)  # messages each channel sent per month (quotas)
         self.state = ChannelState(self)  # per-channel state: a quota pause, rotating tokens
         self.links = LinkStore(self)  # download links: a file behind a token's hash
+        self.web = WebStore(self)  # the web page's sign-in links and sessions
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:

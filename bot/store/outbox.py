@@ -27,6 +27,7 @@ R = TypeVar("R")
 
 TASK = "task"  # Outgoing.extra key naming a task row's kind
 SECRET = "secret"  # Outgoing.extra key: the text carries a secret (blanked once sent)
+PREPARE = "prepare"  # Outgoing.extra key: the text is made at send time (see bot/outbox.py)
 ONCE = "once"  # Outgoing.extra key: "most" for messages sent at most once (see bot/outbox.py)
 
 

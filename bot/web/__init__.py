@@ -5,14 +5,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Coroutine
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
 from bot.store import Store
 from bot.web.links import DownloadLinks
 from bot.web.server import WebServer
 
-__all__ = ["DownloadLinks", "WebServer", "build_server", "serve_while"]
+if TYPE_CHECKING:
+    from bot.hub import Hub
+    from bot.web.site import Site
+
+__all__ = ["DownloadLinks", "WebServer", "add_pages", "build_server", "serve_while"]
 
 
 def build_server(settings: Settings, store: Store, clock: Callable[[], datetime]
@@ -30,6 +34,22 @@ def build_server(settings: Settings, store: Store, clock: Callable[[], datetime]
     links = DownloadLinks(store, settings.public_url, clock)
     server.add_files(links)
     return server, links
+
+
+def add_pages(server: WebServer, hub: Hub, public_url: str,
+              clock: Callable[[], datetime]) -> Site:
+    """Serve the coordinators' web page on the server; plug it into the hub as a channel."""
+    from bot.web.auth import LoginLinks
+    from bot.web.feed import WebChannel
+    from bot.web.site import Site
+
+    channel = WebChannel(clock)
+    links = LoginLinks(hub.store, public_url, clock, hub.caps_of,
+                       lambda owner: owner in hub.settings.admins)
+    hub.add_web(channel, links)
+    site = Site(hub, links, channel.transport, clock)
+    server.app.router.routes.extend(site.routes())
+    return site
 
 
 async def serve_while(server: WebServer | None, stop: asyncio.Event,

@@ -177,7 +177,9 @@ async def _read_body(request: Request) -> bytes | None:
 
 
 async def _http_error(_request: Request, error: Any) -> Response:
-    """Answer Starlette's 404 and 405 with a short Vietnamese page (never a stack trace)."""
+    """Answer Starlette's 404 and 405 (and a form it could not read: 400) with a short
+    Vietnamese page (never a stack trace)."""
     status = int(getattr(error, "status_code", 500))
     headers = dict(getattr(error, "headers", None) or {})
-    return page("method" if status == 405 else "not_found", status, headers)
+    name = {405: "method", 400: "bad_request"}.get(status, "not_found")
+    return page(name, status, headers)
