@@ -30,7 +30,16 @@ from docx.oxml.ns import qn
 from docx.shared import Twips
 
 from bot import texts
-from bot.documents.layout import STYLE_APPENDIX_TABLE, STYLE_LINE, STYLE_LINE_FULL, text_width
+from bot.documents.layout import (
+    STYLE_AGENCY,
+    STYLE_AGENCY_PARENT,
+    STYLE_APPENDIX_TABLE,
+    STYLE_LINE,
+    STYLE_LINE_FULL,
+    STYLE_RECIPIENT_HEAD,
+    STYLE_RECIPIENT_ITEM,
+    text_width,
+)
 from bot.documents.reports import CONSOLIDATED_TEMPLATE, UNIT_TEMPLATE
 
 FONT = "Times New Roman"
@@ -59,8 +68,8 @@ PARAGRAPH_STYLES: dict[str, tuple[str | None, dict[str, Any], dict[str, Any]]] =
     "ND30 Closing": ("ND30 Body", {"keep_next": True}, {}),
     "ND30 Evidence Unit": ("ND30 Body", {"keep_next": True}, {"bold": True}),  # not a khoản
     "ND30 Tag": ("Normal", {}, {"size": 20}),
-    "ND30 Agency Parent": ("Normal", {"jc": "center"}, {"size": 26}),
-    "ND30 Agency": ("Normal", {"jc": "center"}, {"size": 26, "bold": True}),
+    STYLE_AGENCY_PARENT: ("Normal", {"jc": "center"}, {"size": 26}),
+    STYLE_AGENCY: ("Normal", {"jc": "center"}, {"size": 26, "bold": True}),
     "ND30 National": ("Normal", {"jc": "center"}, {"size": 26, "bold": True}),
     "ND30 Motto": ("Normal", {"jc": "center"}, {"size": 28, "bold": True}),
     STYLE_LINE: ("Normal", {"jc": "center", "border_bottom": True, "line": 240},
@@ -75,6 +84,8 @@ PARAGRAPH_STYLES: dict[str, tuple[str | None, dict[str, Any], dict[str, Any]]] =
     "ND30 Subject": ("Normal", {"jc": "center", "keep_next": True}, {"size": 28, "bold": True}),
     "ND30 Recipient": ("Normal", {"jc": "center", "before": 120, "keep_next": True},
                        {"size": 28}),
+    STYLE_RECIPIENT_HEAD: ("Normal", {"before": 120, "keep_next": True}, {"size": 28}),
+    STYLE_RECIPIENT_ITEM: ("Normal", {"keep_next": True}, {"size": 28}),
     "ND30 Recipients Head": ("Normal", {}, {"size": 24, "bold": True, "italic": True}),
     "ND30 Recipients": ("Normal", {}, {"size": 22}),
     "ND30 Signer": ("Normal", {"jc": "center"}, {"size": 28, "bold": True}),
@@ -374,8 +385,10 @@ def header_table() -> Any:
     left_w = HEADER_COLS[0] - 2 * CELL_MARGIN
     right_w = HEADER_COLS[1] - 2 * CELL_MARGIN
     return table(HEADER_COLS, [
-        [[text_para("ND30 Agency Parent", "{{ issuer.parent }}"),
-          text_para("ND30 Agency", "{{ issuer.name }}"),
+        [[tag("{%p if issuer.parent %}"),
+          text_para(STYLE_AGENCY_PARENT, "{{ issuer.parent }}"),
+          tag("{%p endif %}"),
+          text_para(STYLE_AGENCY, "{{ issuer.name }}"),
           line_para(STYLE_LINE, "SỞ NỘI VỤ", 26, True, left_w)],
          [text_para("ND30 National", words("national")),
           text_para("ND30 Motto", words("motto")),
@@ -390,9 +403,16 @@ def title_block() -> list[Any]:
         text_para("ND30 Doc Type", words("doc_type")),
         text_para("ND30 Subject", "{{ subject }}"),
         line_para(STYLE_LINE, "x" * 200, 28, True, TEXT_W),
-        tag("{%p if recipient %}"),
+        tag("{%p if recipient and not to_lines %}"),
         text_para("ND30 Recipient", words("recipient")),
         tag("{%p endif %}"),
+        # several: "Kính gửi:" and one line each, the dashes under its colon (rendering indents)
+        tag("{%p if to_lines %}"),
+        text_para(STYLE_RECIPIENT_HEAD, words("recipient_head")),
+        tag("{%p endif %}"),
+        tag("{%p for line in to_lines %}"),
+        text_para(STYLE_RECIPIENT_ITEM, "{{ line }}"),
+        tag("{%p endfor %}"),
     ]
 
 
@@ -406,13 +426,17 @@ def figure(picture: str, caption: str) -> list[Any]:
     ]
 
 
-def sections_block(charts: bool = False) -> list[Any]:
+def sections_block(charts: bool = False, written: bool = False) -> list[Any]:
     """One mục per section, one khoản per question, one paragraph per line of figures or
     per unit's text (the unit's name in the "ND30 Attribution" character style); with
-    `charts`, the question's chart after its lines, where the clerk reads about it."""
+    `charts`, the question's chart after its lines, where the clerk reads about it; with
+    `written`, a part's own paragraphs (a part the coordinator wrote) under its heading."""
     return [
         tag("{%p for section in sections %}"),
         text_para("ND30 Section", "{{ section.heading }}"),
+        *([tag("{%p for line in section.lines %}"),
+           text_para("ND30 Body", "{{ line.text }}"),
+           tag("{%p endfor %}")] if written else []),
         tag("{%p for clause in section.clauses %}"),
         text_para("ND30 Item", "{{ clause.heading }}"),
         tag("{%p for line in clause.lines %}"),
@@ -424,14 +448,19 @@ def sections_block(charts: bool = False) -> list[Any]:
     ]
 
 
-def signature_table(recipients: list[str]) -> Any:
-    left = [text_para("ND30 Recipients Head", words("recipients_head"))]
-    left += [text_para("ND30 Recipients", text) for text in recipients]
+def signature_table() -> Any:
+    """Nơi nhận on the left, one line per recipient; the signer on the right: the lines of
+    ô 7a (TM. …, KT. GIÁM ĐỐC, PHÓ GIÁM ĐỐC), room to sign, the name."""
+    left = [
+        text_para("ND30 Recipients Head", words("recipients_head")),
+        tag("{%p for line in recipients %}"),
+        text_para("ND30 Recipients", "{{ line }}"),
+        tag("{%p endfor %}"),
+    ]
     right = [
-        tag("{%p if signer.authority %}"),
-        text_para("ND30 Signer", "{{ signer.authority }}"),
-        tag("{%p endif %}"),
-        text_para("ND30 Signer", "{{ signer.title }}"),
+        tag("{%p for line in signer.lines %}"),
+        text_para("ND30 Signer", "{{ line }}"),
+        tag("{%p endfor %}"),
         *[para("ND30 Signer") for _ in range(SIGNATURE_BLANK_LINES)],
         text_para("ND30 Signer Name", "{{ signer.name }}"),
     ]
@@ -517,9 +546,9 @@ def consolidated() -> list[Any]:
         text_para("ND30 Body", words("missing")),
         tag("{%p endif %}"),
         *figure("progress_chart", "progress_caption"),
-        *sections_block(charts=True),
+        *sections_block(charts=True, written=True),
         text_para("ND30 Closing", words("closing")),
-        signature_table([words("recipients_same"), words("recipients_archive")]),
+        signature_table(),
         *appendix_block(),
         *evidence_block(),
     ]
@@ -532,7 +561,7 @@ def unit() -> list[Any]:
         text_para("ND30 Body", words("opening_unit")),
         *sections_block(),
         text_para("ND30 Closing", words("closing_unit")),
-        signature_table([words("recipients_same"), words("recipients_archive")]),
+        signature_table(),
     ]
 
 

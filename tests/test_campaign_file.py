@@ -28,7 +28,7 @@ from bot.campaigns import upload as campaign_upload
 from bot.campaigns import yaml_tree
 from bot.campaigns.campaign import check_file, load_campaign, load_campaign_text, load_questionnaire
 from bot.campaigns.checks import PARAMS, CampaignFileError, Problem
-from bot.campaigns.spec import Agency, CampaignSpec, ReminderPolicy
+from bot.campaigns.spec import Agency, CampaignSpec, ReminderPolicy, Signer, SummarySection
 from bot.campaigns.units import Unit
 from bot.questionnaire import Condition, Questionnaire
 
@@ -940,6 +940,7 @@ SAMPLES: dict[str, object] = {
     "min": 1, "start": "2023-10-15", "end": "2021-09-10", "id": "q1", "type": "text",
     "count": 1, "max": 0, "options": "Có, Không", "column": "nhom", "missing": "name",
     "found": "code", "code": "SXD", "at_line": 2,
+    "authority": "KT.", "parts": "I. Số liệu; II. Đề xuất",
 }
 
 
@@ -994,3 +995,148 @@ def test_problem_message_without_line_or_field() -> None:
     assert problem.message() == "units.csv: cần ít nhất một đơn vị"
     html = Problem("a<b>.yaml", 2, "title", "bad_date", {"value": "<1>"}).message("html")
     assert html.startswith("a&lt;b&gt;.yaml:2: title: ngày \"&lt;1&gt;\"")
+
+
+# --- who signs, who receives, on what basis; unit headers (#13 items 3 and 4) ---------------
+
+
+def test_flood_campaign_loads_signer_recipients_bases_and_unit_headers() -> None:
+    spec = load_campaign(FIXTURES / "flood" / "campaign.yaml", TZ)
+    assert spec.agency == Agency("", "UBND huyện Sơn Tịnh", "UBND", "Sơn Tịnh")  # no chủ quản
+    assert spec.to == ("UBND tỉnh Quảng Ngãi",)
+    assert spec.signer == Signer("CHỦ TỊCH", "Phạm Văn Tâm", "TM. ỦY BAN NHÂN DÂN", "KT.",
+                                 "PHÓ CHỦ TỊCH")
+    assert spec.recipients == ("Ban Chỉ huy PCTT và TKCN tỉnh",
+                               "Sở Nông nghiệp và Phát triển nông thôn",
+                               "TT Huyện ủy, TT HĐND huyện")
+    assert spec.drafter == "NN"
+    assert [b.split(" ngày")[0] for b in spec.bases] == ["Công điện số 12/CĐ-UBND",
+                                                         "Công văn số 1250/UBND-NN"]
+    assert spec.summary_sections[0].after == "II. Công tác khắc phục hậu quả"
+    assert spec.units[0] == Unit("XTH", "UBND xã Tịnh Hà", "UBND cấp xã", None, "Tịnh Hà",
+                                 "UBND")
+    assert spec.units[2] == Unit("XTB", "UBND xã Tịnh Bình", "UBND cấp xã")
+    again = CampaignSpec.from_dict(json.loads(json.dumps(spec.to_dict())))
+    assert again == spec
+
+
+def test_a_round_stored_before_the_new_keys_still_loads() -> None:
+    spec = load_campaign(FIXTURES / "good" / "campaign.yaml", TZ)
+    data = spec.to_dict()
+    for key in ("signer", "to", "recipients", "drafter", "bases", "summary_sections"):
+        del data[key]
+    for unit in data["units"]:
+        for key in ("parent", "place", "symbol"):
+            del unit[key]
+    old = CampaignSpec.from_dict(data)
+    assert old.to == ("UBND TỈNH QUẢNG NGÃI",)  # Kính gửi: the agency's parent, as before
+    assert (old.signer, old.recipients, old.drafter, old.bases) == (None, (), None, ())
+    assert old.units == spec.units
+
+
+def test_to_null_means_no_kinh_gui_and_parent_is_optional(tmp_path: Path) -> None:
+    campaign = CAMPAIGN.replace("parent: UBND TỈNH QUẢNG NGÃI, ", "") + "to: null\n"
+    spec = load_campaign(write(tmp_path, campaign), TZ)
+    assert spec.agency.parent == "" and spec.to == ()
+    spec = load_campaign(write(tmp_path, CAMPAIGN), TZ)
+    assert spec.to == ("UBND TỈNH QUẢNG NGÃI",)
+    several = CAMPAIGN + "to:\n  - UBND tỉnh Quảng Ngãi;\n  - Ban Thi đua - Khen thưởng tỉnh.\n"
+    spec = load_campaign(write(tmp_path, several), TZ)
+    assert spec.to == ("UBND tỉnh Quảng Ngãi", "Ban Thi đua - Khen thưởng tỉnh")
+    problem = one(problems(write(tmp_path, CAMPAIGN + "to:\n  - ''\n")))
+    assert where(problem) == ("campaign.yaml", 8, "to[1]", "empty_value")
+
+
+def test_bases_alone_stand_for_the_request(tmp_path: Path) -> None:
+    campaign = CAMPAIGN.replace("request: Công văn số 1/SNV\n",
+                                "bases: [Kế hoạch số 5/KH-UBND, Công văn số 1/SNV]\n")
+    spec = load_campaign(write(tmp_path, campaign), TZ)
+    assert spec.request == "" and spec.bases == ("Kế hoạch số 5/KH-UBND", "Công văn số 1/SNV")
+
+
+SIGNER = """\
+signer:
+  authority: KT.
+  title: GIÁM ĐỐC
+  deputy_title: PHÓ GIÁM ĐỐC
+  name: Trần Văn B
+"""
+
+
+def test_signer_problems_name_file_line_and_field(tmp_path: Path) -> None:
+    cases = [
+        (SIGNER.replace("KT.", "TM."), ("campaign.yaml", 8, "signer.authority", "bad_authority")),
+        (SIGNER.replace("title: GIÁM ĐỐC", "title: KT. GIÁM ĐỐC"),
+         ("campaign.yaml", 9, "signer.title", "title_has_authority")),
+        (SIGNER.replace("  deputy_title: PHÓ GIÁM ĐỐC\n", ""),
+         ("campaign.yaml", 7, "signer", "deputy_title_required")),
+        (SIGNER.replace("  authority: KT.\n", ""),
+         ("campaign.yaml", 9, "signer.deputy_title", "deputy_title_unused")),
+        (SIGNER.replace("  name: Trần Văn B\n", ""),
+         ("campaign.yaml", 7, "signer", "missing_key")),
+    ]
+    for text, expected in cases:
+        problem = one(problems(write(tmp_path, CAMPAIGN + text)))
+        assert where(problem) == expected, problem.message()
+
+
+def test_signer_authority_is_read_as_people_write_it(tmp_path: Path) -> None:
+    text = SIGNER.replace("KT.", "kt") + "  on_behalf: ủy ban nhân dân\n"
+    spec = load_campaign(write(tmp_path, CAMPAIGN + text), TZ)
+    assert spec.signer == Signer("GIÁM ĐỐC", "Trần Văn B", "TM. ỦY BAN NHÂN DÂN", "KT.",
+                                 "PHÓ GIÁM ĐỐC")
+
+
+def test_recipients_the_report_writes_itself_are_refused(tmp_path: Path) -> None:
+    text = "recipients:\n  - Như trên;\n  - '- Giám đốc Sở;'\n  - 'Lưu: VT, TĐKT.'\n"
+    found = problems(write(tmp_path, CAMPAIGN + text))
+    assert [where(p) for p in found] == [
+        ("campaign.yaml", 8, "recipients[1]", "recipient_reserved"),
+        ("campaign.yaml", 10, "recipients[3]", "recipient_reserved")]
+    assert "Như trên" in found[0].message()
+
+
+def test_summary_section_after_a_part_that_does_not_exist(tmp_path: Path) -> None:
+    text = ("summary_sections:\n  - title: Đánh giá chung\n    text: Tốt.\n"
+            "    after: I. So lieu\n")
+    problem = one(problems(write(tmp_path, CAMPAIGN + text)))
+    assert where(problem) == ("campaign.yaml", 10, "summary_sections[1].after",
+                              "summary_after_unknown")
+    assert problem.params["parts"] == "I. Số liệu"
+    good = text.replace("I. So lieu", "số liệu")  # the part's number and case do not matter
+    spec = load_campaign(write(tmp_path, CAMPAIGN + good), TZ)
+    assert spec.summary_sections == (SummarySection("Đánh giá chung", "Tốt.", "I. Số liệu"),)
+
+
+def test_unit_header_columns_in_csv_and_xlsx(tmp_path: Path) -> None:
+    units = ("code,name,parent,place,symbol\nCA,Công an tỉnh,BỘ CÔNG AN,,CAT\n"
+             "SXD,Sở Xây dựng,-,,\nSYT,Sở Y tế,,Đức Phổ,\n")
+    spec = load_campaign(write(tmp_path, units=units), TZ)
+    assert spec.units == (Unit("CA", "Công an tỉnh", None, "BỘ CÔNG AN", None, "CAT"),
+                          Unit("SXD", "Sở Xây dựng", None, ""),
+                          Unit("SYT", "Sở Y tế", None, None, "Đức Phổ"))
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    for row in units.splitlines():
+        sheet.append(row.split(","))
+    workbook.save(tmp_path / "units.xlsx")
+    campaign = CAMPAIGN.replace("units.csv", "units.xlsx")
+    (tmp_path / "campaign.yaml").write_text(campaign, encoding="utf-8")
+    assert load_campaign(tmp_path / "campaign.yaml", TZ).units == spec.units
+
+
+def test_bad_symbol(tmp_path: Path) -> None:
+    path = write(tmp_path, units="code,name,symbol\nSXD,Sở Xây dựng,BC/SXD\n")
+    problem = one(problems(path))
+    assert where(problem) == ("units.csv", 2, "symbol", "bad_symbol")
+
+
+def test_inline_units_carry_header_columns_too(tmp_path: Path) -> None:
+    campaign = CAMPAIGN.replace("units: units.csv", (
+        "units:\n  - {code: XTH, name: UBND xã Tịnh Hà, parent: null, place: Tịnh Hà, "
+        "symbol: UBND}\n  - {code: CA, name: Công an tỉnh, parent: BỘ CÔNG AN}\n"
+        "  - {code: SXD, name: Sở Xây dựng, parent: '-'}\n"))
+    spec = load_campaign(write(tmp_path, campaign), TZ)
+    assert spec.units == (Unit("XTH", "UBND xã Tịnh Hà", None, "", "Tịnh Hà", "UBND"),
+                          Unit("CA", "Công an tỉnh", None, "BỘ CÔNG AN"),
+                          Unit("SXD", "Sở Xây dựng", None, ""))

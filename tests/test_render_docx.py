@@ -223,14 +223,17 @@ def test_title_subject_recipient_and_opening(consolidated: Path) -> None:
     assert texts[at + 1].startswith("Tổng kết phong trào thi đua “Quảng Ngãi đoàn kết")
     assert "Kính gửi: UBND tỉnh Quảng Ngãi" in texts
     opening = next(t for t in texts if t.startswith("Thực hiện "))
-    assert "Công văn số 1918/SNV-TĐKT ngày 17/10/2023 của Sở Nội vụ" in opening
+    assert "; Công văn số 1918/SNV-TĐKT ngày 17/10/2023 của Sở Nội vụ; " in opening
     assert "trên cơ sở báo cáo của 3/8 đơn vị" in opening
     assert "thời gian chốt số liệu từ ngày 10/09/2021 đến ngày 15/10/2023" in opening
     assert opening.endswith("báo cáo kết quả như sau:")
 
 
 def test_sections_in_questionnaire_order_with_numbered_clauses(consolidated: Path) -> None:
-    assert styled(consolidated, "ND30Section") == SECTIONS
+    # the coordinator's own parts (campaign.yaml summary_sections) after part III, renumbered
+    assert styled(consolidated, "ND30Section") == [
+        *SECTIONS[:3], "IV. ĐÁNH GIÁ CHUNG", "V. PHƯƠNG HƯỚNG, NHIỆM VỤ",
+        "VI. ĐỀ XUẤT, KIẾN NGHỊ"]
     clauses = styled(consolidated, "ND30Item")
     assert clauses[:2] == ["1. Thuận lợi", "2. Khó khăn, hạn chế"]  # report.heading
     assert "6. Ủng hộ bằng tiền" in clauses
@@ -304,10 +307,12 @@ def test_signature_block_beside_the_recipients(consolidated: Path) -> None:
     assert {b.get(f"{W}val") for b in signature.find(f"{W}tblPr/{W}tblBorders")} == {"nil"}
     assert signature.find(f"{W}tr/{W}trPr/{W}cantSplit") is not None
     left, right = signature.find(f"{W}tr").iter(f"{W}tc")
-    assert [text_of(p) for p in left.iter(f"{W}p")] == ["Nơi nhận:", "- Như trên;",
-                                                        "- Lưu: VT, SNV."]
+    # the campaign's recipients between "Như trên" and the drafting office (campaign.yaml)
+    assert [text_of(p) for p in left.iter(f"{W}p")] == [
+        "Nơi nhận:", "- Như trên;", "- Chủ tịch, các PCT UBND tỉnh;",
+        "- Hội đồng Thi đua - Khen thưởng tỉnh;", "- Giám đốc, các PGĐ Sở;", "- Lưu: VT, TĐKT."]
     lines = [text_of(p) for p in right.iter(f"{W}p")]
-    assert lines == ["GIÁM ĐỐC", "", "", "", "", ""]  # 4 blank lines, the name left blank
+    assert lines == ["KT. GIÁM ĐỐC", "PHÓ GIÁM ĐỐC", "", "", "", "", "Trần Quang Vinh"]
 
 
 def test_appendix_has_a_row_per_unit_and_sized_columns(report: Report,
@@ -382,10 +387,10 @@ def test_unit_report_is_issued_by_the_unit_to_the_coordinator(unit_docx: Path) -
 def test_unit_report_without_signer_answers_leaves_them_blank(report: Report, out: Path) -> None:
     context = unit_context(report, "UBNDHBS")
     assert context["draft"] is True
-    assert context["signer"] == {"name": "", "authority": "", "title": ""}
+    assert context["signer"] == {"lines": [], "name": "", "authority": "", "title": ""}
     path = render_unit(report, "UBNDHBS", out / "UBNDHBS.docx")
     assert "DỰ THẢO" in text_of(headers(path)["first"])
-    assert "ỦY BAN NHÂN DÂN HUYỆN BÌNH SƠN" in paragraphs(path)
+    assert "ỦY BAN NHÂN DÂNHUYỆN BÌNH SƠN" in paragraphs(path)  # two lines, see test_headers.py
     with pytest.raises(KeyError):
         unit_context(report, "NOPE")
 

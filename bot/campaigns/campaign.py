@@ -42,16 +42,30 @@ from bot.campaigns.checks import (
     read_yaml,
 )
 from bot.campaigns.questions import Questions
-from bot.campaigns.spec import Agency, CampaignSpec, ReminderPolicy
-from bot.campaigns.units import Unit, UnitRow
+from bot.campaigns.spec import (
+    AUTHORITIES,
+    Agency,
+    CampaignSpec,
+    ReminderPolicy,
+    Signer,
+    SummarySection,
+)
+from bot.campaigns.units import Unit, UnitRow, suggest
 from bot.questionnaire import Questionnaire
 
 __all__ = ["check_file", "load_campaign", "load_campaign_text", "load_questionnaire"]
 
-_CAMPAIGN_KEYS = ("title", "request", "agency", "deadline", "period", "reminders",
-                  "questionnaire", "units", "template")
-_CAMPAIGN_REQUIRED = ("title", "request", "agency", "deadline", "questionnaire", "units")
+_CAMPAIGN_KEYS = ("title", "request", "bases", "agency", "deadline", "period", "reminders",
+                  "questionnaire", "units", "template", "signer", "to", "recipients", "drafter",
+                  "summary_sections")
+_CAMPAIGN_REQUIRED = ("title", "agency", "deadline", "questionnaire", "units")
 _AGENCY_KEYS = ("parent", "name", "code", "place")
+_AGENCY_REQUIRED = ("name", "code", "place")
+_SIGNER_KEYS = ("on_behalf", "authority", "title", "deputy_title", "name")
+_SUMMARY_KEYS = ("title", "text", "after")
+_ON_BEHALF = "TM."
+_RESERVED_RECIPIENTS = ("như trên", "lưu")  # the report writes them itself
+_PART_NUMBER = re.compile(r"^\s*[IVXLC]+\s*[.)]\s*", re.IGNORECASE)
 _REMINDER_KEYS = ("before_days", "at", "after_deadline_every_days", "after_deadline_max",
                   "working_days_only", "quiet_hours", "days_off")
 _TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
@@ -114,6 +128,9 @@ def _campaign(c: Checker, root: Node, base: Path | None, tz: tzinfo,
     if m is None:
         return None
     title, request = c.text(m, "title", ""), c.text(m, "request", "")
+    bases = _bases(c, m["bases"]) if "bases" in m else ()
+    if "request" not in m and "bases" not in m:
+        c.add("missing_key", root.key_line, "", key="request")
     agency = _agency(c, m["agency"]) if "agency" in m else None
     deadline = _deadline(c, m["deadline"], tz) if "deadline" in m else None
     period = _period(c, m["period"]) if "period" in m else None
@@ -122,19 +139,138 @@ def _campaign(c: Checker, root: Node, base: Path | None, tz: tzinfo,
     questionnaire = refs.questionnaire(m["questionnaire"]) if "questionnaire" in m else None
     units = refs.units(m["units"]) if "units" in m else None
     template = refs.template(m["template"]) if "template" in m else None
-    if not (title and request and agency and deadline and questionnaire and units):
+    signer = _signer(c, m["signer"]) if "signer" in m else None
+    recipients = _recipients(c, m["recipients"]) if "recipients" in m else ()
+    drafter = c.text(m, "drafter", "")
+    summaries = (_summaries(c, m["summary_sections"], questionnaire)
+                 if "summary_sections" in m else ())
+    if not (title and (request or bases) and agency and deadline and questionnaire and units):
         return None
-    return CampaignSpec(title, request, agency, deadline, period, reminders, questionnaire,
-                        tuple(units), template, c.file)
+    if "to" not in m:
+        to: tuple[str, ...] = (agency.parent,) if agency.parent else ()
+    elif m["to"].value is None:
+        to = ()
+    else:
+        to = tuple(text.rstrip(";.").strip() for _, _, text in _texts(c, m["to"], "to"))
+    if "request" in m and not request:
+        return None
+    return CampaignSpec(title, request or "", agency, deadline, period, reminders,
+                        questionnaire, tuple(units), template, c.file, signer=signer, to=to,
+                        recipients=recipients, drafter=drafter, bases=bases,
+                        summary_sections=summaries)
 
 
 def _agency(c: Checker, node: Node) -> Agency | None:
-    """Return the agency heading."""
-    m = c.mapping(node, "agency", _AGENCY_KEYS, _AGENCY_KEYS)
+    """Return the agency heading; ``parent`` absent or null: no cơ quan chủ quản."""
+    m = c.mapping(node, "agency", _AGENCY_KEYS, _AGENCY_REQUIRED)
     if m is None:
         return None
-    parent, name, code, place = (c.text(m, k, "agency") for k in _AGENCY_KEYS)
-    return Agency(parent, name, code, place) if parent and name and code and place else None
+    name, code, place = (c.text(m, k, "agency") for k in _AGENCY_REQUIRED)
+    parent = "" if "parent" not in m or m["parent"].value is None else c.text(m, "parent", "agency")
+    if parent is None or not (name and code and place):
+        return None
+    return Agency(parent, name, code, place)
+
+
+def _texts(c: Checker, node: Node, where: str) -> list[tuple[int | None, str, str]]:
+    """Return (line, field, text) of each non-empty text of a list, or of one text alone."""
+    if not isinstance(node.value, list):
+        text = c.text({where: node}, where, "")
+        return [] if text is None else [(node.line, where, text)]
+    found: list[tuple[int | None, str, str]] = []
+    for i, item in enumerate(c.items(node, where), 1):
+        text = c.text({f"{where}[{i}]": item}, f"{where}[{i}]", "")
+        if text is not None:
+            found.append((item.line, f"{where}[{i}]", text))
+    return found
+
+
+def _bases(c: Checker, node: Node) -> tuple[str, ...]:
+    """Return the documents the report answers, in the order written."""
+    return tuple(text for _, _, text in _texts(c, node, "bases"))
+
+
+def _recipients(c: Checker, node: Node) -> tuple[str, ...]:
+    """Return the Nơi nhận as written, without the "- " and ";" people type around them."""
+    found = []
+    for line, where, text in _texts(c, node, "recipients"):
+        item = text.lstrip("-–• ").rstrip(";.,").strip()
+        if item.casefold().startswith(_RESERVED_RECIPIENTS):
+            c.add("recipient_reserved", line, where, value=text)
+        elif item:
+            found.append(item)
+    return tuple(found)
+
+
+def _signer(c: Checker, node: Node) -> Signer | None:
+    """Return who signs: TM. line, KT./Q./TL./TUQ., the head's title, the own title, the name."""
+    m = c.mapping(node, "signer", _SIGNER_KEYS, ("title", "name"))
+    if m is None:
+        return None
+    title, name = c.text(m, "title", "signer"), c.text(m, "name", "signer")
+    on_behalf = c.text(m, "on_behalf", "signer") or ""
+    if on_behalf:
+        rest = on_behalf.removeprefix(_ON_BEHALF).strip() if on_behalf.upper().startswith(
+            _ON_BEHALF) else on_behalf
+        on_behalf = f"{_ON_BEHALF} {rest.upper()}"
+    authority = ""
+    if "authority" in m:
+        written = c.text(m, "authority", "signer") or ""
+        authority = _authority(written)
+        if written and not authority:
+            c.add("bad_authority", m["authority"].line, "signer.authority", value=written,
+                  allowed=", ".join(AUTHORITIES))
+            return None
+    if title and _authority(title.split(" ", 1)[0]):
+        c.add("title_has_authority", m["title"].line, "signer.title", value=title)
+        return None
+    deputy = c.text(m, "deputy_title", "signer") or ""
+    if authority in ("KT.", "TL.", "TUQ.") and "deputy_title" not in m:
+        c.add("deputy_title_required", node.key_line, "signer", authority=authority)
+    elif deputy and authority not in ("KT.", "TL.", "TUQ."):
+        c.add("deputy_title_unused", m["deputy_title"].line, "signer.deputy_title",
+              authority=authority)
+    if not (title and name):
+        return None
+    return Signer(title.upper(), name, on_behalf, authority, deputy.upper())
+
+
+def _authority(text: str) -> str:
+    """Return the Decree 30 authority a text names ("kt", "KT." -> "KT."), or ""."""
+    key = text.strip().upper().rstrip(".") + "."
+    return key if key in AUTHORITIES else ""
+
+
+def _summaries(c: Checker, node: Node,
+               questionnaire: Questionnaire | None) -> tuple[SummarySection, ...]:
+    """Return the parts the coordinator writes, each placed after a part of the questionnaire."""
+    parts = [] if questionnaire is None else [s.title for s in questionnaire.sections]
+    found = []
+    for i, item in enumerate(c.items(node, "summary_sections"), 1):
+        where = f"summary_sections[{i}]"
+        m = c.mapping(item, where, _SUMMARY_KEYS, ("title", "text"))
+        if m is None:
+            continue
+        title, text = c.text(m, "title", where), c.text(m, "text", where)
+        after = c.text(m, "after", where) if "after" in m else None
+        if after is not None and questionnaire is not None:
+            match = part_titled(after, parts)
+            if match is None:
+                c.add("summary_after_unknown", m["after"].line, f"{where}.after", value=after,
+                      suggestion=suggest(after, parts), parts="; ".join(parts))
+                continue
+            after = match
+        if title and text:
+            found.append(SummarySection(title, text, after))
+    return tuple(found)
+
+
+def part_titled(written: str, titles: list[str]) -> str | None:
+    """Return the part title a written one names: the same words, its number optional."""
+    def key(title: str) -> str:
+        return " ".join(_PART_NUMBER.sub("", title).split()).casefold()
+
+    return next((t for t in titles if key(t) == key(written)), None)
 
 
 def _deadline(c: Checker, node: Node, tz: tzinfo) -> datetime | None:
@@ -296,13 +432,18 @@ class _Refs:
         return self.base / node.text
 
     def _unit_row(self, node: Node, where: str) -> UnitRow | None:
-        """Return one inline unit {code, name, group?}."""
+        """Return one inline unit {code, name, group?, parent?, place?, symbol?}."""
         m = self.c.mapping(node, where, units_file.COLUMNS, ("code", "name"))
         if m is None or "code" not in m or "name" not in m:
             return None
         code, name = self.c.text(m, "code", where), self.c.text(m, "name", where)
-        group = self.c.text(m, "group", where)
-        return UnitRow(node.line, where, code, name, group) if code and name else None
+        group, place, symbol = (self.c.text(m, k, where) for k in ("group", "place", "symbol"))
+        parent = None
+        if "parent" in m:
+            parent = "" if m["parent"].value is None else units_file.parent_cell(
+                self.c.text(m, "parent", where) or "")
+        return UnitRow(node.line, where, code, name, group, parent, place,
+                       symbol) if code and name else None
 
     def _build(self, rows: list[UnitRow], file: str, line: int | None,
                where: str) -> list[Unit] | None:

@@ -15,17 +15,48 @@ from zoneinfo import ZoneInfo
 from bot.campaigns.units import Unit
 from bot.questionnaire import Questionnaire
 
-__all__ = ["Agency", "CampaignSpec", "ReminderPolicy"]
+__all__ = ["AUTHORITIES", "Agency", "CampaignSpec", "ReminderPolicy", "Signer", "SummarySection"]
+
+AUTHORITIES = ("KT.", "Q.", "TL.", "TUQ.")  # Decree 30, Phụ lục I, II.7.b; TM. is ``on_behalf``
 
 
 @dataclass(frozen=True)
 class Agency:
-    """The agency that asks for the report (shown in the report's heading)."""
+    """The agency that asks for the report (shown in the report's heading).
+
+    ``parent`` is the cơ quan chủ quản, "" when there is none (a UBND reports without one).
+    """
 
     parent: str
     name: str
     code: str
     place: str
+
+
+@dataclass(frozen=True)
+class Signer:
+    """Who signs the consolidated report (Decree 30, ô 7a/7b), as checked by the loader.
+
+    ``on_behalf`` is the whole collective line ("TM. ỦY BAN NHÂN DÂN") or ""; ``authority`` one
+    of AUTHORITIES or ""; ``title`` the head's title ("GIÁM ĐỐC"); ``deputy_title`` the signer's
+    own title when not the head signs (KT., TL., TUQ.: "PHÓ GIÁM ĐỐC"), else "".
+    """
+
+    title: str
+    name: str
+    on_behalf: str = ""
+    authority: str = ""
+    deputy_title: str = ""
+
+
+@dataclass(frozen=True)
+class SummarySection:
+    """A part the coordinator writes ("Đánh giá chung"), placed after the part titled ``after``
+    (None: at the end of the body)."""
+
+    title: str
+    text: str
+    after: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +112,12 @@ class CampaignSpec:
     units: tuple[Unit, ...]
     template: Path | None
     source: str
+    signer: Signer | None = None
+    to: tuple[str, ...] = ()  # the bodies after "Kính gửi:", one or several; (): no Kính gửi
+    recipients: tuple[str, ...] = ()  # Nơi nhận between "Như trên;" and "Lưu: VT, …."
+    drafter: str | None = None  # the drafting office, in "Lưu: VT, <drafter>."
+    bases: tuple[str, ...] = ()  # the documents the consolidated report answers, in order
+    summary_sections: tuple[SummarySection, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-able form, the inverse of from_dict."""
@@ -96,19 +133,28 @@ class CampaignSpec:
             "units": [asdict(u) for u in self.units],
             "template": None if self.template is None else str(self.template),
             "source": self.source,
+            "signer": None if self.signer is None else asdict(self.signer),
+            "to": list(self.to),
+            "recipients": list(self.recipients),
+            "drafter": self.drafter,
+            "bases": list(self.bases),
+            "summary_sections": [asdict(s) for s in self.summary_sections],
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CampaignSpec:
-        """Build from the JSON-able form made by to_dict."""
+        """Build from the JSON-able form made by to_dict (also rounds stored before the keys of
+        the signer, recipients and bases: their defaults, the Kính gửi the agency's parent)."""
         deadline = datetime.fromisoformat(data["deadline"])
         if data.get("timezone"):
             deadline = deadline.astimezone(ZoneInfo(data["timezone"]))
         period = data["period"]
+        agency = Agency(**data["agency"])
+        signer = data.get("signer")
         return cls(
             title=data["title"],
             request=data["request"],
-            agency=Agency(**data["agency"]),
+            agency=agency,
             deadline=deadline,
             period=None if period is None else (
                 date.fromisoformat(period[0]), date.fromisoformat(period[1])),
@@ -117,6 +163,13 @@ class CampaignSpec:
             units=tuple(Unit(**u) for u in data["units"]),
             template=None if data["template"] is None else Path(data["template"]),
             source=data["source"],
+            signer=None if signer is None else Signer(**signer),
+            to=tuple(data["to"]) if "to" in data else (
+                (agency.parent,) if agency.parent else ()),
+            recipients=tuple(data.get("recipients", ())),
+            drafter=data.get("drafter"),
+            bases=tuple(data.get("bases", ())),
+            summary_sections=tuple(SummarySection(**s) for s in data.get("summary_sections", ())),
         )
 
 

@@ -6,8 +6,10 @@ campaign loader can gather every problem of every file before it fails. In a tab
 row number in that file and the field is the column name (``code``); in YAML the caller gives the
 row's field prefix (``units[3]``).
 
-A table has a header row naming its columns ``code``, ``name`` and optionally ``group`` (any case,
-any order). A CSV file is UTF-8 (a BOM is allowed) separated by ``,``, ``;`` or a tab: whichever of
+A table has a header row naming its columns ``code``, ``name`` and optionally ``group``, ``parent``
+(the unit's cơ quan chủ quản), ``place`` (its địa danh) and ``symbol`` (the ký hiệu after "BC-")
+(any case, any order); bot/documents/issuers.py fills what a row leaves empty. A CSV file is
+UTF-8 (a BOM is allowed) separated by ``,``, ``;`` or a tab: whichever of
 them the header line holds most, since Excel in a Vietnamese locale writes ``;``. Blank rows are
 skipped. An XLSX file is read from its first sheet; numbers in cells become text
 (``101.0`` → ``101``).
@@ -20,6 +22,7 @@ Decisions:
 - A formula is read as the value last computed and saved in the workbook (openpyxl's data_only):
   a formula never computed, as in a workbook written by a program, reads as an empty cell.
 - A control character in a cell is refused (``control_character``): no document can hold it.
+- ``parent`` written as "-" means the unit has no cơ quan chủ quản; left empty, it is derived.
 """
 
 from __future__ import annotations
@@ -36,12 +39,14 @@ from typing import Protocol
 
 import openpyxl
 
-COLUMNS = ("code", "name", "group")
+COLUMNS = ("code", "name", "group", "parent", "place", "symbol")
+HEADER_COLUMNS = ("parent", "place", "symbol")  # optional, for the unit's own report
 MAX_ROWS = 10_000
 MAX_SCANNED_ROWS = 100_000
 MAX_COLUMNS = 50
 MAX_XLSX_BYTES = 20_000_000
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+SYMBOL_RE = re.compile(r"^[^\W_]+(?:[-&][^\W_]+)*$")  # ký hiệu: "UBND", "SGDĐT", "CCHC&PC"
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f]")  # no document holds them
 # Problem codes this module reports, with their params (see templates/messages/campaign_file.yaml).
 PARAMS: dict[str, tuple[str, ...]] = {
@@ -57,6 +62,7 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "duplicate_column": ("column",),
     "empty_value": (),
     "bad_unit_code": ("value",),
+    "bad_symbol": ("value",),
     "duplicate_unit": ("code", "first_line"),
     "no_units": (),
 }
@@ -78,6 +84,9 @@ class Unit:
     code: str
     name: str
     group: str | None = None
+    parent: str | None = None  # cơ quan chủ quản; None: derived from the name, "" for none
+    place: str | None = None
+    symbol: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,9 @@ class UnitRow:
     code: str
     name: str
     group: str | None = None
+    parent: str | None = None
+    place: str | None = None
+    symbol: str | None = None
 
 
 def clean(text: str) -> str:
@@ -164,7 +176,8 @@ def build_units(rows: Sequence[UnitRow], file: str, line: int | None, where: str
     units = []
     for row in rows:
         _check_row(row, first, file, report)
-        units.append(Unit(row.code, row.name, row.group or None))
+        units.append(Unit(row.code, row.name, row.group or None, row.parent, row.place or None,
+                          row.symbol or None))
     return units
 
 
@@ -182,6 +195,8 @@ def _check_row(row: UnitRow, first: dict[str, int | None], file: str, report: Re
         first[row.code] = row.line
     if not row.name:
         report("empty_value", file, row.line, field_at(row.where, "name"))
+    if row.symbol and not SYMBOL_RE.match(row.symbol):
+        report("bad_symbol", file, row.line, field_at(row.where, "symbol"), value=row.symbol)
 
 
 class _CellTooLong(Exception):
@@ -282,4 +297,12 @@ def _table_row(line: int, cells: list[str], columns: dict[str, int]) -> UnitRow:
         position = columns.get(name)
         return cells[position] if position is not None and position < len(cells) else ""
 
-    return UnitRow(line, "", cell("code"), cell("name"), cell("group") or None)
+    return UnitRow(line, "", cell("code"), cell("name"), cell("group") or None,
+                   parent_cell(cell("parent")), cell("place") or None, cell("symbol") or None)
+
+
+def parent_cell(parent: str) -> str | None:
+    """Return a written parent: "-" means no chủ quản (""), an empty one derives it (None)."""
+    if parent in ("-", "–", "—"):
+        return ""
+    return parent or None

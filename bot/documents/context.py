@@ -5,15 +5,23 @@ bot/documents/reports.py)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from bot import texts
+from bot.campaigns.spec import CampaignSpec, SummarySection
 from bot.compile import Report, amount_in_words
 from bot.display import format_choice, format_document, format_value
 from bot.documents import parts
 from bot.documents.charts import Charts
+from bot.documents.issuers import (
+    agency_header,
+    signer_lines,
+    unit_header,
+    unit_signer_lines,
+)
 from bot.documents.wording import (
     display_name,
     end,
@@ -46,21 +54,38 @@ def consolidated_context(report: Report, charts: Charts | None = None) -> dict[s
     figures = parts.Numbering(charts)
     hints = _hints(report)
     reported = len(report.reported)
-    signer = {"authority": "", "title": signer_title(spec.agency.name), "name": ""}
+    header = agency_header(spec.agency)
+    if spec.signer is None:
+        signer = _signer([signer_title(spec.agency.name)], "")
+    else:
+        signer = _signer(signer_lines(spec.signer), spec.signer.name)
+    names = [display_name(t, hints) for t in spec.to]
+    to = say("to_joined", names=names) if names else ""
     context = _common(report, report.generated_at, hints)
+    bases = list(spec.bases)
+    if spec.request and _fold(spec.request) not in {_fold(b) for b in bases}:
+        bases.append(spec.request)
     context.update(
         draft=not report.final,
         final=report.final,
-        issuer={"parent": upper(spec.agency.parent), "name": upper(spec.agency.name),
-                "code": spec.agency.code, "display": display_name(spec.agency.name, hints)},
-        recipient=display_name(spec.agency.parent, hints),
+        issuer={"parent": header.parent, "name": header.name, "code": header.symbol,
+                "display": display_name(spec.agency.name, hints)},
+        recipient=to,
+        to=names,
+        to_lines=[] if len(names) < 2 else [
+            say("to_item", text=strip_end(n), last=i == len(names) - 1)
+            for i, n in enumerate(names)],
+        recipients=_recipients(to, spec.recipients, spec.drafter),
+        bases=bases,
+        basis=_basis(bases),
         reported_count=reported,
         missing=[{"name": r.name, "status": _status(r.status)} for r in report.missing],
         missing_count=len(report.missing),
         missing_names=", ".join(r.name for r in report.missing),
         progress_chart=figures.progress(),
         progress_caption=figures.caption,
-        sections=parts.sections(report, figures),
+        sections=_with_summaries(parts.sections(report, figures),
+                                 [s.title for s in report.sections], spec.summary_sections),
         appendix=parts.appendix(report),
         evidence=_evidence(report, report_evidence(report)),
         signer=signer,
@@ -77,7 +102,13 @@ def unit_context(report: Report, unit_code: str) -> dict[str, Any]:
     spec = report.spec
     hints = _hints(report)
     context = _common(report, row.submitted_at or report.generated_at, hints)
-    signer = {key: _plain(row.answers.get(qid)) for key, qid in SIGNER_IDS.items()}
+    answered = {key: _plain(row.answers.get(qid)) for key, qid in SIGNER_IDS.items()}
+    signer = _signer(unit_signer_lines(answered["authority"], answered["title"]),
+                     answered["name"])
+    unit = next((u for u in spec.units if u.code == unit_code), None)
+    header = unit_header(unit, spec.agency) if unit is not None else agency_header(
+        replace(spec.agency, name=row.name, code=row.code))
+    recipient = display_name(spec.agency.name, hints)
     sections: list[dict[str, Any]] = []
     for section in spec.questionnaire.sections:
         shown = [q for q in section.questions
@@ -89,9 +120,15 @@ def unit_context(report: Report, unit_code: str) -> dict[str, Any]:
     context.update(
         draft=row.status not in REPORTED,
         final=row.status in REPORTED,
-        issuer={"parent": upper(spec.agency.parent), "name": upper(row.name), "code": row.code,
+        issuer={"parent": header.parent, "name": header.name, "code": header.symbol,
                 "display": row.name},
-        recipient=display_name(spec.agency.name, hints),
+        place=header.place,
+        recipient=recipient,
+        to=[recipient],
+        to_lines=[],
+        recipients=_recipients(recipient, (), None),
+        bases=_unit_bases(spec),
+        basis=_basis(_unit_bases(spec)),
         reported_count=len(report.reported),
         sections=sections,
         signer=signer,
@@ -101,6 +138,59 @@ def unit_context(report: Report, unit_code: str) -> dict[str, Any]:
     )
     cleaned: dict[str, Any] = _clean(context)
     return cleaned
+
+
+def _signer(lines: list[str], name: str) -> dict[str, Any]:
+    """Return the signature block: ``lines`` above the signature, the older ``authority``
+    (the lines but the last, one per line) and ``title`` (the last), and the name."""
+    return {"lines": lines, "authority": "\n".join(lines[:-1]),
+            "title": lines[-1] if lines else "", "name": name}
+
+
+def _recipients(to: str, others: Sequence[str], drafter: str | None) -> list[str]:
+    """Return the Nơi nhận lines: "- Như trên;" when there is a Kính gửi, the campaign's, then
+    "- Lưu: VT, <drafter>." (Decree 30, Phụ lục I, II.9)."""
+    lines = [say("recipients_same")] if to else []
+    lines += [say("recipients_item", text=r) for r in others]
+    lines.append(say("recipients_archive", drafter=drafter or ""))
+    return lines
+
+
+def _basis(bases: Sequence[str]) -> str:
+    """Return the documents cited after "Thực hiện": "Kế hoạch số …; Công văn số …"."""
+    return "; ".join(typographic_quotes(strip_end(b)) for b in bases)
+
+
+def _unit_bases(spec: CampaignSpec) -> list[str]:
+    """Return what a unit's report answers: the campaign's request, else its bases."""
+    return [spec.request] if spec.request else list(spec.bases)
+
+
+def _fold(text: str) -> str:
+    return " ".join(strip_end(text).split()).casefold()
+
+
+def _with_summaries(sections: list[dict[str, Any]], titles: Sequence[str],
+                    summaries: Sequence[SummarySection]) -> list[dict[str, Any]]:
+    """Return the parts with the coordinator's own placed after the part each names (at the
+    end when it names none), numbered again in order; every part gets ``lines``, the
+    paragraphs of a written part."""
+    for section in sections:
+        section.setdefault("lines", [])
+    if not summaries:
+        return sections
+    placed: list[tuple[dict[str, Any], list[dict[str, Any]]]] = [(s, []) for s in sections]
+    tail: list[dict[str, Any]] = []
+    for summary in summaries:
+        part = parts.section(0, summary.title, [])
+        part["lines"] = [parts.line(p.strip()) for p in summary.text.split("\n") if p.strip()]
+        at = next((i for i, t in enumerate(titles) if t == summary.after), None)
+        (tail if at is None or at >= len(placed) else placed[at][1]).append(part)
+    ordered = [part for section, after in placed for part in (section, *after)] + tail
+    for index, part in enumerate(ordered):
+        part["number"] = parts.roman(index + 1)
+        part["heading"] = f"{part['number']}. {upper(part['title'])}"
+    return ordered
 
 
 def _common(report: Report, when: datetime, hints: Sequence[str]) -> dict[str, Any]:

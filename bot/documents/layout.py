@@ -1,7 +1,16 @@
 """The layout of a rendered Word report: a paragraph in style "ND30 Line" becomes a centred line
 40 % as long as the text above it (Decree 30: 1/3 to 1/2), "ND30 Line Full" as long as that text;
-the columns of a table in style "ND30 Appendix Table" are sized to their content. Widths come
-from Times New Roman metrics (Liberation Serif has the same)."""
+the columns of a table in style "ND30 Appendix Table" are sized to their content; the agency
+names of the header ("ND30 Agency Parent", "ND30 Agency") are broken into lines that fit their
+cell, never leaving one word alone on a line; "Kính gửi:" ("ND30 Recipient Head") and the
+recipient lines after it ("ND30 Recipient Item") are indented as one centred block, the dashes
+under the colon. Widths come from Times New Roman metrics (Liberation Serif has the same).
+
+Decisions (header lines): the fewest lines that fit; among those, breaks where the name's
+parts meet (after a comma, around "và", after a " - ", before an administrative level: "… /
+HUYỆN BÌNH SƠN") before a break between any two words, and lines of even length. A line break
+already in the text (the one after "ỦY BAN NHÂN DÂN") is kept. The paragraph's text becomes one
+run with its first run's formatting (the shipped templates have one run there)."""
 
 from __future__ import annotations
 
@@ -10,19 +19,40 @@ from collections.abc import Iterable, Mapping
 from copy import deepcopy
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from docx.oxml.ns import qn
 from docx.shared import Twips
 from docx.text.parfmt import ParagraphFormat
 
-__all__ = ["STYLE_APPENDIX", "STYLE_APPENDIX_TABLE", "STYLE_LINE", "STYLE_LINE_FULL", "fix_layout",
-           "landscape_appendix", "text_width"]
+__all__ = [
+    "STYLE_AGENCY",
+    "STYLE_AGENCY_PARENT",
+    "STYLE_APPENDIX",
+    "STYLE_APPENDIX_TABLE",
+    "STYLE_LINE",
+    "STYLE_LINE_FULL",
+    "STYLE_RECIPIENT_HEAD",
+    "STYLE_RECIPIENT_ITEM",
+    "break_lines",
+    "fix_layout",
+    "landscape_appendix",
+    "text_width",
+]
 
 # Style names shared with scripts/make_word_templates.py.
 STYLE_LINE = "ND30 Line"
 STYLE_LINE_FULL = "ND30 Line Full"
 STYLE_APPENDIX_TABLE = "ND30 Appendix Table"
+STYLE_AGENCY_PARENT = "ND30 Agency Parent"
+STYLE_AGENCY = "ND30 Agency"
+HEADER_STYLES = (STYLE_AGENCY_PARENT, STYLE_AGENCY)
+STYLE_RECIPIENT_HEAD = "ND30 Recipient Head"  # "Kính gửi:" over several recipients
+STYLE_RECIPIENT_ITEM = "ND30 Recipient Item"
+_LINE_COST = 10  # a line more: less than a break inside a part of the name
+_ALONE_COST = 500  # one word alone on a line
+_PART_BREAK, _CONJUNCTION_AFTER, _CONJUNCTION_BEFORE, _DASH_AFTER, _ANY_BREAK = 0, 5, 8, 5, 20
 STYLE_APPENDIX = "ND30 Appendix"  # the "Phụ lục" line that opens the appendix
 LINE_SHARE = {STYLE_LINE: Decimal("0.4"), STYLE_LINE_FULL: Decimal(1)}
 DEFAULT_CELL_MARGIN = 108  # twips, Word's default left and right cell padding
@@ -30,6 +60,7 @@ CELL_SLACK = 60  # twips added to a measured cell so a rounding error never wrap
 MIN_COLUMN = 454  # twips (8 mm)
 
 _W_P, _W_R, _W_T, _W_TBL, _W_TR, _W_TC = (qn(f"w:{t}") for t in ("p", "r", "t", "tbl", "tr", "tc"))
+_W_BR = qn("w:br")
 _W_RPR, _W_SZ, _W_B, _W_VAL, _W_W, _W_TYPE = (
     qn(f"w:{t}") for t in ("rPr", "sz", "b", "val", "w", "type"))
 _W_TCPR, _W_TCW = qn("w:tcPr"), qn("w:tcW")
@@ -68,10 +99,15 @@ def fix_layout(document: Any) -> None:
     """Size the ND30 lines and the appendix tables of a rendered document."""
     widths = _Metrics(document)
     body = document.element.body
-    for p in _line_candidates(body, widths):
-        share = LINE_SHARE.get(widths.style_name(p) or "")
-        if share is not None:
-            _fit_line(p, share, widths, document)
+    for p in _styled(body, widths, (*HEADER_STYLES, *LINE_SHARE, STYLE_RECIPIENT_HEAD)):
+        # in document order: a name is broken into lines before the line under it is sized
+        name = widths.style_name(p) or ""
+        if name in HEADER_STYLES:
+            _fit_header(p, widths, document)
+        elif name in LINE_SHARE:
+            _fit_line(p, LINE_SHARE[name], widths, document)
+        elif name == STYLE_RECIPIENT_HEAD:
+            _fit_recipients(p, widths, document)
     appendix_id = widths.style_id(STYLE_APPENDIX_TABLE)
     for table in body.iter(_W_TBL):
         style = table.find(_TBL_STYLE)
@@ -116,10 +152,11 @@ def landscape_appendix(document: Any) -> bool:
     return True
 
 
-def _line_candidates(body: Any, widths: _Metrics) -> Iterable[Any]:
-    """Return the paragraphs that may be in a line style, in document order: those that name
-    one (found without visiting the thousands of others), or all when one is the default."""
-    ids = {sid for sid, name in widths.names.items() if name in LINE_SHARE}
+def _styled(body: Any, widths: _Metrics, names: tuple[str, ...]) -> Iterable[Any]:
+    """Return the paragraphs that may be in one of the named styles, in document order: those
+    that name one (found without visiting the thousands of others), or all when one is the
+    default."""
+    ids = {sid for sid, name in widths.names.items() if name in names}
     if widths.default_style in ids:
         return body.iter(_W_P)  # type: ignore[no-any-return]
     found: list[Any] = []
@@ -223,16 +260,24 @@ class _Metrics:
         return self.measure(p)[1]
 
     def measure(self, p: Any) -> tuple[int, int]:
-        """Return the width of a paragraph's text on one line and of its longest word, in twips."""
+        """Return the width of a paragraph's longest line (lines end at a break, else the
+        paragraph's text is one line) and of its longest word, in twips."""
         total = 0
+        widest = 0
         best = 0
         for run in p.iter(_W_R):
             font = self.font(p, run)
-            text = "".join(t.text or "" for t in run.iter(_W_T))
-            total += text_width(text, font.half_points, font.bold)
-            for word in text.split():
-                best = max(best, text_width(word, font.half_points, font.bold))
-        return total, best
+            for child in run:
+                if child.tag == _W_BR:
+                    widest, total = max(widest, total), 0
+                    continue
+                if child.tag != _W_T:
+                    continue
+                text = child.text or ""
+                total += text_width(text, font.half_points, font.bold)
+                for word in text.split():
+                    best = max(best, text_width(word, font.half_points, font.bold))
+        return max(widest, total), best
 
 
 def _rpr_font(rpr: Any, size: int | None, bold: bool | None) -> tuple[int | None, bool | None]:
@@ -290,6 +335,130 @@ def _cell_margins(table: Any) -> tuple[int, int]:
             el = margins.find(qn("w:start" if side == "left" else "w:end"))
         found.append(DEFAULT_CELL_MARGIN if el is None else int(el.get(qn("w:w"))))
     return found[0], found[1]
+
+
+def _fit_header(p: Any, widths: _Metrics, document: Any) -> None:
+    """Break an agency name of the header into lines that fit its cell (see the decisions)."""
+    runs = [r for r in p.iter(_W_R) if r.find(_W_T) is not None]
+    if not runs:
+        return
+    text = "".join("\n" if child.tag == _W_BR else child.text or ""
+                   for r in runs for child in r if child.tag in (_W_T, _W_BR))
+    font = widths.font(p, runs[0])
+    lines = break_lines(text, _container_width(p, document), font.half_points, font.bold)
+    first = runs[0]
+    for r in runs[1:]:
+        r.getparent().remove(r)
+    for child in list(first):
+        if child.tag in (_W_T, _W_BR):
+            first.remove(child)
+    for i, line in enumerate(lines):
+        if i:
+            first.append(_el("w:br"))
+        t = _el("w:t")
+        t.text = line
+        first.append(t)
+
+
+def break_lines(text: str, width: int, half_points: int, bold: bool = False) -> list[str]:
+    """Return a name's lines within `width` twips (see the decisions); a word wider than the
+    width has a line of its own."""
+    lines: list[str] = []
+    for segment in text.split("\n"):
+        lines += _break_segment(segment.split(), width, half_points, bold)
+    return lines
+
+
+def _break_segment(words: list[str], width: int, half_points: int, bold: bool) -> list[str]:
+    count = len(words)
+    if count == 0 or text_width(" ".join(words), half_points, bold) <= width:
+        return [" ".join(words)]
+    costs = _break_costs(words)
+    best: dict[int, tuple[float, list[int]]] = {0: (0.0, [])}
+    for end in range(1, count + 1):
+        for start in range(end):
+            if start not in best:
+                continue
+            used = text_width(" ".join(words[start:end]), half_points, bold)
+            if used > width and end - start > 1:
+                continue
+            cost = best[start][0] + _LINE_COST + 10 * ((width - min(used, width)) / width) ** 2
+            if end - start == 1:
+                cost += _ALONE_COST
+            if end < count:
+                cost += costs[end]
+            if end not in best or cost < best[end][0]:
+                best[end] = (cost, [*best[start][1], end])
+    ends = best[count][1]
+    return [" ".join(words[a:b]) for a, b in zip([0, *ends], ends, strict=False)]
+
+
+def _break_costs(words: list[str]) -> list[int]:
+    """Return how bad a line break before each word is (index 0 unused).
+
+    Between the parts of a name a break is cheap; inside a part, one after an even number of
+    syllables (after a one-syllable head such as "Sở") is less bad than one after an odd
+    number: most Vietnamese words have two syllables, so "PHÁT TRIỂN" stays together.
+    """
+    parts = _name_parts()
+    folded = [w.casefold() for w in words]
+    costs = [0] * len(words)
+    part_start = 1 if folded and folded[0] in parts["heads"] else 0
+    level_end = -1
+    for k in range(1, len(words)):
+        before, after = words[k - 1], folded[k]
+        level = next((n for n in parts["levels"] if tuple(folded[k:k + len(n)]) == n), None)
+        if before.endswith(",") or level is not None or k == level_end:
+            costs[k] = _PART_BREAK
+        elif folded[k - 1] in parts["conjunctions"]:
+            costs[k] = _CONJUNCTION_AFTER
+        elif after in parts["conjunctions"]:
+            costs[k] = _CONJUNCTION_BEFORE
+        elif before in ("-", "–"):
+            costs[k] = _DASH_AFTER
+        else:
+            costs[k] = _ANY_BREAK if (k - part_start) % 2 == 0 else 2 * _ANY_BREAK
+            continue
+        part_start = k
+        if level is not None:
+            level_end = k + len(level)
+    return costs
+
+
+@cache
+def _name_parts() -> dict[str, Any]:
+    """The administrative levels (as word tuples), conjunctions and one-syllable heads."""
+    from bot.documents.wording import say
+
+    def listed(key: str) -> list[str]:
+        return [" ".join(w.split()).casefold() for w in say(key).split("|") if w.strip()]
+
+    return {"levels": [tuple(w.split()) for w in listed("header.levels")],
+            "conjunctions": frozenset(listed("header.conjunctions")),
+            "heads": frozenset(listed("header.heads"))}
+
+
+def _fit_recipients(head: Any, widths: _Metrics, document: Any) -> None:
+    """Centre "Kính gửi:" and the recipient lines after it as one block, each line's dash under
+    the colon (Decree 30, Phụ lục I, II.9.d)."""
+    items = []
+    after = head.getnext()
+    while after is not None and after.tag == _W_P and (
+            widths.style_name(after) == STYLE_RECIPIENT_ITEM):
+        items.append(after)
+        after = after.getnext()
+    if not items:
+        return
+    label = "".join(t.text or "" for t in head.iter(_W_T)).rstrip().removesuffix(":")
+    font = widths.font(head, head.find(_W_R))
+    to_colon = text_width(label, font.half_points, font.bold)
+    available = _container_width(head, document)
+    longest = max(widths.paragraph_width(p) for p in items)
+    indent = max(0, min((available - to_colon - longest) // 2, available // 4))
+    for p, left in ((head, indent), *((p, indent + to_colon) for p in items)):
+        fmt = ParagraphFormat(p)
+        fmt.left_indent = Twips(left)
+        fmt.first_line_indent = Twips(0)
 
 
 def _fit_line(p: Any, share: Decimal, widths: _Metrics, document: Any) -> None:

@@ -14,13 +14,21 @@ Template context (both templates unless marked):
 ``draft``          True while not every unit has reported (unit report: while the unit has not
                    submitted); the templates then show "DỰ THẢO" at the top of page 1
 ``final``          ``not draft``
-``issuer``         the body that signs: ``parent`` ("UBND TỈNH QUẢNG NGÃI"), ``name`` (upper
-                   case: "SỞ NỘI VỤ", "SỞ XÂY DỰNG"), ``code`` ("SNV": ký hiệu "…/BC-SNV" and
-                   "Lưu: VT, SNV."), ``display`` (normal case: "Sở Nội vụ")
-``recipient``      normal-case name after "Kính gửi:": the parent agency ("UBND tỉnh Quảng
-                   Ngãi") for the consolidated report, the coordinating agency ("Sở Nội vụ") for
-                   a unit report
-``place``          địa danh ("Quảng Ngãi")
+``issuer``         the body that signs: ``parent`` (its cơ quan chủ quản, "UBND TỈNH QUẢNG NGÃI",
+                   "" for none: a UBND), ``name`` (upper case, in full: "SỞ NỘI VỤ", "ỦY BAN
+                   NHÂN DÂN\nXÃ TỊNH HÀ"; rendering breaks it to fit its cell), ``code`` (the
+                   ký hiệu: "SNV" in "…/BC-SNV"; a unit's ``symbol`` or its default, see
+                   bot/documents/issuers.py), ``display`` (normal case: "Sở Nội vụ")
+``recipient``      normal-case name after "Kính gửi:", "" for none: the campaign's ``to`` (by
+                   default the agency's parent, "UBND tỉnh Quảng Ngãi") for the consolidated
+                   report, the coordinating agency ("Sở Nội vụ") for a unit report; several
+                   are joined ("A, B và C") for a sentence. ``to``: the same as a list;
+                   ``to_lines``: "- A;", "- B." when there are several (else empty), printed
+                   under "Kính gửi:" in style "ND30 Recipient Item", the dashes under its colon
+``recipients``     the Nơi nhận lines: "- Như trên;" when there is a Kính gửi, the campaign's
+                   ``recipients`` ("- Giám đốc, các PGĐ Sở;"; consolidated only), "- Lưu: VT,
+                   TĐKT." (the campaign's ``drafter``; "- Lưu: VT." without one)
+``place``          địa danh ("Quảng Ngãi"; a unit report: the unit's own, "Tịnh Hà")
 ``day``            "05" (two digits); ``month``: "01", "02", "3" … "12" (0 only for 1 and 2);
                    ``year``: "2024"; ``date``: "ngày 05 tháng 01 năm 2024". Consolidated: when
                    the report was generated; unit: when the unit submitted (else generated), in
@@ -29,7 +37,10 @@ Template context (both templates unless marked):
 ``subject``        trích yếu: the campaign title with typographic quotes
 ``subject_inline`` the same in lower case and without a leading "Báo cáo", for use
                    inside a sentence ("Trên đây là báo cáo {{ subject_inline }} …")
-``request``        the request the report answers ("Công văn số 1918/SNV-TĐKT ngày …")
+``request``        the request the units answer ("Công văn số 1918/SNV-TĐKT ngày …"), may be ""
+``bases``          the documents the report answers, in order: consolidated, the campaign's
+                   ``bases`` then its ``request`` unless already among them; a unit report, the
+                   request (else the bases); ``basis``: them joined by "; " for "Thực hiện …"
 ``period``         ``{start, end}`` as dd/mm/yyyy, or None when the campaign has no period
 ``unit_count``     units in the round; ``reported_count``: units that reported
 ``missing``        consolidated: units that have not reported, each ``{name, status}``;
@@ -42,7 +53,9 @@ Template context (both templates unless marked):
                    (else ""), ``text`` the rest. In the consolidated report the first line is
                    the lead (the question's ``report.lead`` rendered, bot/leads.py, else the
                    type's default), then a group's "a) Sở, ban, ngành:" line before its units
-                   when the units belong to several groups (bot/documents/parts.py)
+                   when the units belong to several groups (bot/documents/parts.py). A
+                   section's own ``lines`` ({who, text}) are the paragraphs of a part the
+                   coordinator wrote (``summary_sections``; no clauses), else empty
 ``appendix``       consolidated only: ``columns`` (the questionnaire's ``appendix:`` ids, else
                    every numeric question up to eight), each ``{number, header: "(1)", label,
                    unit, total_note}``; ``rows``, one per unit that reported: ``{index, code,
@@ -65,16 +78,23 @@ Template context (both templates unless marked):
                    last ends with "."); empty when no file was sent. The consolidated template
                    lists them after the Phụ lục ("DANH MỤC TÀI LIỆU MINH CHỨNG"); a unit report
                    lists its files in the body, under their question
-``signer``         ``{authority: "KT. GIÁM ĐỐC" or "", title: "PHÓ GIÁM ĐỐC", name}``; a unit
-                   report takes them from the answers to ``tham_quyen_ky``, ``chuc_vu_ky`` and
-                   ``nguoi_ky``; the consolidated one has only the head's title, from the
-                   agency's name (docx.signer_titles: "GIÁM ĐỐC" for a Sở)
+``signer``         ``{lines, authority, title, name}``: ``lines`` above the signature, upper case
+                   ("TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH"); ``title`` the last
+                   of them, ``authority`` the others (one per line); ``name`` the signer's. The
+                   consolidated report's come from the campaign's ``signer`` (without it, only
+                   the head's title from the agency's name: docx.signer_titles, "GIÁM ĐỐC" for a
+                   Sở); a unit report's from the answers to ``tham_quyen_ky``, ``chuc_vu_ky``
+                   and ``nguoi_ky``
 ``unit``           unit report only: ``{code, name, status}``
 =================  ==============================================================================
 
-Rendering then adjusts the layout (bot/documents/layout.py): a paragraph in style "ND30 Line"
-becomes a centred line 40 % as long as the text above it (Decree 30: 1/3 to 1/2), "ND30 Line Full"
-as long as that text (the line under the Tiêu ngữ); the columns of a table in style "ND30 Appendix
+Rendering then adjusts the layout (bot/documents/layout.py): a paragraph in style "ND30 Agency
+Parent" or "ND30 Agency" is broken into lines that fit its cell, never one word alone on a line;
+"ND30 Recipient Head" ("Kính gửi:") and the "ND30 Recipient Item" lines after it are indented
+as one centred block, each dash under the colon;
+a paragraph in style "ND30 Line" becomes a centred line 40 % as long as the (longest line of
+the) text above it (Decree 30: 1/3 to 1/2), "ND30 Line Full" as long as that text (the line
+under the Tiêu ngữ); the columns of a table in style "ND30 Appendix
 Table" are sized to their content. Widths come from Times New Roman metrics (Liberation Serif
 has the same). The context is built in bot/documents/context.py, its words in
 bot/documents/wording.py.

@@ -95,8 +95,10 @@ def display_name(name: str, hints: Iterable[str] = ()) -> str:
     acronyms = set(say("acronyms").split())
     levels = say("admin_levels").split("|")
     lowered = name.lower()
+    joins = set(say("name_joins").split("|"))
     for level in levels:
-        found = re.search(rf"(?:^|\s){re.escape(level)}\s", lowered)
+        found = next((m for m in re.finditer(rf"(?:^|\s){re.escape(level)}\s", lowered)
+                      if not set(lowered[:m.start()].split()[-1:]) & joins), None)
         if found:
             head_words = name[:found.start()].split()
             if " ".join(head_words).lower() in say("plain_heads").split("|"):
@@ -109,14 +111,23 @@ def display_name(name: str, hints: Iterable[str] = ()) -> str:
 
 
 def _generic_case(words: list[str], acronyms: set[str]) -> list[str]:
+    """Return the words of an upper-case name in normal case: the head ("Sở") and the first
+    word of each part capitalised, the parts being what "và", "," and " - " join ("Sở Nông
+    nghiệp và Phát triển nông thôn", "Sở Văn hóa, Thể thao và Du lịch"), the rest lower."""
+    joins = set(say("name_joins").split("|"))
     result = []
+    starts_part = True
     for i, word in enumerate(words):
+        lowered = word.lower()
         if word in acronyms:
             result.append(word)
-        elif i < 2:
+        elif lowered in joins:
+            result.append(lowered)
+        elif i < 2 or starts_part:
             result.append(word.capitalize())
         else:
-            result.append(word.lower())
+            result.append(lowered)
+        starts_part = lowered in joins or word.endswith(",") or i == 0
     return result
 
 
