@@ -34,6 +34,8 @@ CLEAR = frozenset({"xoa", "xoa het", "lam lai"})
 # Keywords that mean something only in a list; typed where free text is asked, they are checked.
 KEYWORDS = {**dict.fromkeys(DONE - {"/done"}, "word.keyword_done"),
             **dict.fromkeys(CLEAR, "word.keyword_clear")}
+HAS_DIGIT = re.compile(r"\d")  # any digit `fold` keeps (it keeps every one)
+assert not any(HAS_DIGIT.search(word) for word in SKIP | BACK | DONE | CLEAR)
 CONTACT_COMMANDS = frozenset({"start", "help", "review", "edit", "submit", "whoami"})
 # The shape of an invite token (bot.store.new_token): a message that is only a valid one binds
 # like /start <token>, for channels without deep links (Zalo).
@@ -290,7 +292,8 @@ class Turn:
             self.press(question, self.incoming.button)
             return
         text = self.incoming.text or ""
-        word = parsing.fold(text) if len(text) <= 16 else ""  # keywords are short
+        # Keywords are short and have no digit: a number typed is never folded to look for one.
+        word = parsing.fold(text) if len(text) <= 16 and not HAS_DIGIT.search(text) else ""
         if word in BACK:
             self.back(question)
         elif word in SKIP:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot import texts
 from bot.campaigns.spec import CampaignSpec
@@ -19,6 +19,26 @@ from bot.documents.numwords import amount_in_words
 from bot.questionnaire import Question, is_empty
 
 Rows = tuple[tuple[Button, ...], ...]
+
+
+class SheetRow(NamedTuple):
+    """One question of the answer sheet or the edit list, as its templates read it.
+
+    Attributes, not a dict: Jinja2 tries `row.number` as an attribute first and reaches a
+    dict's key only after an AttributeError (``row["number"]`` still works)."""
+
+    number: int
+    ask: str
+    value: str | None
+    required: bool
+    missing: bool
+
+
+class SheetSection(NamedTuple):
+    """A section of the answer sheet: its title and its visible questions."""
+
+    title: str
+    rows: list[SheetRow]
 
 
 class Prompter:
@@ -124,20 +144,17 @@ class Prompter:
             rows = [self._row(q, numbers[q.id], answers) for q in section.questions
                     if q.id in numbers]
             if rows:
-                sections.append({"title": section.title, "rows": rows})
+                sections.append(SheetSection(section.title, rows))
         missing = self.questionnaire.missing_required(answers)
         return self.render("engine.review", sections=sections, missing=len(missing),
                            submitted=submitted)
 
-    def _row(self, question: Question, number: int, answers: Mapping[str, Any]) -> dict[str, Any]:
+    def _row(self, question: Question, number: int, answers: Mapping[str, Any]) -> SheetRow:
         answered = question.id in answers
-        return {
-            "number": number,
-            "ask": question.ask,
-            "value": format_value(question, answers[question.id]) if answered else None,
-            "required": question.required,
-            "missing": question.required and is_empty(answers.get(question.id)),
-        }
+        return SheetRow(number, question.ask,
+                        format_value(question, answers[question.id]) if answered else None,
+                        question.required,
+                        question.required and is_empty(answers.get(question.id)))
 
     def edit_list(self, answers: Mapping[str, Any]) -> str:
         """Return the numbered list of questions to pick one to edit."""

@@ -209,8 +209,9 @@ class Questionnaire:
         return self._shown(answers)[1].get(qid, -1) + 1
 
     def _shown(self, answers: Mapping[str, Value]) -> tuple[tuple[Question, ...], dict[str, int]]:
-        # Only the answers that conditions look at matter, so they key a small memo.
-        key = repr([answers.get(p) for p in self._parents])
+        # Only the answers that conditions look at matter, so they key a small memo (none
+        # when no question has a condition: then every question is shown, whatever the answers).
+        key = repr([answers.get(p) for p in self._parents]) if self._parents else ""
         shown = self._visible.get(key)
         if shown is None:
             questions = tuple(q for q in self.questions if self.is_visible(q, answers))

@@ -16,6 +16,7 @@ import logging
 import re
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import IO, TYPE_CHECKING, Any
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
@@ -134,12 +135,9 @@ class TelegramChannel:
             source = document or message.photo[-1]
             offer = Offer(incoming.attachment.name, incoming.attachment.size or None,
                           _download(source))
-
-        async def fetch() -> Upload:
-            assert document is not None and offer is not None
-            return Upload(document.file_name or "campaign.yaml", await read_offer(offer))
-
-        await self.hub.receive(incoming, fetch if document is not None else None, offer)
+        # Made only for a document: a closure per text message is garbage the collector scans.
+        fetch = None if document is None or offer is None else partial(_upload, document, offer)
+        await self.hub.receive(incoming, fetch, offer)
 
     async def on_button(self, update: Update, _context: Any) -> None:
         """Hand a pressed inline button to the hub."""
@@ -291,6 +289,11 @@ async def _until(stop: asyncio.Event, call: Any) -> Any:
         return task.result()
     task.cancel()
     return []
+
+
+async def _upload(document: Any, offer: Offer) -> Upload:
+    """Download a document a coordinator sent (a campaign file)."""
+    return Upload(document.file_name or "campaign.yaml", await read_offer(offer))
 
 
 def _attachment(message: Any) -> Attachment | None:

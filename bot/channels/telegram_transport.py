@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import logging
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any
 
 from telegram.constants import ParseMode
@@ -23,6 +24,7 @@ from telegram.request._requestparameter import RequestParameter
 
 from bot.channels.base import (
     TELEGRAM,
+    Button,
     ContactUnreachable,
     DeliveryUncertain,
     Links,
@@ -136,5 +138,12 @@ def seconds(value: Any) -> float:
 
 def _keyboard(reply: Outgoing) -> dict[str, Any]:
     """Return an inline keyboard as the Bot API's JSON."""
-    rows = [[{"text": b.label, "callback_data": b.data} for b in row] for row in reply.buttons]
+    return _inline_keyboard(reply.buttons)
+
+
+@lru_cache(maxsize=4096)
+def _inline_keyboard(buttons: tuple[tuple[Button, ...], ...]) -> dict[str, Any]:
+    """Return the JSON of button rows, one object for all messages with the same rows (a
+    question's keyboard is the same for every unit). Never changed: PTB only encodes it."""
+    rows = [[{"text": b.label, "callback_data": b.data} for b in row] for row in buttons]
     return {"inline_keyboard": rows}

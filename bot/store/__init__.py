@@ -16,11 +16,11 @@ import asyncio
 import hashlib
 import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import aiosqlite
 
@@ -389,9 +389,13 @@ class Store:
 
     # conversation -------------------------------------------------------------------------
 
-    async def step(self, channel: str, chat_id: str, user_id: str | None, update_key: str | None,
-                   decide: Callable[[ContactState], tuple[Changes, Callable[[], T]]],
-                   now: datetime, campaign_id: int | None = None, owe: bool = False) -> T:
-        """Decide one step, commit its changes, then return its result (see `Steps.step`)."""
-        return await self._steps.step(channel, chat_id, user_id, update_key, decide, now,
-                                      campaign_id, owe)
+    def step(self, channel: str, chat_id: str, user_id: str | None, update_key: str | None,
+             decide: Callable[[ContactState], tuple[Changes, Callable[[], T]]],
+             now: datetime, campaign_id: int | None = None, owe: bool = False
+             ) -> Coroutine[Any, Any, T]:
+        """Decide one step, commit its changes, then return its result (see `Steps.step`).
+
+        Not a coroutine of its own: it hands over `Steps.step`'s, one layer fewer for every
+        step to create and resume."""
+        return self._steps.step(channel, chat_id, user_id, update_key, decide, now,
+                                campaign_id, owe)

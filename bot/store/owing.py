@@ -89,18 +89,23 @@ class OutboxStore:
 
     def take(self, channel: str, chat_id: str) -> list[OwedRow]:
         """Return (and forget) the rows committed for one chat since it last took them."""
-        self.collect()
+        self._sort()
         return self._queues.pop((channel, chat_id), [])
 
     def collect(self) -> set[tuple[str, str]]:
         """Sort the rows committed since the last call by chat; return the chats that have some."""
+        self._sort()
+        return set(self._queues)
+
+    def _sort(self) -> None:
+        # Without the set `collect` returns: a worker's every `take` would build one of every
+        # chat owed something, to drop it.
         for row in take_committed(self._store._db._conn):
             self._queues.setdefault((row.channel, row.chat_id), []).append(row)
-        return set(self._queues)
 
     def forget(self, channel: str, chat_id: str) -> None:
         """Drop the rows in memory for a chat (it can no longer be reached)."""
-        self.collect()
+        self._sort()
         self._queues.pop((channel, chat_id), None)
 
     async def chats(self) -> list[tuple[str, str]]:
