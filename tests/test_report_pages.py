@@ -1,0 +1,155 @@
+"""The reports read page by page as a clerk reads them: the demo's (`reportbot demo`) and the
+flood round's (scripts/render_flood.py), converted by LibreOffice. What is checked is what a
+clerk would otherwise fix by hand: a heading or a lead sentence left alone at a page's foot
+while its list or chart starts the next page, the line under the trích yếu touching the letters
+above it, a closing sentence that runs two clauses together."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from docx import Document
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+DPI = 150
+
+
+def _run(command: list[str], cwd: Path) -> None:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("REPORTBOT_", "TELEGRAM_", "ZALO_"))}
+    env["REPORTBOT_DB"] = str(cwd / "rb.sqlite3")
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=180,
+                            env=env)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The demo's and the flood round's consolidated reports, and the demo's unit reports."""
+    folder = tmp_path_factory.mktemp("pages")
+    script = Path(sys.executable).parent / "reportbot"
+    reportbot = [str(script)] if script.exists() else [sys.executable, "-m", "bot.cli"]
+    _run([*reportbot, "demo", "--out", "demo"], folder)
+    _run([sys.executable, str(ROOT / "scripts" / "render_flood.py"), "flood"], folder)
+    found = {"demo": folder / "demo" / "bao-cao-tong-hop.docx",
+             "flood": folder / "flood" / "bao-cao-tong-hop.docx"}
+    found |= {f"unit-{p.stem}": p for p in sorted((folder / "demo" / "don-vi").glob("*.docx"))}
+    found |= {f"commune-{p.stem}": p for p in sorted((folder / "flood" / "don-vi").glob("*.docx"))}
+    return found
+
+
+@pytest.fixture(scope="module")
+def pdfs(reports: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    missing = [t for t in ("soffice", "pdftotext", "pdftoppm") if shutil.which(t) is None]
+    if missing:
+        pytest.skip(f"{', '.join(missing)} not installed: run .ci/install-office.sh (CI does)")
+    out = tmp_path_factory.mktemp("pdf")
+    result = {}
+    for name in ("demo", "flood"):
+        profile = out / "lo-profile"
+        subprocess.run(["soffice", "--headless", "--norestore",
+                        f"-env:UserInstallation={profile.as_uri()}", "--convert-to", "pdf",
+                        "--outdir", str(out / name), str(reports[name])],
+                       check=True, capture_output=True, timeout=180)
+        result[name] = out / name / "bao-cao-tong-hop.pdf"
+        assert result[name].exists()
+    return result
+
+
+def _pages(pdf: Path) -> list[list[str]]:
+    """Each page's lines, whitespace collapsed, empty ones dropped."""
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True,
+                          capture_output=True, text=True, timeout=60).stdout
+    return [[" ".join(line.split()) for line in page.splitlines() if line.strip()]
+            for page in text.split("\f") if page.strip()]
+
+
+def _styled(path: Path, *styles: str) -> list[str]:
+    return [" ".join(p.text.split()) for p in Document(str(path)).paragraphs
+            if p.style is not None and p.style.name in styles and p.text.strip()]
+
+
+@pytest.mark.parametrize("name", ["demo", "flood"])
+def test_no_page_ends_with_a_heading_or_a_lead_whose_list_or_chart_is_overleaf(
+        name: str, reports: dict[str, Path], pdfs: dict[str, Path]) -> None:
+    headings = _styled(reports[name], "ND30 Section", "ND30 Item")
+    body = [p for p in Document(str(reports[name])).paragraphs if p.text.strip()]
+    names = [p.style.name if p.style is not None else "" for p in body]
+    # a khoản's lead with its list or chart after it (not another heading)
+    leads = [" ".join(body[i + 1].text.split()) for i in range(len(body) - 2)
+             if names[i] == "ND30 Item" and names[i + 2] not in ("ND30 Item", "ND30 Section")]
+    assert len(leads) >= 4
+    pages = _pages(pdfs[name])
+    assert len(pages) >= 3
+    for number, page in enumerate(pages[:-1], start=1):
+        last = page[-1]
+        assert last not in headings, (number, last)
+        assert not last.endswith(":"), (number, last)
+        tail = " ".join(page[-3:])  # a line is longer than the 60 characters compared
+        assert not any(tail.endswith(lead[-60:]) for lead in leads), (number, last)
+
+
+def _words_of_line(pdf: Path, page: int, text: str) -> list[tuple[float, float, float]]:
+    """Return (xMin, xMax, yMax) in points of the words of the line that ends with `text`."""
+    html = subprocess.run(["pdftotext", "-bbox-layout", "-f", str(page), "-l", str(page),
+                           str(pdf), "-"], check=True, capture_output=True, text=True,
+                          timeout=60).stdout
+    for line in re.findall(r"<line[^>]*>(.*?)</line>", html, re.S):
+        words = re.findall(r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)" '
+                           r'yMax="([\d.]+)">([^<]*)</word>', line)
+        if " ".join(w[3] for w in words).endswith(text):
+            return [(float(a), float(b), float(c)) for a, b, c, _ in words]
+    raise AssertionError(f"no line ending with {text!r} on page {page}")
+
+
+@pytest.mark.parametrize("name, tail", [("demo", "COVID-19”"), ("flood", "huyện Sơn Tịnh")])
+def test_the_line_under_the_subject_clears_the_letters_above_it(
+        name: str, tail: str, pdfs: dict[str, Path], tmp_path: Path) -> None:
+    words = _words_of_line(pdfs[name], 1, tail)
+    left, right = min(w[0] for w in words), max(w[1] for w in words)
+    bottom = max(w[2] for w in words)  # the font's descent: the foot of "g", "ị"
+    subprocess.run(["pdftoppm", "-png", "-r", str(DPI), "-f", "1", "-l", "1", "-gray",
+                    str(pdfs[name]), str(tmp_path / "p")], check=True, timeout=60)
+    image = Image.open(next(tmp_path.glob("p*.png"))).convert("L")
+    scale = DPI / 72
+    x0, x1 = int(left * scale), int(right * scale)
+    start = int((bottom - 14) * scale)  # from inside the last line of the trích yếu down
+    rule = None
+    for y in range(start, start + int(30 * scale)):
+        row = "".join("1" if image.getpixel((x, y)) < 128 else "0" for x in range(x0, x1))
+        if max(map(len, row.split("0"))) > 0.25 * (x1 - x0):  # a stroke, not a row of letters
+            rule = y
+            break
+    assert rule is not None, "no line under the trích yếu"
+    gap = rule / scale - bottom
+    assert gap >= 2.5, f"the line is {gap:.1f} pt under the letters' foot"
+
+
+@pytest.mark.parametrize("name, issuer, recipient", [
+    ("demo", "Sở Nội vụ", "UBND tỉnh Quảng Ngãi"),
+    ("flood", "UBND huyện Sơn Tịnh", "UBND tỉnh Quảng Ngãi")])
+def test_the_closing_says_where_the_figures_come_from_then_who_reports_to_whom(
+        name: str, issuer: str, recipient: str, reports: dict[str, Path]) -> None:
+    closing = _styled(reports[name], "ND30 Closing")[0]
+    first, second = closing.split(". ", 1)
+    assert first.startswith("Trên đây là báo cáo ")
+    assert first.endswith(", được tổng hợp từ báo cáo của các đơn vị")
+    assert second == f"{issuer} kính báo cáo {recipient} xem xét, chỉ đạo./."
+
+
+def test_no_heading_of_any_report_is_a_question(reports: dict[str, Path]) -> None:
+    assert len(reports) >= 6
+    for name, path in reports.items():
+        headings = _styled(path, "ND30 Section", "ND30 Item")
+        assert headings, name
+        asked = [h for h in headings
+                 if "?" in h or re.search(r"\b(gì|nào|bao nhiêu|không)$|đơn vị (có|gặp)\b",
+                                          h, re.I)]
+        assert not asked, (name, asked)
