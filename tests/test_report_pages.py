@@ -17,6 +17,12 @@ import pytest
 from docx import Document
 from PIL import Image
 
+from bot.campaigns.campaign import load_campaign
+from bot.compile import aggregate
+from bot.documents.charts import report_charts
+from tests.conftest import TZ
+from tests.test_flood_report import AT, FLOOD, SHEETS
+
 ROOT = Path(__file__).resolve().parent.parent
 DPI = 150
 
@@ -153,3 +159,11 @@ def test_no_heading_of_any_report_is_a_question(reports: dict[str, Path]) -> Non
                  if "?" in h or re.search(r"\b(gì|nào|bao nhiêu|không)$|đơn vị (có|gặp)\b",
                                           h, re.I)]
         assert not asked, (name, asked)
+
+
+def test_a_chart_axis_keeps_the_unit_as_written(tmp_path: Path) -> None:
+    """The flood round's area chart: hectares are "ha", a symbol, never "Ha"."""
+    charts = report_charts(aggregate(load_campaign(FLOOD, TZ), SHEETS, AT))
+    area = charts.questions["dien_tich_lua"]
+    assert "Số liệu (ha)" in area.labels
+    assert not [label for label in area.labels if label.startswith("Ha")]
