@@ -167,3 +167,12 @@ def test_a_chart_axis_keeps_the_unit_as_written(tmp_path: Path) -> None:
     area = charts.questions["dien_tich_lua"]
     assert "Số liệu (ha)" in area.labels
     assert not [label for label in area.labels if label.startswith("Ha")]
+
+
+def test_no_sentence_ends_twice_and_no_line_is_only_a_dash(reports: dict[str, Path]) -> None:
+    for name, path in reports.items():
+        lines = [" ".join(p.text.split()) for p in Document(str(path)).paragraphs]
+        lines += [" ".join(c.text.split()) for t in Document(str(path)).tables
+                  for row in t.rows for c in row.cells]
+        assert not [t for t in lines if re.search(r"(?<!/)\.\s*\.$|[;,:]\.$", t)], name
+        assert not [t for t in lines if t in ("-", "- .", "- ;", "–")], name
