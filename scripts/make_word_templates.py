@@ -66,7 +66,8 @@ PARAGRAPH_STYLES: dict[str, tuple[str | None, dict[str, Any], dict[str, Any]]] =
     "ND30 Section": ("ND30 Body", {"keep_next": True, "outline": 0}, {"bold": True}),
     "ND30 Item": ("ND30 Body", {"keep_next": True, "outline": 1}, {"bold": True}),
     "ND30 Closing": ("ND30 Body", {"keep_next": True}, {}),
-    # a khoản's lead sentence when its list or chart follows: never alone at a page's foot
+    # a khoản's lead sentence or a line ending in ":" when its list or chart follows: never
+    # alone at a page's foot
     "ND30 Lead": ("ND30 Body", {"keep_next": True}, {}),
     "ND30 Evidence Unit": ("ND30 Body", {"keep_next": True}, {"bold": True}),  # not a khoản
     "ND30 Tag": ("Normal", {}, {"size": 20}),
@@ -445,7 +446,9 @@ def sections_block(charts: bool = False, written: bool = False) -> list[Any]:
         tag("{%p for clause in section.clauses %}"),
         text_para("ND30 Item", "{{ clause.heading }}"),
         tag("{%p for line in clause.lines %}"),
-        *([tag("{%p if loop.first and (clause.chart or not loop.last) %}"),
+        # the lead, a group's "a) Sở, ban, ngành:" and any line that introduces what follows
+        *([tag("{%p if not loop.last and (loop.first or line.text[-1:] == ':') "
+               "or loop.first and clause.chart %}"),
            para("ND30 Lead", run("{{ line.who }}", char_style=ATTRIBUTION),
                 run("{{ line.text }}")),
            tag("{%p else %}")] if charts else []),

@@ -11,7 +11,9 @@ import re
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from docx import Document
@@ -19,7 +21,10 @@ from PIL import Image
 
 from bot.campaigns.campaign import load_campaign
 from bot.compile import aggregate
+from bot.demo import default_campaign
 from bot.documents.charts import report_charts
+from bot.documents.reports import render_consolidated
+from bot.model import Sheet
 from tests.conftest import TZ
 from tests.test_flood_report import AT, FLOOD, SHEETS
 
@@ -176,3 +181,39 @@ def test_no_sentence_ends_twice_and_no_line_is_only_a_dash(reports: dict[str, Pa
                   for row in t.rows for c in row.cells]
         assert not [t for t in lines if re.search(r"(?<!/)\.\s*\.$|[;,:]\.$", t)], name
         assert not [t for t in lines if t in ("-", "- .", "- ;", "–")], name
+
+
+def _keeps_with_next(paragraph: Any) -> bool:
+    style = paragraph.style
+    while style is not None:
+        if style.paragraph_format.keep_with_next is not None:
+            return bool(style.paragraph_format.keep_with_next)
+        style = style.base_style
+    return False
+
+
+def test_a_line_that_introduces_a_list_stays_with_it(tmp_path: Path) -> None:
+    """Units of two groups reported: the lead, "a) Sở, ban, ngành:" and "b) UBND …:" are each
+    kept with the next line, as "Nội dung khác do đơn vị nêu:" is; the last line of a khoản is
+    not (a chain of kept paragraphs across khoản would move whole pages)."""
+    spec = default_campaign(TZ)
+    at = datetime(2023, 10, 25, 3, 0, tzinfo=UTC)
+    said = {"SXD": "Khối lượng công việc tăng.", "UBNDHBS": "Thiếu kinh phí.",
+            "SGDDT": "Nhân lực mỏng."}
+    forms = {"values": ["Hội nghị"], "other": "Loa truyền thanh"}
+    sheets = [Sheet(u.code, u.name, u.group, "submitted",
+                    {"kho_khan": said[u.code], "hinh_thuc_tt": forms}, at)
+              for u in spec.units if u.code in said]
+    path = render_consolidated(aggregate(spec, sheets, at), tmp_path / "groups.docx")
+    body = [p for p in Document(str(path)).paragraphs if p.text.strip()]
+    names = [p.style.name if p.style is not None else "" for p in body]
+    body = body[names.index("ND30 Section"):names.index("ND30 Closing")]  # the parts
+    introducing = [p for p in body if p.text.endswith(":")]
+    assert {"a) Sở, ban, ngành:", "b) UBND huyện, thị xã, thành phố:",
+            "Nội dung khác do đơn vị nêu:"} <= {p.text for p in introducing}
+    assert all(_keeps_with_next(p) for p in introducing), [
+        p.text for p in introducing if not _keeps_with_next(p)]
+    clause = next(i for i, p in enumerate(body) if p.text == "2. Khó khăn, hạn chế")
+    last = body[clause + 6]
+    assert last.text == "- Ủy ban nhân dân huyện Bình Sơn: Thiếu kinh phí."
+    assert not _keeps_with_next(last)
