@@ -516,7 +516,7 @@ def appendix_block() -> list[Any]:
         text_para("ND30 Legend", "{{ appendix.missing_text }}"),
         tag("{%p endif %}"),
         tag("{%p if appendix.columns %}"),
-        text_para("ND30 Legend", words("legend_head")),
+        text_para("ND30 Legend", words("legend_head"), keep_next=True),
         tag("{%p endif %}"),
         tag("{%p for col in appendix.columns %}"),
         text_para("ND30 Legend", words("legend")),

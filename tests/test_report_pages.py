@@ -207,6 +207,8 @@ def test_a_line_that_introduces_a_list_stays_with_it(tmp_path: Path) -> None:
     path = render_consolidated(aggregate(spec, sheets, at), tmp_path / "groups.docx")
     body = [p for p in Document(str(path)).paragraphs if p.text.strip()]
     names = [p.style.name if p.style is not None else "" for p in body]
+    legend = next(p for p in body if p.text == "Các cột số liệu:")  # the appendix's
+    assert legend.paragraph_format.keep_with_next or _keeps_with_next(legend)
     body = body[names.index("ND30 Section"):names.index("ND30 Closing")]  # the parts
     introducing = [p for p in body if p.text.endswith(":")]
     assert {"a) Sở, ban, ngành:", "b) UBND huyện, thị xã, thành phố:",
