@@ -219,3 +219,29 @@ def test_a_line_that_introduces_a_list_stays_with_it(tmp_path: Path) -> None:
     last = body[clause + 6]
     assert last.text == "- Ủy ban nhân dân huyện Bình Sơn: Thiếu kinh phí."
     assert not _keeps_with_next(last)
+
+
+def test_the_demos_report_has_what_issue_13_asks_for(reports: dict[str, Path]) -> None:
+    """`reportbot demo`'s bao-cao-tong-hop.docx, as the acceptance of issue #13 lists it."""
+    spec = default_campaign(TZ)
+    document = Document(str(reports["demo"]))
+    body = [p for p in document.paragraphs if p.text.strip()]
+    names = [p.style.name if p.style is not None else "" for p in body]
+    # a lead sentence with figures under every khoản of the parts the units answered
+    leads = [body[i + 1].text for i, n in enumerate(names) if n == "ND30 Item"
+             and i < names.index("ND30 Closing")]
+    assert len(leads) >= 20 and all(re.search(r"\d", lead) for lead in leads), [
+        lead for lead in leads if not re.search(r"\d", lead)]
+    opening = next(p.text for p in body if p.text.startswith("Thực hiện "))
+    cited = [opening.index(b[:40]) for b in spec.bases]
+    assert len(spec.bases) >= 2 and cited == sorted(cited)
+    signature, appendix = document.tables[-2], document.tables[-1]
+    recipients, signer = (c.text.split("\n") for c in signature.rows[0].cells)
+    assert recipients[1] == "- Như trên;" and recipients[-1] == f"- Lưu: VT, {spec.drafter}."
+    assert len(recipients) == 2 + len(spec.recipients) + 1
+    assert spec.signer is not None and signer[-1] == spec.signer.name
+    total = [c.text for c in appendix.rows[-1].cells]
+    assert total[1] == "Tổng cộng" and sum(bool(re.fullmatch(r"[\d.,]+", t)) for t in total) >= 3
+    assert len(document.inline_shapes) >= 2
+    listed = [p.text for p in body if re.match(r"- .+\.(pdf|jpg) \(\d+ KB\)[;.]$", p.text)]
+    assert len(listed) == 3, listed  # the demo's three sample files, after the Phụ lục
