@@ -17,12 +17,14 @@ from typing import Any
 
 import pytest
 from docx import Document
+from docx.oxml.ns import qn
 from PIL import Image
 
 from bot.campaigns.campaign import load_campaign
 from bot.compile import aggregate
 from bot.demo import default_campaign
 from bot.documents.charts import report_charts
+from bot.documents.layout import text_width
 from bot.documents.reports import render_consolidated
 from bot.model import Sheet
 from tests.conftest import TZ
@@ -245,3 +247,19 @@ def test_the_demos_report_has_what_issue_13_asks_for(reports: dict[str, Path]) -
     assert len(document.inline_shapes) >= 2
     listed = [p.text for p in body if re.match(r"- .+\.(pdf|jpg) \(\d+ KB\)[;.]$", p.text)]
     assert len(listed) == 3, listed  # the demo's three sample files, after the Phụ lục
+
+
+def test_a_wide_appendix_gives_its_figures_room_too(reports: dict[str, Path]) -> None:
+    """The flood round's landscape appendix: the width the columns do not need is shared by all
+    of them, not given to the name and note columns alone (the figures stood against their
+    borders beside a 90 mm "Đơn vị" column)."""
+    document = Document(str(reports["flood"]))
+    appendix = document.tables[-1]
+    assert document.sections[-1].page_width > document.sections[-1].page_height
+    rows = [[c.text for c in row.cells] for row in appendix.rows]
+    grid = [int(c.get(qn("w:w"))) for c in appendix._tbl.iter(qn("w:gridCol"))]
+    assert rows[0][2:7] == ["(1)", "(2)", "(3)", "(4)", "(5)"]
+    for column in range(2, 7):
+        needed = max(text_width(row[column], 24, bold=i in (0, len(rows) - 1))
+                     for i, row in enumerate(rows)) + 2 * 57
+        assert grid[column] >= 1.3 * needed, (rows[0][column], grid[column], needed)
