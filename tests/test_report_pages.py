@@ -263,3 +263,14 @@ def test_a_wide_appendix_gives_its_figures_room_too(reports: dict[str, Path]) ->
         needed = max(text_width(row[column], 24, bold=i in (0, len(rows) - 1))
                      for i, row in enumerate(rows)) + 2 * 57
         assert grid[column] >= 1.3 * needed, (rows[0][column], grid[column], needed)
+
+
+@pytest.mark.parametrize("name", ["demo", "flood", "unit-SXD", "commune-XTH"])
+def test_a_percent_sign_is_never_left_to_start_a_line(name: str,
+                                                      reports: dict[str, Path]) -> None:
+    """The figure and its "%" are joined by a no-break space ("98,96 %" could break before the
+    sign, leaving "%;" at the start of the next line)."""
+    document = Document(str(reports[name]))
+    text = "\n".join(p.text for p in document.paragraphs)
+    assert re.search(r"\d\u00a0%", text), name
+    assert not re.search(r"\d %", text), re.findall(r".{20}\d %.{5}", text)
