@@ -1,8 +1,10 @@
 """The reports read page by page as a clerk reads them: the demo's (`reportbot demo`) and the
-flood round's (scripts/render_flood.py), converted by LibreOffice. What is checked is what a
-clerk would otherwise fix by hand: a heading or a lead sentence left alone at a page's foot
-while its list or chart starts the next page, the line under the trích yếu touching the letters
-above it, a closing sentence that runs two clauses together."""
+flood round's (scripts/render_flood.py), their unit reports too, converted by LibreOffice where
+the layout matters. What is checked is what a clerk would otherwise fix by hand: a heading or a
+lead sentence left alone at a page's foot while its list or chart starts the next page, the line
+under the trích yếu touching the letters above it, a closing sentence that runs two clauses
+together, a "%" starting a line, figures squeezed against their cell borders, "Ha" for
+hectares; and the acceptance list of issue #13 on the demo's own .docx."""
 
 from __future__ import annotations
 
