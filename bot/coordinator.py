@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import tzinfo
 from pathlib import Path
@@ -33,6 +34,7 @@ from bot.invites import Way
 from bot.model import REPORTED, Campaign, Invite, Quota, UnitProgress
 from bot.store import AlreadyProcessed, Owing, Store
 from bot.store.outbox import TASK, secret, task
+from bot.store.owing import log_reminder
 from bot.store.web import end_sessions
 from bot.texts import Format
 
@@ -180,13 +182,14 @@ class Coordinator:
 
         return Owing(incoming.channel, str(incoming.message_id), rendered)
 
-    async def owe(self, incoming: Incoming, messages: list[Outgoing],
-                  caps: Capabilities) -> list[Outgoing]:
-        """Owe the messages of a command that changes nothing (durable), or run its tasks now."""
+    async def owe(self, incoming: Incoming, messages: list[Outgoing], caps: Capabilities,
+                  also: Callable[[sqlite3.Connection], None] | None = None) -> list[Outgoing]:
+        """Owe the messages of a command (durable; `also` writes what it logs in the same
+        transaction), or run its tasks now."""
         if self.durable(incoming):
             fresh = await self.store.outbox.owe(
                 f"{incoming.channel}:{incoming.message_id}", messages, self.engine.clock(),
-                key=(incoming.channel, str(incoming.message_id)))
+                key=(incoming.channel, str(incoming.message_id)), also=also)
             return messages if fresh else []
         return await self.expand(messages, caps)
 
@@ -230,8 +233,15 @@ class Coordinator:
     async def remind(self, campaign: Campaign, incoming: Incoming,
                      caps: Capabilities) -> list[Outgoing]:
         """/remind: a reminder to every contact of every late unit now, and the count."""
-        reminders = [] if self.sweeper is None else await self.sweeper.remind_now(
-            campaign, self.engine.clock())
+        now = self.engine.clock()
+        due = [] if self.sweeper is None else await self.sweeper.due_now(campaign, now)
+        reminders = [message for _code, _contact_id, message in due]
+        slot = f"now:{incoming.channel}:{incoming.message_id}"  # a redelivery logs nothing new
+
+        def log(conn: sqlite3.Connection) -> None:  # counted with the scheduled ones
+            for code, contact_id, _message in due:
+                log_reminder(conn, (campaign.id, code, contact_id, slot), now)
+
         late = [r.code for r in await unit_table(self.store, campaign)
                 if r.status not in REPORTED]
         unit_of = {(c.channel, c.chat_id): c.unit_code
@@ -247,7 +257,7 @@ class Coordinator:
         reply = self.reply(incoming, caps, "coordinator.reminded", count=len(reminders),
                            units=len(units), channels=channels,
                            unreached=[code for code in late if code not in units])
-        return await self.owe(incoming, [*reminders, reply], caps)
+        return await self.owe(incoming, [*reminders, reply], caps, also=log)
 
     async def return_unit(self, campaign: Campaign, incoming: Incoming, caps: Capabilities,
                           arg: str, picked: tuple[list[str], str] | None = None

@@ -61,14 +61,19 @@ class Sweeper:
 
     async def remind_now(self, campaign: Campaign, now: datetime) -> list[Outgoing]:
         """Return a reminder for every contact of every late unit (/remind owes them)."""
+        return [message for _code, _contact_id, message in await self.due_now(campaign, now)]
+
+    async def due_now(self, campaign: Campaign, now: datetime
+                      ) -> list[tuple[str, int, Outgoing]]:
+        """Return (unit code, contact id, reminder) for every contact of every late unit."""
         reminders = []
         rows = {r.code: r for r in await self.progress(campaign)}
         for code, contacts in (await self.contacts(campaign, now)).items():
             row = rows.get(code)
             if row is None or row.status in REPORTED:
                 continue
-            reminders += [self.message(campaign, row, channel, chat_id, now)
-                          for _contact_id, channel, chat_id in contacts]
+            reminders += [(code, contact_id, self.message(campaign, row, channel, chat_id, now))
+                          for contact_id, channel, chat_id in contacts]
         return reminders
 
     def message(self, campaign: Campaign, row: UnitProgress, channel: str, chat_id: str,

@@ -357,6 +357,21 @@ async def test_compile_before_everyone_is_a_draft_naming_the_missing(harness: Ha
     assert "chỉ dành cho cán bộ điều phối" in await harness.text(7, "/export")
 
 
+async def test_remind_now_counts_as_reminders_sent_once_even_when_redelivered(
+        harness: Harness) -> None:
+    await create(harness)
+    await harness.text(7, f"/start {await invite_token(harness, 'SXD')}")
+    await harness.text(ADMIN, "/remind")
+    assert [code for code, _contact, _slot in await harness.store.reminders_sent(1)] == ["SXD"]
+    before = len(harness.request.sent(7))
+    harness.update_id -= 1  # Telegram hands the same /remind again
+    await harness.text(ADMIN, "/remind")
+    assert len(await harness.store.reminders_sent(1)) == 1
+    assert len(harness.request.sent(7)) == before
+    await harness.text(ADMIN, "/remind")  # a second /remind is a second reminder
+    assert len(await harness.store.reminders_sent(1)) == 2
+
+
 async def test_remind_return_and_close(harness: Harness) -> None:
     await create(harness)
     await harness.text(7, f"/start {await invite_token(harness, 'SXD')}")

@@ -95,8 +95,9 @@ _EXTRA = {"Đ": "D", "đ": "d", "“": '"', "”": '"', "‘": "'", "’": "'", 
 _WIDE = {"–": 500, "—": 1000, "…": 1000, "“": 444, "”": 444}
 
 
-def fix_layout(document: Any) -> None:
-    """Size the ND30 lines and the appendix tables of a rendered document."""
+def fix_layout(document: Any, landscape: bool = False) -> None:
+    """Size the ND30 lines and the appendix tables of a rendered document; with `landscape`,
+    the appendix first gets a landscape section of its own (`landscape_appendix`)."""
     widths = _Metrics(document)
     body = document.element.body
     for p in _styled(body, widths, (*HEADER_STYLES, *LINE_SHARE, STYLE_RECIPIENT_HEAD)):
@@ -108,17 +109,19 @@ def fix_layout(document: Any) -> None:
             _fit_line(p, LINE_SHARE[name], widths, document)
         elif name == STYLE_RECIPIENT_HEAD:
             _fit_recipients(p, widths, document)
+    if landscape:
+        landscape_appendix(document, widths)
     appendix_id = widths.style_id(STYLE_APPENDIX_TABLE)
-    for table in body.iter(_W_TBL):
+    for table in body.iter(_W_TBL):  # sized once, to the page each table is on
         style = table.find(_TBL_STYLE)
         if style is not None and style.get(_W_VAL) == appendix_id:
             _fit_columns(table, widths, document)
 
 
-def landscape_appendix(document: Any) -> bool:
+def landscape_appendix(document: Any, widths: _Metrics | None = None) -> bool:
     """Put the appendix in a landscape section of its own (Decree 30: a wide table may be on a
-    landscape page) and size its tables to that page; False when there is no appendix."""
-    widths = _Metrics(document)
+    landscape page); False when there is no appendix. Its tables are sized by `fix_layout`."""
+    widths = widths or _Metrics(document)
     body = document.element.body
     appendix_id = widths.style_id(STYLE_APPENDIX)
     start = next((p for p in body.iterchildren(_W_P) if widths._pstyle(p) == appendix_id), None)
@@ -144,11 +147,6 @@ def landscape_appendix(document: Any) -> bool:
         before = [c for c in start_ppr if c.tag in _BEFORE_PAGE_BREAK]
         at = start_ppr.index(before[-1]) + 1 if before else 0
         start_ppr.insert(at, _el("w:pageBreakBefore", {"w:val": "0"}))
-    table_id = widths.style_id(STYLE_APPENDIX_TABLE)
-    for table in body.iter(_W_TBL):
-        style = table.find(_TBL_STYLE)
-        if style is not None and style.get(_W_VAL) == table_id:
-            _fit_columns(table, widths, document)
     return True
 
 

@@ -115,7 +115,7 @@ from jinja2 import Environment, StrictUndefined
 from bot.compile import Report
 from bot.documents.charts import Chart, Charts, report_charts
 from bot.documents.context import consolidated_context, unit_context
-from bot.documents.layout import fix_layout, landscape_appendix
+from bot.documents.layout import fix_layout
 from bot.paths import templates_dir
 
 __all__ = [
@@ -272,9 +272,7 @@ def _render(template: Path, context: dict[str, Any], out: Path) -> Path:
         document.render(context, jinja_env=env, autoescape=True)
     except Exception as error:  # jinja2 and lxml errors from a template a person edited
         raise RenderError(f"{template.name}: {type(error).__name__}: {error}") from error
-    fix_layout(document.docx)
-    if context.get("appendix", {}).get("landscape"):
-        landscape_appendix(document.docx)
+    fix_layout(document.docx, landscape=bool(context.get("appendix", {}).get("landscape")))
     out.parent.mkdir(parents=True, exist_ok=True)
     document.save(str(out))
     return out

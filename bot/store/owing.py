@@ -35,6 +35,13 @@ ReminderKey = tuple[int, str, int, str]  # campaign, unit, contact id, slot
 MARK_AFTER = 0.0  # seconds of sends marked together (a kill may send those again)
 
 
+def log_reminder(conn: sqlite3.Connection, key: ReminderKey, now: datetime) -> bool:
+    """Log one reminder (campaign, unit, contact, slot); False when it was logged before."""
+    cur = conn.execute(
+        "INSERT OR IGNORE INTO reminder_log (campaign_id, unit_code, contact_id, slot, at)"
+        " VALUES (?, ?, ?, ?, ?)", (*key, _iso(now)))
+    return bool(cur.rowcount)
+
 class OutboxStore:
     """What the bot owes people, as rows of one store."""
 
@@ -197,10 +204,7 @@ class OutboxStore:
         def write(conn: sqlite3.Connection) -> int:
             new = 0
             for key, message in due:
-                cur = conn.execute(
-                    "INSERT OR IGNORE INTO reminder_log (campaign_id, unit_code, contact_id,"
-                    " slot, at) VALUES (?, ?, ?, ?, ?)", (*key, _iso(now)))
-                if cur.rowcount:
+                if log_reminder(conn, key, now):
                     enqueue(conn, "reminder:" + ":".join(map(str, key)), [message], now)
                     new += 1
             return new
