@@ -66,6 +66,9 @@ PARAGRAPH_STYLES: dict[str, tuple[str | None, dict[str, Any], dict[str, Any]]] =
     "ND30 Section": ("ND30 Body", {"keep_next": True, "outline": 0}, {"bold": True}),
     "ND30 Item": ("ND30 Body", {"keep_next": True, "outline": 1}, {"bold": True}),
     "ND30 Closing": ("ND30 Body", {"keep_next": True}, {}),
+    # a khoản's lead sentence or a line ending in ":" when its list or chart follows: never
+    # alone at a page's foot
+    "ND30 Lead": ("ND30 Body", {"keep_next": True}, {}),
     "ND30 Evidence Unit": ("ND30 Body", {"keep_next": True}, {"bold": True}),  # not a khoản
     "ND30 Tag": ("Normal", {}, {"size": 20}),
     STYLE_AGENCY_PARENT: ("Normal", {"jc": "center"}, {"size": 26}),
@@ -81,7 +84,9 @@ PARAGRAPH_STYLES: dict[str, tuple[str | None, dict[str, Any], dict[str, Any]]] =
     "ND30 Page Number": ("Normal", {"jc": "center"}, {"size": 28}),
     "ND30 Doc Type": ("Normal", {"jc": "center", "before": 360, "keep_next": True},
                       {"size": 28, "bold": True}),
-    "ND30 Subject": ("Normal", {"jc": "center", "keep_next": True}, {"size": 28, "bold": True}),
+    # 4 pt after: the line under the trích yếu clears its descenders ("g", "ị"), as in Decree 30
+    "ND30 Subject": ("Normal", {"jc": "center", "after": 80, "keep_next": True},
+                     {"size": 28, "bold": True}),
     "ND30 Recipient": ("Normal", {"jc": "center", "before": 120, "keep_next": True},
                        {"size": 28}),
     STYLE_RECIPIENT_HEAD: ("Normal", {"before": 120, "keep_next": True}, {"size": 28}),
@@ -429,7 +434,8 @@ def figure(picture: str, caption: str) -> list[Any]:
 def sections_block(charts: bool = False, written: bool = False) -> list[Any]:
     """One mục per section, one khoản per question, one paragraph per line of figures or
     per unit's text (the unit's name in the "ND30 Attribution" character style); with
-    `charts`, the question's chart after its lines, where the clerk reads about it; with
+    `charts` (the consolidated report), the question's chart after its lines, where the clerk
+    reads about it, and the lead (the first line) kept with what follows it; with
     `written`, a part's own paragraphs (a part the coordinator wrote) under its heading."""
     return [
         tag("{%p for section in sections %}"),
@@ -440,7 +446,14 @@ def sections_block(charts: bool = False, written: bool = False) -> list[Any]:
         tag("{%p for clause in section.clauses %}"),
         text_para("ND30 Item", "{{ clause.heading }}"),
         tag("{%p for line in clause.lines %}"),
+        # the lead, a group's "a) Sở, ban, ngành:" and any line that introduces what follows
+        *([tag("{%p if not loop.last and (loop.first or line.text[-1:] == ':') "
+               "or loop.first and clause.chart %}"),
+           para("ND30 Lead", run("{{ line.who }}", char_style=ATTRIBUTION),
+                run("{{ line.text }}")),
+           tag("{%p else %}")] if charts else []),
         para("ND30 Body", run("{{ line.who }}", char_style=ATTRIBUTION), run("{{ line.text }}")),
+        *([tag("{%p endif %}")] if charts else []),
         tag("{%p endfor %}"),
         *(figure("clause.chart", "clause.caption") if charts else []),
         tag("{%p endfor %}"),
@@ -503,7 +516,7 @@ def appendix_block() -> list[Any]:
         text_para("ND30 Legend", "{{ appendix.missing_text }}"),
         tag("{%p endif %}"),
         tag("{%p if appendix.columns %}"),
-        text_para("ND30 Legend", words("legend_head")),
+        text_para("ND30 Legend", words("legend_head"), keep_next=True),
         tag("{%p endif %}"),
         tag("{%p for col in appendix.columns %}"),
         text_para("ND30 Legend", words("legend")),

@@ -183,7 +183,8 @@ def test_no_kinh_gui_when_the_campaign_says_none(flood: Report, out: Path) -> No
     recipients, _ = _signature(path)
     assert recipients[1] != "- Như trên;" and recipients[-1] == "- Lưu: VT, NN."
     closing = next(t for t in texts if t.startswith("Trên đây là báo cáo"))
-    assert closing.endswith("UBND huyện Sơn Tịnh tổng hợp, báo cáo./.")
+    assert closing.endswith(" của UBND huyện Sơn Tịnh, được tổng hợp từ báo cáo của các đơn"
+                            " vị./.")
     assert "kính báo cáo" not in closing
 
 

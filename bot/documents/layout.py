@@ -524,15 +524,13 @@ def _fit_columns(table: Any, widths: _Metrics, document: Any) -> None:
 
 
 def _distribute(total: int, natural: list[int], minimum: list[int]) -> list[int]:
-    """Return column widths adding up to `total`: natural widths if they fit, else each column's
-    longest word plus a share of the rest in proportion to how much more it would like."""
+    """Return column widths adding up to `total`: natural widths and the room left in proportion
+    to them if they fit (a browser's automatic layout: figures get room as the names do), else
+    each column's longest word plus a share of the rest in proportion to how much more it would
+    like."""
     if sum(natural) <= total:
         extra = total - sum(natural)
-        wide = sum(n - m for n, m in zip(natural, minimum, strict=True)) or sum(natural)
-        keys = [n - m for n, m in zip(natural, minimum, strict=True)]
-        if not any(keys):
-            keys = natural
-        result = [n + extra * k // wide for n, k in zip(natural, keys, strict=True)]
+        result = [n + extra * n // sum(natural) for n in natural]
     elif sum(minimum) <= total:
         extra = total - sum(minimum)
         want = [n - m for n, m in zip(natural, minimum, strict=True)]

@@ -136,6 +136,7 @@ _XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 _SPACE_MARK = "reportbot-space"
 _PRESERVED_TEXT = '<w:t xml:space="preserve">'
 _MARKED_TEXT = f'<w:t {_SPACE_MARK}="">'
+_PERCENT_SPACE = re.compile(r"(?<=\d) %")  # "98,96 %": a line never ends between the two
 
 
 class RenderError(Exception):
@@ -256,10 +257,17 @@ class _Environment(Environment):
         return super().getattr(obj, attribute)
 
 
+def _keep_percent(value: Any) -> Any:
+    """Join a figure and its percent sign with a no-break space: "%" never starts a line."""
+    if type(value) is str and " %" in value:
+        return _PERCENT_SPACE.sub("\u00a0%", value)
+    return value
+
+
 def _render(template: Path, context: dict[str, Any], out: Path) -> Path:
     document = _Template(str(template))
     _pictures(document, context)
-    env = _Environment(autoescape=True, undefined=StrictUndefined)
+    env = _Environment(autoescape=True, undefined=StrictUndefined, finalize=_keep_percent)
     try:
         document.render(context, jinja_env=env, autoescape=True)
     except Exception as error:  # jinja2 and lxml errors from a template a person edited
