@@ -7,7 +7,9 @@ the first pending notice is due, every pending notice is told in one message per
 ("📥 Đã nhận báo cáo của 5 đơn vị: …", "✏️ 2 đơn vị sửa báo cáo đã gửi: …"), written to the
 outbox in the transaction that marks them told: a kill before it leaves them pending, a kill
 after it leaves the message owed, so each is told once. A notice alone in its window reads as
-one short line, as it did before batching. A long batch is cut into parts under the channel's
+one short line, as it did before batching. An edit is one line per unit naming every question
+it changed in the window; an edit after a submit told in the same message is not told apart
+(the coordinators read the report as it is then). A long batch is cut into parts under the channel's
 limit at line breaks by the transport (bot/splitting.py), one unit per line.
 
 The compile that completes a round (``round_complete``) first tells whatever is pending, so the
@@ -28,6 +30,7 @@ from bot.model import Campaign
 from bot.store import Store
 from bot.store.notices import Notice
 
+ONE = timedelta(microseconds=1)
 WINDOW = 120.0  # seconds a notice waits for others to come with it (REPORTBOT_NOTICE_WINDOW)
 
 
@@ -97,15 +100,17 @@ class Notices:
         known = {q.id for q in questionnaire.questions}
         submitted = [Line(n.unit, names.get(n.unit, n.unit), n.at)
                      for n in notices if not n.changed]
+        submits = {line.code: line.at for line in submitted}
         edits: dict[str, Line] = {}  # one line per unit: every question it changed, last time
         for notice in notices:
-            if notice.changed:
-                before = edits.get(notice.unit)
-                changed = (*(before.changed if before else ()),
-                           *(qid for qid in notice.changed
-                             if before is None or qid not in before.changed))
-                edits[notice.unit] = Line(notice.unit, names.get(notice.unit, notice.unit),
-                                          notice.at, changed)
+            if not notice.changed or submits.get(notice.unit, notice.at + ONE) <= notice.at:
+                continue  # a submit, or an edit after a submit told here: read as it is now
+            before = edits.get(notice.unit)
+            changed = (*(before.changed if before else ()),
+                       *(qid for qid in notice.changed
+                         if before is None or qid not in before.changed))
+            edits[notice.unit] = Line(notice.unit, names.get(notice.unit, notice.unit),
+                                      notice.at, changed)
         edited = [Line(e.code, e.name, e.at,
                        tuple(_short(questionnaire.get(q).ask) if q in known else q
                              for q in e.changed)) for e in edits.values()]

@@ -146,9 +146,10 @@ class Sender:
         await asyncio.gather(*self.workers.values(), return_exceptions=True)
         await self.store.outbox.flush()
 
-    async def idle(self, stop: asyncio.Event, seconds: float = LOOK_EVERY) -> None:
-        """Wait until rows are owed, `seconds` pass (the next look, or a batch due), or `stop`
-        is set (SIGTERM ends the process at once, not after the look)."""
+    async def idle(self, stop: asyncio.Event, seconds: float | None = None) -> None:
+        """Wait until rows are owed, `seconds` pass (the next look by default, or a batch
+        due), or `stop` is set (SIGTERM ends the process at once, not after the look)."""
+        seconds = LOOK_EVERY if seconds is None else seconds
         waits = [asyncio.ensure_future(self.store.outbox.wait(seconds)),
                  asyncio.ensure_future(stop.wait())]
         try:

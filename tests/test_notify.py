@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from bot import outbox
 from bot.campaigns.campaign import load_campaign_text
 from bot.channels.base import ZALO_BOT, split_parts
 from bot.followups import FollowUps
@@ -276,3 +277,37 @@ async def test_a_long_batch_comes_in_parts_under_the_channel_limit_one_unit_per_
     lines = [line for p in parts for line in p.text.splitlines()[1 if p is parts[0] else 0:]]
     assert lines == [f"- {c} · {n} ({(at + timedelta(seconds=i)).astimezone(TZ):%H:%M})"
                      for i, (c, n) in enumerate(units)]
+
+
+async def test_an_edit_right_after_the_submit_is_told_with_it_as_the_submit(
+        batching: Harness, clock: Now) -> None:
+    before = len(batching.request.sent(ADMIN))
+    await _submit(batching, 7, "SXD", clock, 0)
+    clock.wait(20)
+    for text in ("/edit 1", "15"):
+        await batching.text(7, text)
+    clock.wait(WINDOW)
+    await batching.sender.drain()
+    assert _notices(batching, before) == ["📥 Đã nhận báo cáo: SXD · Sở Xây dựng lúc 07:00."]
+    assert "12 người → 15 người" in await batching.text(ADMIN, "/history SXD")
+
+
+async def test_the_running_sender_tells_a_batch_when_it_is_due_not_at_its_next_look(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(outbox, "LOOK_EVERY", 60.0)
+    async with open_harness(tmp_path, {"REPORTBOT_NOTICE_WINDOW": "5"}) as made:
+        await create(made)
+        before = len(made.request.sent(ADMIN))
+        await answer_all(made, 7, "SXD")
+        submitted = time.monotonic()
+        assert _notices(made, before) == []  # due 5 s after the submit
+        stop = asyncio.Event()
+        running = asyncio.create_task(made.sender.run(stop))
+        try:
+            while not _notices(made, before):
+                assert time.monotonic() - submitted < 20, "the batch waited for the next look"
+                await asyncio.sleep(0.05)
+        finally:
+            stop.set()
+            await running
+        assert len(_notices(made, before)) == 1
