@@ -28,6 +28,10 @@ KEYS: dict[str, tuple[str, str]] = {
                          " zalo_oa:<id> (a bare number is Telegram); /whoami prints yours."),
     "REPORTBOT_TZ": ("Asia/Ho_Chi_Minh", "Time zone of deadlines and reminders."),
     "REPORTBOT_DATA_DIR": ("reportbot-data", "Folder for received files and generated outputs."),
+    "REPORTBOT_NOTICE_WINDOW": (
+        "120", "Seconds the coordinators' notice of a submit or edit waits for others, to tell"
+        " them in one message (0: each at once)."
+    ),
     "REPORTBOT_PUBLIC_URL": (
         "", "Optional public base URL of the bot's HTTP server (e.g. https://bot.example.gov.vn"
         " behind a reverse proxy); starts it: download links and the webhooks whose secrets"
@@ -78,6 +82,7 @@ class Settings:
     admins: frozenset[str]  # entries "<channel>:<user id>"
     tz: ZoneInfo
     data_dir: Path
+    notice_window: float = 120.0  # seconds (REPORTBOT_NOTICE_WINDOW)
     public_url: str = ""
     webhook_listen: tuple[str, int] = ("127.0.0.1", 8080)
     webhook_secret: str = ""
@@ -126,6 +131,7 @@ def load(
         admins=_admins(values["REPORTBOT_ADMINS"]),
         tz=_zone(values["REPORTBOT_TZ"]),
         data_dir=Path(values["REPORTBOT_DATA_DIR"]),
+        notice_window=_seconds("REPORTBOT_NOTICE_WINDOW", values["REPORTBOT_NOTICE_WINDOW"]),
         public_url=public_url,
         webhook_listen=_listen(values["REPORTBOT_WEBHOOK_LISTEN"]),
         webhook_secret=_secret("REPORTBOT_WEBHOOK_SECRET", values, 1, TELEGRAM_SECRET_RE),
@@ -166,6 +172,16 @@ def _secret(key: str, values: dict[str, str], shortest: int, pattern: re.Pattern
     if value and pattern is not None and not pattern.match(value):
         raise ConfigError(f"{key}: only A-Z, a-z, 0-9, _ and - are allowed")
     return value
+
+
+def _seconds(key: str, value: str) -> float:
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 86_400:  # NaN fails too
+        raise ConfigError(f"{key}: expected seconds from 0 to 86400, got {value!r}")
+    return seconds
 
 
 def _listen(value: str) -> tuple[str, int]:

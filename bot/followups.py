@@ -9,7 +9,8 @@ contact's question it asks is a conversation step keyed by the task's row.
 - ``round_complete`` (in the chat of the contact whose submit completed the round, decided in
   that submit's transaction): the compile to every coordinator, on their own channels.
 - ``submitted`` (in the chat of the contact who submitted, or edited a reported sheet, written in
-  that step's transaction): one short line to every coordinator (unit, time, what changed).
+  that step's transaction): records the coordinators' notice (unit, time, what changed), told
+  with the others pending in one message when the first of them is due (bot/notices.py).
 - ``compile`` (in the coordinator's chat): /compile; with ``final``, the kept compile of /close.
 - ``export`` (in the coordinator's chat): /export.
 - ``open`` (in a contact's chat): the contact's current question (after /return).
@@ -20,13 +21,12 @@ contact's question it asks is a conversation step keyed by the task's row.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
 from itertools import groupby
 
-from bot import texts
 from bot.channels.base import Capabilities, Incoming, Outgoing
 from bot.coordinator import Coordinator
 from bot.model import Campaign, Contact
+from bot.notices import WINDOW, Notices, notice_of
 from bot.store.outbox import TASK, OwedRow
 
 
@@ -34,12 +34,13 @@ class FollowUps:
     """Runs the task rows of one store (the outbox sender's `TaskRunner`)."""
 
     def __init__(self, coordinator: Coordinator, coordinators: Sequence[tuple[str, str]],
-                 caps_of: Callable[[str], Capabilities]) -> None:
+                 caps_of: Callable[[str], Capabilities], notice_window: float = WINDOW) -> None:
         self.coordinator = coordinator
         self.store = coordinator.store
         self.engine = coordinator.engine
         self.coordinators = list(coordinators)  # (channel, chat id)
         self.caps_of = caps_of
+        self.notices = Notices(self.store, self.coordinators, caps_of, notice_window)
         coordinator.followups = self
 
     async def run(self, row: OwedRow) -> Sequence[Outgoing]:
@@ -57,7 +58,10 @@ class FollowUps:
         if kind == "after_submit":
             return await deliveries.unit_report(campaign, params["unit"], chat, channel, caps)
         if kind == "submitted":
-            return self.submitted(campaign, params)
+            if key is None:  # no outbox (the terminal): told at once
+                return self.notices.messages(campaign, [notice_of(params)])
+            await self.notices.record(params, key)
+            return []
         if kind == "round_complete":
             return await self.round_complete(campaign)
         if kind == "compile":
@@ -77,30 +81,14 @@ class FollowUps:
         raise ValueError(f"unknown task {kind!r}")
 
     async def round_complete(self, campaign: Campaign) -> list[Outgoing]:
-        """The compile to every coordinator, each on their own channel (every unit reported)."""
+        """The compile to every coordinator, each on their own channel (every unit reported),
+        after the notices still pending: the submits are read before the report."""
+        await self.notices.flush(self.engine.clock())
         replies: list[Outgoing] = []
         for name, group in groupby(sorted(self.coordinators), key=lambda c: c[0]):
             replies += await self.coordinator.deliveries.compile(
                 campaign, [chat_id for _, chat_id in group], name, self.caps_of(name))
         return replies
-
-    def submitted(self, campaign: Campaign, params: Mapping[str, str]) -> list[Outgoing]:
-        """One short line to every coordinator: a unit submitted, or edited after submitting."""
-        names = {u.code: u.name for u in campaign.spec.units}
-        questionnaire = campaign.spec.questionnaire
-        known = {q.id for q in questionnaire.questions}
-        changed = [_short(questionnaire.get(qid).ask) if qid in known else qid
-                   for qid in filter(None, params.get("changed", "").split(","))]
-        at = datetime.fromisoformat(params["at"])
-        if at.tzinfo is None:
-            at = at.replace(tzinfo=UTC)
-        key = "coordinator.edited_notice" if changed else "coordinator.submitted_notice"
-        return [Outgoing(chat_id, texts.render(key, self.caps_of(channel).format,
-                                               code=params["unit"],
-                                               name=names.get(params["unit"], params["unit"]),
-                                               at=at, changed=changed, campaign=campaign),
-                         channel=channel)
-                for channel, chat_id in self.coordinators]
 
     async def open(self, contact: Contact, campaign: Campaign, key: str | None) -> list[Outgoing]:
         """Ask a contact where they are in a round (a durable engine owes it itself)."""
@@ -109,8 +97,3 @@ class FollowUps:
         replies = await self.engine.handle(opened, self.caps_of(contact.channel), campaign.id)
         return [] if self.engine.durable else replies
 
-
-def _short(text: str, limit: int = 50) -> str:
-    """Return a question's wording cut to one short line."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"

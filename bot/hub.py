@@ -97,10 +97,12 @@ class Hub:
         self.coordinator.caps_of = self.caps_of
         self.coordinator.quotas = self.quotas
         self.coordinator.deliveries.takes_documents = self.takes_documents
-        self.followups = FollowUps(self.coordinator, self.coordinator_chats(), self.caps_of)
+        self.followups = FollowUps(self.coordinator, self.coordinator_chats(), self.caps_of,
+                                   settings.notice_window)
         self.transports: dict[str, Transport] = {}
         self.sender = Sender(store, self.transports, clock, self.notices, self.followups,
-                             quota_notices=self.quota_notices, prepare=self.prepare)
+                             quota_notices=self.quota_notices, prepare=self.prepare,
+                             batches=self.followups.notices)
         self.login_links: LoginLinks | None = None  # the web page's sign-in (add_web)
 
     def add(self, channel: Channel) -> None:

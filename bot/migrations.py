@@ -235,4 +235,24 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX web_sessions_owner ON web_sessions (owner);
         """,
     ),
+    (
+        "0007_notices",
+        """
+        -- What the coordinators are owed about submits and edits (bot/notices.py), batched:
+        -- one row per submit or edit, written once (cause: the task row that recorded it); when
+        -- the first pending one is due, every pending row is owed in one message and marked
+        -- (sent_at) in the transaction that writes that message to the outbox.
+        CREATE TABLE notices (
+            id INTEGER PRIMARY KEY,
+            cause TEXT NOT NULL UNIQUE,
+            campaign_id INTEGER NOT NULL,
+            unit_code TEXT NOT NULL,
+            at TEXT NOT NULL,  -- when the unit submitted or edited
+            changed TEXT NOT NULL DEFAULT '',  -- an edit's question ids, comma-separated
+            due_at TEXT NOT NULL,
+            sent_at TEXT
+        );
+        CREATE INDEX notices_pending ON notices (due_at) WHERE sent_at IS NULL;
+        """,
+    ),
 ]

@@ -37,6 +37,8 @@ What each call guarantees on the wire:
 - A task row (a unit's report after a submit, a compile, a contact's first question of a new
   round) is run by the `tasks` runner; what it produces replaces it in one transaction, and
   the run is keyed by the row, so a task run twice after a kill owes nothing twice.
+- `batches` (the coordinators' notices of submits, bot/notices.py) owe their rows when they are
+  due: the sender asks them at every turn, and wakes when the next one is due.
 """
 
 from __future__ import annotations
@@ -85,6 +87,14 @@ class TaskRunner(Protocol):
         ...
 
 
+class Batches(Protocol):
+    """Rows owed later, in batches: asked at every turn of the sender."""
+
+    async def flush_due(self, now: datetime) -> float | None:
+        """Owe what is due now; return the seconds until more is due (None: nothing waits)."""
+        ...
+
+
 class Sender:
     """Drains the outbox through each channel's transport."""
 
@@ -93,8 +103,10 @@ class Sender:
                  tasks: TaskRunner | None = None, per_chat: float = 1.0,
                  overall: float = 30.0,
                  quota_notices: Callable[[str], list[Outgoing]] | None = None,
-                 prepare: Callable[[Outgoing], Awaitable[Outgoing]] | None = None) -> None:
+                 prepare: Callable[[Outgoing], Awaitable[Outgoing]] | None = None,
+                 batches: Batches | None = None) -> None:
         self.store = store
+        self.batches = batches
         self.prepare = prepare  # makes a message's text at send time (a sign-in link)
         self.transports = transports
         self.clock = clock
@@ -119,23 +131,26 @@ class Sender:
         looked = 0.0
         await self.load_pauses()
         while not stop.is_set():
+            wait = LOOK_EVERY
             try:
+                wait = min(wait, await self.flush_batches())
                 scan = time.monotonic() - looked >= LOOK_EVERY
                 await self.start_workers(scan)
                 looked = time.monotonic() if scan else looked
             except Exception as error:  # the database is busy or gone for a moment
                 log.error("outbox: %s: %s", type(error).__name__, error)
-            await self.idle(stop)
+            await self.idle(stop, wait)
             await asyncio.sleep(GATHER)  # rows owed meanwhile are started together
         for worker in list(self.workers.values()):
             worker.cancel()
         await asyncio.gather(*self.workers.values(), return_exceptions=True)
         await self.store.outbox.flush()
 
-    async def idle(self, stop: asyncio.Event) -> None:
-        """Wait until rows are owed, the next look is due, or `stop` is set (SIGTERM ends the
-        process at once, not after the look)."""
-        waits = [asyncio.ensure_future(self.store.outbox.wait(LOOK_EVERY)),
+    async def idle(self, stop: asyncio.Event, seconds: float | None = None) -> None:
+        """Wait until rows are owed, `seconds` pass (the next look by default, or a batch
+        due), or `stop` is set (SIGTERM ends the process at once, not after the look)."""
+        seconds = LOOK_EVERY if seconds is None else seconds
+        waits = [asyncio.ensure_future(self.store.outbox.wait(seconds)),
                  asyncio.ensure_future(stop.wait())]
         try:
             await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
@@ -143,6 +158,14 @@ class Sender:
             for waiting in waits:
                 waiting.cancel()
             await asyncio.gather(*waits, return_exceptions=True)
+
+    async def flush_batches(self) -> float:
+        """Owe the batches due now; return the seconds until the next is due (LOOK_EVERY at
+        most)."""
+        if self.batches is None:
+            return LOOK_EVERY
+        wait = await self.batches.flush_due(self.clock())
+        return LOOK_EVERY if wait is None else min(LOOK_EVERY, wait)
 
     async def start_workers(self, scan: bool = True) -> None:
         """Start a worker for each chat owed something that has none running."""
@@ -178,6 +201,7 @@ class Sender:
         if not self.paused:
             await self.load_pauses()
         while True:
+            await self.flush_batches()
             await self.start_workers()
             if not self.workers:
                 await self.store.outbox.flush()

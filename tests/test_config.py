@@ -31,6 +31,11 @@ def test_bad_values_are_one_line_errors() -> None:
         load({"REPORTBOT_TZ": "Mars/Olympus"}, env_file=None)
     with pytest.raises(ConfigError, match="REPORTBOT_WEBHOOK_LISTEN"):
         load({"REPORTBOT_WEBHOOK_LISTEN": "nowhere"}, env_file=None)
+    for bad in ("two minutes", "-1", "nan", "100000"):
+        with pytest.raises(ConfigError, match="REPORTBOT_NOTICE_WINDOW"):
+            load({"REPORTBOT_NOTICE_WINDOW": bad}, env_file=None)
+    assert load({"REPORTBOT_NOTICE_WINDOW": "0"}, env_file=None).notice_window == 0
+    assert load({}, env_file=None).notice_window == 120
 
 
 def test_token_never_appears_in_repr() -> None:

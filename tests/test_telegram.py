@@ -6,7 +6,8 @@ import hashlib
 import html
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from telegram.request import BaseRequest, RequestData
 from bot.channels.base import Outgoing
 from bot.channels.telegram import TelegramChannel, check_token
 from bot.config import ConfigError, load
+from bot.engine import utc_now
 from bot.hub import Hub
 from bot.outbox import Sender
 from bot.store import Store
@@ -176,13 +178,22 @@ class Harness:
 
 @pytest.fixture
 async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
+    # Each notice of a submit is told at once (tests/test_notify.py tries the window).
+    async with open_harness(tmp_path, {"REPORTBOT_NOTICE_WINDOW": "0"}) as opened:
+        yield opened
+
+
+@asynccontextmanager
+async def open_harness(tmp_path: Path, env: dict[str, str],
+                       clock: Callable[[], datetime] = utc_now) -> AsyncIterator[Harness]:
+    """Return a harness with these settings and clock, on the database in `tmp_path`."""
     request = RecordingRequest()
     app = ApplicationBuilder().token(TOKEN).request(request).updater(None).build()
     settings = load({"TELEGRAM_BOT_TOKEN": TOKEN, "REPORTBOT_ADMINS": str(ADMIN),
                      "REPORTBOT_DB": str(tmp_path / "t.sqlite3"),
-                     "REPORTBOT_DATA_DIR": str(tmp_path / "data")}, env_file=None)
+                     "REPORTBOT_DATA_DIR": str(tmp_path / "data"), **env}, env_file=None)
     store = await Store.open(settings.db)
-    hub = Hub(store, settings)
+    hub = Hub(store, settings, clock)
     channel = TelegramChannel(app, hub)
     # The pace itself is measured in benchmarks; here it only orders the messages.
     hub.sender.per_chat = 1000

@@ -30,6 +30,7 @@ from bot.model import Campaign, Changes, Contact, ContactState, Invite, Sheet
 from bot.store.channel_state import ChannelState
 from bot.store.inbox import InboxStore, UsageStore
 from bot.store.links import LinkStore
+from bot.store.notices import NoticeStore
 from bot.store.outbox import AlreadyProcessed, Owing, forget_connection, owing_write
 from bot.store.owing import OutboxStore
 from bot.store.sql import (
@@ -69,6 +70,7 @@ class Store:
         self.usage = UsageStore(self)  # messages each channel sent per month (quotas)
         self.state = ChannelState(self)  # per-channel state: a quota pause, rotating tokens
         self.links = LinkStore(self)  # download links: a file behind a token's hash
+        self.notices = NoticeStore(self)  # the coordinators' notices of submits, batched
         self.web = WebStore(self)  # the web page's sign-in links and sessions
 
     @classmethod
