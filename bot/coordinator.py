@@ -326,7 +326,8 @@ class Coordinator:
     async def web(self, incoming: Incoming, caps: Capabilities, arg: str) -> list[Outgoing]:
         """/web: a one-time sign-in link to the web page (made when sent); /web off: end
         every session of this coordinator."""
-        owner = f"{incoming.channel}:{incoming.chat_id}"
+        # the person, as in REPORTBOT_ADMINS (the chat would be a group's where they sent it)
+        owner = f"{incoming.channel}:{incoming.user_id or incoming.chat_id}"
         if arg.strip().lower() == "off":
             now = self.engine.clock()
             reply = self.reply(incoming, caps, "coordinator.web_off")

@@ -31,12 +31,14 @@ from bot.hub import Hub
 from bot.store import Store
 from bot.web import WebServer, add_pages
 from bot.web.links import token_hash
+from bot.web.site import _origin
 from tests.conftest import SMALL_CAMPAIGN, TZ
 from tests.e2e_rig import ROOT, command
 
 PUBLIC = "https://bao-cao.example.gov.vn"
 ADMIN = "900"
 OTHER = "901"  # a second coordinator
+BROWSER = {"Sec-Fetch-Site": "same-origin"}  # what a browser says of a form on our own page
 INVITES = "Đã tạo lại mã mời cho đợt 1"
 
 
@@ -83,7 +85,7 @@ class Page:
         server = WebServer("127.0.0.1", 0)
         self.site = add_pages(server, self.hub, public, self.clock)
         self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=server.app),
-                                        base_url=PUBLIC)
+                                        base_url=PUBLIC, headers=BROWSER)
         self.updates = 0
 
     async def chat(self, text: str, user: str = ADMIN) -> list[str]:
@@ -155,7 +157,8 @@ async def test_the_link_is_in_no_table_and_spent_once(page: Page, store: Store) 
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Secure" in cookie
     assert "Max-Age=36000" in cookie
     assert (await page.client.get("/")).status_code == 200
-    again = httpx.AsyncClient(transport=page.client._transport, base_url=PUBLIC)
+    again = httpx.AsyncClient(transport=page.client._transport, base_url=PUBLIC,
+                              headers=BROWSER)
     assert (await again.post(f"/login/{token}")).status_code == 410
     assert (await again.get(f"/login/{token}")).status_code == 410
     assert (await again.get("/")).status_code == 401
@@ -181,11 +184,25 @@ async def test_a_login_from_another_site_is_refused_and_spends_nothing(page: Pag
                                    headers={"Origin": PUBLIC})).status_code == 303
 
 
+async def test_a_login_post_that_says_nothing_of_its_origin_is_refused(page: Page) -> None:
+    token = await page.link_token()
+    bare = httpx.AsyncClient(transport=page.client._transport, base_url=PUBLIC)
+    assert (await bare.post(f"/login/{token}")).status_code == 403  # no Origin, no Sec-Fetch-Site
+    assert (await page.client.post(f"/login/{token}")).status_code == 303  # not spent by it
+
+
+def test_an_origin_is_compared_as_browsers_send_it() -> None:
+    assert _origin("https://bao-cao.example.gov.vn:443/rb") == "https://bao-cao.example.gov.vn"
+    assert _origin("HTTP://Host.example:8080/x") == "http://host.example:8080"
+
+
 async def test_web_off_ends_every_session_of_that_coordinator(page: Page) -> None:
     await page.sign_in()
+    unused = await page.link_token()  # sent a minute ago, still in the chat
     assert (await page.client.get("/")).status_code == 200
     assert "Đã đăng xuất trang web" in (await page.chat("/web off"))[-1]
     assert (await page.client.get("/")).status_code == 401
+    assert (await page.client.post(f"/login/{unused}")).status_code == 410
 
 
 async def test_an_action_sent_twice_acts_once(page: Page, store: Store) -> None:
@@ -248,7 +265,7 @@ def test_demo_web_serves_the_demo_round_with_a_sign_in_link(tmp_path: Path) -> N
             line = process.stdout.readline()
             assert line, process.stderr.read() if process.stderr else ""
             link = next(iter(re.findall(r"http://127\.0\.0\.1:\d+/login/\S+", line)), "")
-        with httpx.Client(base_url=link.split("/login/")[0]) as client:
+        with httpx.Client(base_url=link.split("/login/")[0], headers=BROWSER) as client:
             assert client.get("/").status_code == 401
             assert "Đăng nhập" in client.get(link).text
             assert client.post(link).status_code == 303
@@ -372,7 +389,8 @@ async def test_an_export_lands_on_the_page_of_who_asked_only(page: Page) -> None
     got = await page.client.get(f"/feed/{entry}")
     assert got.status_code == 200 and "du-lieu.csv" in got.headers["content-disposition"]
     assert got.content.decode("utf-8-sig").splitlines()[0].startswith("unit_code")
-    other = httpx.AsyncClient(transport=page.client._transport, base_url=PUBLIC)
+    other = httpx.AsyncClient(transport=page.client._transport, base_url=PUBLIC,
+                              headers=BROWSER)
     token = await page.link_token(OTHER)
     assert (await other.post(f"/login/{token}")).status_code == 303
     assert (await other.get(f"/feed/{entry}")).status_code == 404  # not theirs
@@ -397,3 +415,25 @@ async def test_behind_a_proxy_at_a_path_every_link_keeps_it(store: Store, tmp_pa
         home = (await made.client.get("/")).text
         assert 'href="/rb/round/1"' in home and 'href="/rb/static/style.css"' in home
         assert not re.findall(r'(?:href|action|src)="/(?!rb/)', home)
+
+
+async def test_a_units_docx_is_written_for_each_download_and_leaves_nothing_behind(
+        page: Page, tmp_path: Path) -> None:
+    import io
+
+    from docx import Document
+
+    await page.sign_in()
+    before = _tree(tmp_path)
+    for _ in range(2):
+        got = await page.client.get("/round/1/unit/SXD/report.docx")
+        assert got.status_code == 200 and "SXD.docx" in got.headers["content-disposition"]
+        text = "\n".join(p.text for p in Document(io.BytesIO(got.content)).paragraphs)
+        assert "Sở Xây dựng".upper() in text.upper()
+    assert [p for p in _tree(tmp_path) if p not in before] == []
+
+
+def _tree(folder: Path) -> list[Path]:
+    """Return every path under a folder but SQLite's own side files."""
+    return sorted(p.relative_to(folder) for p in folder.rglob("*")
+                  if not p.name.endswith(("-wal", "-shm", "-journal")))

@@ -98,7 +98,11 @@ class WebStore:
 
 
 def end_sessions(conn: sqlite3.Connection, owner: str, now: datetime) -> int:
-    """End every live session of a coordinator (/web off), inside the caller's transaction."""
+    """End every live session of a coordinator (/web off), inside the caller's transaction;
+    the sign-in links sent and not yet used are spent too, so none of them signs in after."""
+    conn.execute(
+        "UPDATE web_logins SET used_at = ? WHERE owner = ? AND used_at IS NULL"
+        " AND expires_at > ?", (_iso(now), owner, _iso(now)))
     return conn.execute(
         "UPDATE web_sessions SET ended_at = ? WHERE owner = ? AND ended_at IS NULL"
         " AND expires_at > ?", (_iso(now), owner, _iso(now))).rowcount

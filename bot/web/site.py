@@ -22,6 +22,8 @@ import asyncio
 import logging
 import re
 import secrets
+import shutil
+import tempfile
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -31,6 +33,7 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
+from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -192,7 +195,8 @@ class Site:
         origin = request.headers.get("origin")
         if origin is not None and origin != "null":
             return origin == self.origin or origin == _origin(str(request.base_url))
-        return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
+        # neither header: not known to be ours, refused (every browser sends one of them)
+        return request.headers.get("sec-fetch-site", "") in ("same-origin", "none")
 
     def guarded(self, endpoint: Callable[..., Awaitable[Response]]
                 ) -> Callable[[Request], Awaitable[Response]]:
@@ -345,10 +349,13 @@ class Site:
         if campaign is None or unit is None:
             return self.refusal("no_unit", 404)
         sheets = await self.store.sheets(campaign.id)
-        folder = self.hub.coordinator.deliveries.folder(campaign)
+        folder = Path(tempfile.mkdtemp(prefix="unit-", dir=self.hub.coordinator.data_dir))
         path = await asyncio.to_thread(write_unit_report, campaign.spec, sheets, self.clock(),
                                        unit.code, folder / f"{unit.code}.docx")
-        return _file(path, f"{unit.code}.docx")
+        response = _file(path, f"{unit.code}.docx")
+        # written for this answer only: removed once sent (a page fetch leaves nothing behind)
+        response.background = BackgroundTask(shutil.rmtree, folder, ignore_errors=True)
+        return response
 
     async def feed_file(self, request: Request, owner: str) -> Response:
         """A file the bot delivered to this coordinator's page (a compile's, an export's)."""
@@ -426,9 +433,14 @@ class Site:
 
 
 def _origin(url: str) -> str:
-    """Return scheme://host[:port] of a URL."""
+    """Return scheme://host[:port] of a URL as a browser's Origin says it (no default port)."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address
+    port = parts.port
+    default = {"http": 80, "https": 443}.get(scheme)
+    return f"{scheme}://{host}" if port is None or port == default else f"{scheme}://{host}:{port}"
 
 
 def _login_status(outcome: str) -> int:
