@@ -191,6 +191,8 @@ class Coordinator:
                 f"{incoming.channel}:{incoming.message_id}", messages, self.engine.clock(),
                 key=(incoming.channel, str(incoming.message_id)), also=also)
             return messages if fresh else []
+        if also is not None:
+            await self.store.transaction(also)
         return await self.expand(messages, caps)
 
     async def changed(self, incoming: Incoming, made: list[Outgoing], caps: Capabilities,

@@ -188,8 +188,13 @@ class EvidenceStore:
         digest = sha256_of(item)
         if digest is None:
             return None
-        path = self.folder / f"{digest}{_suffix(str(item.get('name', '')))}"
-        return path if path.is_file() else None
+        name = str(item.get("name", ""))
+        path = self.folder / f"{digest}{_suffix(name)}"
+        if path.is_file():
+            return path
+        # kept by the Zalo OA channel before the shared store: files/zalo_oa/<sha256><suffix>
+        older = self.folder / "zalo_oa" / f"{digest}{PurePosixPath(name).suffix.lower()}"
+        return older if older.is_file() else None
 
 
 def sha256_of(item: dict[str, Any]) -> str | None:

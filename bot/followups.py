@@ -20,6 +20,8 @@ contact's question it asks is a conversation step keyed by the task's row.
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from itertools import groupby
 
@@ -28,6 +30,8 @@ from bot.coordinator import Coordinator
 from bot.model import Campaign, Contact
 from bot.notices import WINDOW, Notices, notice_of
 from bot.store.outbox import TASK, OwedRow
+
+log = logging.getLogger(__name__)
 
 
 class FollowUps:
@@ -83,7 +87,11 @@ class FollowUps:
     async def round_complete(self, campaign: Campaign) -> list[Outgoing]:
         """The compile to every coordinator, each on their own channel (every unit reported),
         after the notices still pending: the submits are read before the report."""
-        await self.notices.flush(self.engine.clock())
+        try:
+            await self.notices.flush(self.engine.clock())
+        except sqlite3.Error as error:  # they stay pending; the sender tells them when due
+            log.warning("notices not told before the compile of round %d: %s", campaign.id,
+                        error)
         replies: list[Outgoing] = []
         for name, group in groupby(sorted(self.coordinators), key=lambda c: c[0]):
             replies += await self.coordinator.deliveries.compile(

@@ -98,8 +98,13 @@ class Notices:
         names = {u.code: u.name for u in campaign.spec.units}
         questionnaire = campaign.spec.questionnaire
         known = {q.id for q in questionnaire.questions}
-        submitted = [Line(n.unit, names.get(n.unit, n.unit), n.at)
-                     for n in notices if not n.changed]
+        # one line per unit: a unit returned and submitted again in the window is told once,
+        # at its last submit
+        last: dict[str, Line] = {}
+        for n in sorted((n for n in notices if not n.changed), key=lambda n: n.at):
+            last.pop(n.unit, None)
+            last[n.unit] = Line(n.unit, names.get(n.unit, n.unit), n.at)
+        submitted = list(last.values())
         submits = {line.code: line.at for line in submitted}
         edits: dict[str, Line] = {}  # one line per unit: every question it changed, last time
         for notice in notices:

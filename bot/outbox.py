@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
@@ -376,6 +377,10 @@ class Sender:
             return
         try:
             produced = await self.tasks.run(row)
+        except sqlite3.OperationalError as error:  # locked, busy: not the task's fault
+            log.warning("outbox: task %d (%s) stays owed: %s", row.id,
+                        row.message.extra.get(TASK), error)
+            raise  # the chat's worker stops; its next look runs the task again
         except Exception as error:
             log.error("outbox: task %d (%s) failed: %s: %s", row.id, row.message.extra.get(TASK),
                       type(error).__name__, error, exc_info=error)

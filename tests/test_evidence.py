@@ -240,3 +240,15 @@ async def test_a_units_files_are_listed_with_where_they_lie(tmp_path: Path) -> N
     assert [(e.path.as_posix(), path) for e, path in listed] == [
         ("minh-chung/SXD/Báo cáo.pdf", kept.path), ("minh-chung/SXD/cu.pdf", None)]
     assert kept.path.read_bytes() == PDF
+
+
+def test_a_file_the_oa_kept_before_the_shared_store_is_still_found(tmp_path: Path) -> None:
+    content = b"%PDF-1.4 a plan signed before the upgrade"
+    digest = hashlib.sha256(content).hexdigest()
+    older = tmp_path / "files" / "zalo_oa" / f"{digest}.pdf"  # where the OA channel kept it
+    older.parent.mkdir(parents=True)
+    older.write_bytes(content)
+    item = {"name": "Kế hoạch.PDF", "mime": "application/pdf", "size": len(content),
+            "file_id": f"sha256:{digest}"}
+    assert EvidenceStore(tmp_path).path_of(item) == older
+    assert EvidenceStore(tmp_path).path_of({**item, "file_id": "sha256:" + "0" * 64}) is None

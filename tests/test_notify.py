@@ -164,6 +164,23 @@ async def test_submits_within_the_window_come_in_one_message_naming_them_all(
     assert len(_notices(batching, before)) == 1  # told once
 
 
+async def test_a_unit_returned_and_submitted_again_in_one_window_is_one_line(
+        batching: Harness, clock: Now) -> None:
+    before = len(batching.request.sent(ADMIN))
+    await _submit(batching, 7, "SXD", clock, 0)  # 07:00
+    await _submit(batching, 8, "SYT", clock, 10)
+    clock.wait(20)
+    assert "Đã trả lại" in await batching.text(ADMIN, "/return SXD Số tiền chưa khớp tien")
+    clock.wait(30)
+    await batching.text(7, "12 triệu")
+    assert "Đã gửi báo cáo" in await batching.text(7, "/submit")  # 07:01
+    clock.wait(WINDOW)
+    await batching.sender.drain()
+    [notice] = [t for t in _notices(batching, before) if "Đã nhận" in t]
+    assert "2 đơn vị" in notice
+    assert notice.count("SXD · Sở Xây dựng") == 1 and "SXD · Sở Xây dựng (07:01)" in notice
+
+
 async def test_submits_further_apart_come_as_one_line_each(
         batching: Harness, clock: Now) -> None:
     before = len(batching.request.sent(ADMIN))
