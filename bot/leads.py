@@ -37,7 +37,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -162,10 +162,54 @@ def sample_context(q: Question) -> dict[str, Any]:
                         weighted=q.weight is not None)
 
 
+MAX_SOURCE = 2_000  # characters of a lead as written
+MAX_TEXT = 2_000  # characters of a lead rendered, and of any string or list made on the way
+MAX_EXPONENT = 64
+MAX_INT_BITS = 256
+# What a lead may do: read figures, compare, branch, filter with these. No loops, no calls, no
+# macros: a campaign file is input, and a lead must stay small and fast whatever the figures.
+_FILTERS = ("abs", "capitalize", "d", "default", "e", "escape", "first", "float", "int", "join",
+            "last", "length", "lower", "max", "min", "round", "string", "sum", "title", "trim",
+            "upper")
+_REFUSED = (nodes.For, nodes.Macro, nodes.CallBlock, nodes.FilterBlock, nodes.Call,
+            nodes.Import, nodes.FromImport, nodes.Include, nodes.Extends, nodes.With)
+
+
+class _LeadEnvironment(ImmutableSandboxedEnvironment):
+    """The sandbox, with every operator that could make a huge value checked first (and so
+    never folded at compile time either)."""
+
+    intercepted_binops = frozenset({"*", "**", "+", "%", "//"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "%" and isinstance(left, str):
+            raise SecurityError("string formatting is not allowed in a lead")
+        if operator == "**" and not _small(right):
+            raise SecurityError(f"an exponent over {MAX_EXPONENT}")
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if isinstance(seq, str | list | tuple) and isinstance(times, int) \
+                        and len(seq) * times > MAX_TEXT:
+                    raise SecurityError(f"a text over {MAX_TEXT} characters")
+        result = super().call_binop(context, operator, left, right)
+        if isinstance(result, str | list | tuple) and len(result) > MAX_TEXT:
+            raise SecurityError(f"a text over {MAX_TEXT} characters")
+        if isinstance(result, int) and result.bit_length() > MAX_INT_BITS:
+            raise SecurityError("a number too large")
+        return result
+
+
+def _small(exponent: Any) -> bool:
+    """Return whether a number is a small enough exponent."""
+    return isinstance(exponent, int | Decimal | float) and -MAX_EXPONENT <= exponent <= MAX_EXPONENT
+
+
 @cache
 def _environment() -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
-                                        trim_blocks=True, lstrip_blocks=True)
+    env = _LeadEnvironment(undefined=StrictUndefined, autoescape=False, trim_blocks=True,
+                           lstrip_blocks=True)
+    env.globals.clear()  # range, lipsum, dict, cycler, joiner, namespace
+    env.filters = {name: env.filters[name] for name in _FILTERS}
     env.filters.update(words=lambda v: amount_in_words(int(v)), vn=_vn)
     return env
 
@@ -176,17 +220,36 @@ def _vn(value: Any) -> str:
 
 @cache
 def _template(source: str) -> Template:
+    if len(source) > MAX_SOURCE:
+        raise LeadError("unsafe", f"a lead over {MAX_SOURCE} characters")
+    env = _environment()
     try:
-        return _environment().from_string(source)
+        tree = env.parse(source)
     except TemplateSyntaxError as error:
         raise LeadError("syntax", error.message or str(error), error.lineno) from error
+    for node in tree.find_all(_REFUSED):
+        raise LeadError("unsafe", f"{type(node).__name__.lower()} is not allowed in a lead",
+                        node.lineno)
+    try:
+        return env.from_string(tree)
+    except TemplateSyntaxError as error:  # a filter it does not know
+        raise LeadError("syntax", error.message or str(error), error.lineno) from error
+    except Exception as error:  # anything else the compiler refuses
+        raise LeadError("error", f"{type(error).__name__}: {error}") from error
 
 
 def render_lead(source: str, context: Mapping[str, Any]) -> str:
     """Return the lead rendered on one line, or raise LeadError."""
     template = _template(source)
     try:
-        text = template.render(**context)
+        chunks: list[str] = []
+        size = 0
+        for chunk in template.generate(**context):
+            size += len(chunk)
+            if size > MAX_TEXT:
+                raise SecurityError(f"a lead over {MAX_TEXT} characters")
+            chunks.append(chunk)
+        text = "".join(chunks)
     except UndefinedError as error:
         found = _UNDEFINED.search(str(error))
         name = next((g for g in found.groups() if g), "") if found else ""

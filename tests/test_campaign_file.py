@@ -664,6 +664,16 @@ def test_report_heading_and_lead_are_kept(tmp_path: Path) -> None:
     ("{{ sum.__class__.__mro__ }}", "unsafe", ""),
     ("{{ unit.__class__ }}", "unsafe", ""),
     ("{{ sum | words | int / 0 }}", "error", ""),
+    # a lead is small and fast whatever the figures: no loop, no call, no huge value
+    ("{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}",
+     "unsafe", ""),
+    ("{{ lipsum(1000000) }}", "unsafe", ""),
+    ("{{ sum ** sum ** sum }}", "unsafe", ""),
+    ("{{ 10 ** 5000 }}", "unsafe", ""),
+    ('{{ "x" * 10 ** 9 }}', "unsafe", ""),
+    ('{{ "x" * sum }}', "unsafe", ""),  # 3.750 characters with the sample figures
+    ('{{ "%099999999d" % 1 }}', "unsafe", ""),
+    ('{{ "x" | center(1000000000) }}', "syntax", ""),
 ])
 def test_a_broken_lead_is_a_check_error_with_line_and_field(
         tmp_path: Path, lead: str, kind: str, name: str) -> None:
@@ -729,6 +739,15 @@ def test_bad_weight_target_and_appendix(tmp_path: Path) -> None:
         (14, "sections[1].questions[5].weight", "not_for_type"),
         (14, "sections[1].questions[5].target", "not_for_type"),
     ]
+
+
+def test_a_target_that_is_not_a_number_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, questionnaire=with_question("""\
+        - {id: a, type: percent, ask: A, target: .nan}
+        - {id: b, type: percent, ask: B, target: .inf}
+        """))
+    assert [(p.line, p.code) for p in problems(path)] == [
+        (11, "wrong_type"), (12, "wrong_type")]
 
 
 def test_number_sums_by_default(tmp_path: Path) -> None:

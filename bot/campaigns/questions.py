@@ -201,6 +201,9 @@ class Questions:
             self.c.add("wrong_type", node.line, field_at(where, "target"), expected="number")
             return None
         value = Decimal(str(node.value))
+        if not value.is_finite():  # .nan, .inf
+            self.c.add("wrong_type", node.line, field_at(where, "target"), expected="number")
+            return None
         if not 0 <= value <= 100:
             self.c.add("percent_bounds", node.line, field_at(where, "target"), value=str(value))
         return value
