@@ -1144,10 +1144,24 @@ def test_unit_header_columns_in_csv_and_xlsx(tmp_path: Path) -> None:
     assert load_campaign(tmp_path / "campaign.yaml", TZ).units == spec.units
 
 
-def test_bad_symbol(tmp_path: Path) -> None:
-    path = write(tmp_path, units="code,name,symbol\nSXD,Sở Xây dựng,BC/SXD\n")
+@pytest.mark.parametrize("symbol", ["BC/SXD", "BC-SXD"])  # "BC-" the report adds itself
+def test_bad_symbol(tmp_path: Path, symbol: str) -> None:
+    path = write(tmp_path, units=f"code,name,symbol\nSXD,Sở Xây dựng,{symbol}\n")
     problem = one(problems(path))
     assert where(problem) == ("units.csv", 2, "symbol", "bad_symbol")
+
+
+@pytest.mark.parametrize(("text", "field"), [
+    ("  on_behalf: TM.\n", "signer.on_behalf"),  # on behalf of nobody
+])
+def test_a_signer_on_behalf_of_nobody_is_refused(tmp_path: Path, text: str, field: str) -> None:
+    problem = one(problems(write(tmp_path, CAMPAIGN + SIGNER + text)))
+    assert (problem.field, problem.code) == (field, "empty_value")
+
+
+def test_a_kinh_gui_of_only_punctuation_is_refused(tmp_path: Path) -> None:
+    problem = one(problems(write(tmp_path, CAMPAIGN + "to: ';.'\n")))
+    assert (problem.field, problem.code) == ("to", "empty_value")
 
 
 def test_inline_units_carry_header_columns_too(tmp_path: Path) -> None:

@@ -152,6 +152,9 @@ def _campaign(c: Checker, root: Node, base: Path | None, tz: tzinfo,
         to = ()
     else:
         to = tuple(text.rstrip(";.").strip() for _, _, text in _texts(c, m["to"], "to"))
+        if not all(to):  # only punctuation: no body to write after "Kính gửi"
+            c.add("empty_value", m["to"].line, "to")
+            return None
     if "request" in m and not request:
         return None
     return CampaignSpec(title, request or "", agency, deadline, period, reminders,
@@ -212,6 +215,9 @@ def _signer(c: Checker, node: Node) -> Signer | None:
     if on_behalf:
         rest = on_behalf.removeprefix(_ON_BEHALF).strip() if on_behalf.upper().startswith(
             _ON_BEHALF) else on_behalf
+        if not rest:  # "TM." and nothing after it: on behalf of whom?
+            c.add("empty_value", m["on_behalf"].line, "signer.on_behalf")
+            return None
         on_behalf = f"{_ON_BEHALF} {rest.upper()}"
     authority = ""
     if "authority" in m:

@@ -195,7 +195,8 @@ def _check_row(row: UnitRow, first: dict[str, int | None], file: str, report: Re
         first[row.code] = row.line
     if not row.name:
         report("empty_value", file, row.line, field_at(row.where, "name"))
-    if row.symbol and not SYMBOL_RE.match(row.symbol):
+    if row.symbol and (not SYMBOL_RE.match(row.symbol) or row.symbol.upper().startswith("BC-")):
+        # "BC-" is the report's own part of the ký hiệu: "…/BC-SXD" from the symbol "SXD"
         report("bad_symbol", file, row.line, field_at(row.where, "symbol"), value=row.symbol)
 
 
