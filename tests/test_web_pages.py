@@ -275,6 +275,8 @@ def test_demo_web_serves_the_demo_round_with_a_sign_in_link(tmp_path: Path) -> N
             assert table.count("<tr data-code=") == 3  # the demo's three submitted units
             sheet = client.get("/round/1/unit/SXD").text  # its contact sent sample files
             assert "Tệp minh chứng" in sheet and "/round/1/unit/SXD/file/0" in sheet
+            # the answers under the report's headings, not the questions the contact was asked
+            assert "<th>2. Khó khăn, hạn chế</th>" in sheet and "<th>2. Đơn vị gặp" not in sheet
             kept = client.get("/round/1/unit/SXD/file/0")
             assert kept.status_code == 200 and len(kept.content) > 100
     finally:

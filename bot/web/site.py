@@ -40,14 +40,16 @@ from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from bot import texts
+from bot.campaigns.units import Unit
 from bot.campaigns.upload import Upload
 from bot.channels.base import Incoming, Outgoing
 from bot.coordinator import channel_name, history_rows, unit_table
 from bot.display import format_value
 from bot.documents.charts import progress_chart
 from bot.documents.outputs import write_unit_report
-from bot.evidence import Evidence, EvidenceStore, unit_evidence
-from bot.model import REPORTED, Campaign
+from bot.documents.wording import question_heading
+from bot.evidence import Evidence, EvidenceStore
+from bot.model import REPORTED, Campaign, Sheet
 from bot.paths import templates_dir
 from bot.store.outbox import TASK
 from bot.store.web import RoundContact
@@ -295,21 +297,18 @@ class Site:
 
     async def unit_page(self, request: Request, owner: str) -> Response:
         """A unit's sheet: every answer as the report shows it, its history, its contacts."""
-        campaign = await self.campaign_or_none(request)
-        unit = _unit(campaign, str(request.path_params["code"]))
-        if campaign is None or unit is None:
-            return self.refusal("no_unit", 404)
-        sheet = next((s for s in await self.store.sheets(campaign.id) if s.code == unit.code),
-                     None)
-        if sheet is None:
-            return self.refusal("no_unit", 404)
+        found = await self.unit_sheet(request)
+        if isinstance(found, Response):
+            return found
+        campaign, unit, sheet = found
         questions = campaign.spec.questionnaire.questions
-        answers = [{"question": q, "value": format_value(q, sheet.answers[q.id])
+        answers = [{"question": q, "heading": question_heading(q),
+                    "value": format_value(q, sheet.answers[q.id])
                     if q.id in sheet.answers else None} for q in questions]
         contacts = [c for c in await self.store.web.round_contacts(campaign.id)
                     if c.unit_code == unit.code]
         history = await history_rows(self.store, campaign, unit.code, "plain")
-        files = [{"n": n, "name": e.name, "size": e.size, "ask": e.question.ask,
+        files = [{"n": n, "name": e.name, "size": e.size, "ask": question_heading(e.question),
                   "kept": path is not None} for n, (e, path) in enumerate(
                       self.evidence(campaign, unit.code, sheet.answers))]
         return self.html("unit", **self.context(
@@ -317,15 +316,8 @@ class Site:
             questions=questions, contacts=contacts, history=list(reversed(history)),
             files=files))
 
-    def evidence(self, campaign: Campaign, code: str,
-                 answers: dict[str, Any]) -> list[tuple[Evidence, Path | None]]:
-        """Return a unit's evidence files, each with where it is kept (None: gone)."""
-        kept = EvidenceStore(self.hub.settings.data_dir)
-        return [(e, kept.path_of(e.item)) for e in unit_evidence(
-            code, campaign.spec.questionnaire.questions, answers)]
-
-    async def unit_file(self, request: Request, owner: str) -> Response:
-        """One of a unit's evidence files, under the name its contact gave it."""
+    async def unit_sheet(self, request: Request) -> tuple[Campaign, Unit, Sheet] | Response:
+        """Return the round, unit and sheet a unit's URL names, or the 404 page."""
         campaign = await self.campaign_or_none(request)
         unit = _unit(campaign, str(request.path_params["code"]))
         if campaign is None or unit is None:
@@ -334,13 +326,27 @@ class Site:
                      None)
         if sheet is None:
             return self.refusal("no_unit", 404)
+        return campaign, unit, sheet
+
+    def evidence(self, campaign: Campaign, code: str,
+                 answers: dict[str, Any]) -> list[tuple[Evidence, Path | None]]:
+        """Return a unit's evidence files, each with where it is kept (None: gone)."""
+        return EvidenceStore(self.hub.settings.data_dir).unit_files(
+            code, campaign.spec.questionnaire.questions, answers)
+
+    async def unit_file(self, request: Request, owner: str) -> Response:
+        """One of a unit's evidence files, under the name its contact gave it."""
+        found = await self.unit_sheet(request)
+        if isinstance(found, Response):
+            return found
+        campaign, unit, sheet = found
         files = self.evidence(campaign, unit.code, sheet.answers)
         n = int(request.path_params["n"])
         if not 0 <= n < len(files) or files[n][1] is None:
             return self.refusal("no_file", 404)
-        found, path = files[n]
+        item, path = files[n]
         assert path is not None
-        return _file(path, found.name)
+        return _file(path, item.name)
 
     async def unit_docx(self, request: Request, owner: str) -> Response:
         """The unit's own report as the contact gets it (.docx, written now)."""
