@@ -9,19 +9,7 @@ if [ -x /usr/bin/chromium ]; then
     exit 0
 fi
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-    SUDO="sudo"
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
-if ! { $SUDO apt-get update -qq \
-        && $SUDO apt-get install -y -qq --no-install-recommends chromium fonts-liberation2; \
-        } >"$log" 2>&1; then
-    cat "$log" >&2
-    exit 1
-fi
+. "$(dirname "$0")/apt.sh"
+apt_install chromium fonts-liberation2
 
 [ -x /usr/bin/chromium ] || { echo "install-browser: /usr/bin/chromium still missing" >&2; exit 1; }

@@ -13,21 +13,8 @@ if command -v soffice >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1 \
     exit 0
 fi
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-    SUDO="sudo"
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
-if ! { $SUDO apt-get update -qq \
-        && $SUDO apt-get install -y -qq --no-install-recommends \
-            libreoffice-writer-nogui libreoffice-calc-nogui poppler-utils fonts-liberation2; \
-        } >"$log" 2>&1; then
-    cat "$log" >&2
-    exit 1
-fi
+. "$(dirname "$0")/apt.sh"
+apt_install libreoffice-writer-nogui libreoffice-calc-nogui poppler-utils fonts-liberation2
 
 command -v soffice >/dev/null 2>&1 || { echo "install-office: soffice still missing" >&2; exit 1; }
 command -v pdftotext >/dev/null 2>&1 || { echo "install-office: pdftotext still missing" >&2; exit 1; }
