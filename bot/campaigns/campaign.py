@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, tzinfo
+from functools import cache
 from pathlib import Path, PurePath
 from typing import Any, TypeVar
 
+from bot import texts
 from bot.campaigns import units as units_file
 from bot.campaigns.checks import (
     CampaignFileError,
@@ -64,7 +66,6 @@ _AGENCY_REQUIRED = ("name", "code", "place")
 _SIGNER_KEYS = ("on_behalf", "authority", "title", "deputy_title", "name")
 _SUMMARY_KEYS = ("title", "text", "after")
 _ON_BEHALF = "TM."
-_RESERVED_RECIPIENTS = ("như trên", "lưu")  # the report writes them itself
 _PART_NUMBER = re.compile(r"^\s*[IVXLC]+\s*[.)]\s*", re.IGNORECASE)
 _REMINDER_KEYS = ("before_days", "at", "after_deadline_every_days", "after_deadline_max",
                   "working_days_only", "quiet_hours", "days_off")
@@ -198,11 +199,20 @@ def _recipients(c: Checker, node: Node) -> tuple[str, ...]:
     found = []
     for line, where, text in _texts(c, node, "recipients"):
         item = text.lstrip("-–• ").rstrip(";.,").strip()
-        if item.casefold().startswith(_RESERVED_RECIPIENTS):
+        if item.casefold().startswith(_reserved_recipients()):
             c.add("recipient_reserved", line, where, value=text)
         elif item:
             found.append(item)
     return tuple(found)
+
+
+@cache
+def _reserved_recipients() -> tuple[str, ...]:
+    """Return the recipients the report writes itself ("như trên", "lưu"), from its words."""
+    lines = (texts.render("docx.recipients_same", "plain"),
+             texts.render("docx.recipients_archive", "plain", drafter=""))
+    return tuple(line.lstrip("-–• ").split(":")[0].rstrip(";.,").strip().casefold()
+                 for line in lines)
 
 
 def _signer(c: Checker, node: Node) -> Signer | None:
