@@ -304,6 +304,9 @@ class Sender:
             return "paused"
         if claim is not None:
             await claim()
+            if part.document is not None:  # an operator can tell a document lost at a kill
+                log.info("outbox: row %d: document %s to chat %s claimed (at most once)",
+                         row.id, part.document.name, row.chat_id)
         try:
             await transport.send(part)
         except RetryLater as error:
@@ -337,6 +340,9 @@ class Sender:
             log.warning("outbox: chat %s cannot be reached%s", row.chat_id,
                         "" if contact is None else f" (unit {contact.unit_code})")
             return "unreachable"
+        if claim is not None and part.document is not None:
+            log.info("outbox: row %d: document %s to chat %s sent", row.id, part.document.name,
+                     row.chat_id)
         if self.paused.pop(transport.name, None) is not None:
             self.probes.pop(transport.name, None)
             log.warning("outbox: channel %s sends again", transport.name)

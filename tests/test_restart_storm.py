@@ -3,7 +3,7 @@
 The harness is benchmarks/restart_storm.py (its docstring defines every figure): the fake Bot
 API on 127.0.0.1, `reportbot run` as a subprocess killed with SIGKILL ten times at seeded random
 moments and restarted, ten contacts answering one message at a time and a coordinator sending
-/invites and /compile once each. Bounded: 60 s for the storm and the contacts, 15 s to become
+/invites and /compile once each. Bounded: 60 s for the storm and the contacts, 30 s to become
 quiet, 20 s to stop.
 """
 
@@ -18,7 +18,7 @@ KILLS, CONTACTS = 10, 10
 
 def test_a_storm_of_sigkills_loses_nothing_and_sends_nothing_twice(tmp_path: Path) -> None:
     result = Storm(KILLS, CONTACTS, seed=10, time_limit=60, folder=tmp_path,
-                   quiet_limit=15).run()
+                   quiet_limit=30).run()
     figures = result.details
     report = "\n".join(result.lines())
     assert figures["kills"] == KILLS, report
@@ -45,4 +45,8 @@ def test_a_storm_of_sigkills_loses_nothing_and_sends_nothing_twice(tmp_path: Pat
     # A text accepted by Telegram in the instant before a kill is sent once more (at least
     # once, README's operator section): a window of one request and one commit per message.
     assert figures["resent"] <= 2, f"{report}\n\n{figures['transcript']}"
+    # A document whose request was in flight at a kill is not sent again (at most once, the
+    # same README section): the bot logged it claimed and never sent. Any other owed document
+    # missing is counted above.
+    assert figures["window_lost"] <= 2, f"{report}\n\n{figures['transcript']}"
     assert figures["exit_code"] == 0, "\n".join(figures["errors"])
