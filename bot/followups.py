@@ -49,7 +49,7 @@ class FollowUps:
 
     async def run(self, row: OwedRow) -> Sequence[Outgoing]:
         """Run one task row; return what it owes."""
-        return await self.perform(row.message.extra, row.channel, row.chat_id, f"task{row.id}")
+        return await self.perform(row.message.extra, row.channel, row.chat_id, _key(row))
 
     async def perform(self, params: Mapping[str, str], channel: str, chat: str,
                       key: str | None) -> list[Outgoing]:
@@ -88,6 +88,10 @@ class FollowUps:
         """The compile to every coordinator, each on their own channel (every unit reported),
         after the notices still pending: the submits are read before the report."""
         try:
+            # A submit's notice task may still wait in its own chat (behind that unit's .docx):
+            # recorded now, under the key its task records it with, so it is told here, once.
+            for row in await self.store.outbox.waiting_tasks("submitted", campaign.id):
+                await self.notices.record(row.message.extra, _key(row))
             await self.notices.flush(self.engine.clock())
         except sqlite3.Error as error:  # they stay pending; the sender tells them when due
             log.warning("notices not told before the compile of round %d: %s", campaign.id,
@@ -105,3 +109,7 @@ class FollowUps:
         replies = await self.engine.handle(opened, self.caps_of(contact.channel), campaign.id)
         return [] if self.engine.durable else replies
 
+
+def _key(row: OwedRow) -> str:
+    """The key of a task row's effects: what it records or asks is done once per row."""
+    return f"task{row.id}"

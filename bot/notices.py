@@ -13,7 +13,8 @@ it changed in the window; an edit after a submit told in the same message is not
 limit at line breaks by the transport (bot/splitting.py), one unit per line.
 
 The compile that completes a round (``round_complete``) first tells whatever is pending, so the
-coordinators read the submits before the consolidated report.
+coordinators read the submits before the consolidated report: also the submits whose task still
+waits in their own chat (behind that unit's .docx), recorded then under their task row's key.
 """
 
 from __future__ import annotations

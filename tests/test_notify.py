@@ -272,6 +272,29 @@ async def test_the_last_submit_tells_the_pending_notices_before_the_compile(
         assert sum("Đã nhận báo cáo" in t for t in _admin_lines(made, before)) == 1
 
 
+async def test_a_submit_whose_notice_still_waits_in_its_chat_is_told_before_the_compile(
+        tmp_path: Path, clock: Now) -> None:
+    async with open_harness(tmp_path, {"REPORTBOT_NOTICE_WINDOW": str(WINDOW)}, clock) as made:
+        await create(made)
+        before = len(made.request.sent(ADMIN))
+        real = made.sender
+        made.sender = Sender(made.store, {}, real.clock, real.notices)  # sends nothing
+        await answer_all(made, 7, "SXD")  # everything owed to SXD's chat waits its turn ...
+        await answer_all(made, 8, "SYT")  # ... and SYT's submit completes the round
+        restarted = made.sender = _restarted(made)
+        await restarted.work("telegram", "8", from_db=True)  # SYT's turn comes first
+        await restarted.work("telegram", str(ADMIN), from_db=True)
+        lines = _admin_lines(made, before)
+        compiled = [i for i, t in enumerate(lines) if "TỔNG HỢP" in t]
+        told = [i for i, t in enumerate(lines[:compiled[0]]) if "Đã nhận báo cáo" in t]
+        assert len(told) == 1, lines  # one message before the report, naming both units
+        assert "SXD · Sở Xây dựng" in lines[told[0]] and "SYT · Sở Y tế" in lines[told[0]]
+        await restarted.work("telegram", "7", from_db=True)  # SXD's own notice task: recorded
+        clock.wait(WINDOW)
+        await made.sender.drain()
+        assert sum("SXD" in t for t in _notices(made, before)) == 1  # told once
+
+
 async def test_a_long_batch_comes_in_parts_under_the_channel_limit_one_unit_per_line(
         tmp_path: Path) -> None:
     units = [(f"X{i:02d}", f"Ủy ban nhân dân xã Tịnh Hòa số {i} huyện Sơn Tịnh") for i in range(60)]

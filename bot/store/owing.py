@@ -19,6 +19,7 @@ from bot.channels.base import Outgoing
 from bot.model import Contact
 from bot.store.outbox import (
     OwedRow,
+    decode,
     enqueue,
     fail_chat,
     finish,
@@ -107,6 +108,21 @@ class OutboxStore:
         """Drop the rows in memory for a chat (it can no longer be reached)."""
         self._sort()
         self._queues.pop((channel, chat_id), None)
+
+    async def waiting_tasks(self, kind: str, campaign_id: int) -> list[OwedRow]:
+        """Return the task rows of one kind and round still owed, in every chat, oldest first
+        (the notices of submits waiting in their chats' turn when the round completes)."""
+
+        def read(conn: sqlite3.Connection) -> list[OwedRow]:
+            rows = conn.execute(
+                "SELECT id, cause, channel, chat_id, body_json, attempts, parts_sent FROM outbox"
+                " WHERE status = 'pending' AND json_extract(body_json, '$.extra.task') = ?"
+                " AND json_extract(body_json, '$.extra.campaign') = ? ORDER BY id",
+                (kind, str(campaign_id))).fetchall()
+            return [OwedRow(r[0], r[1], r[2], r[3], decode(r[2], r[3], r[4]), r[5], r[6])
+                    for r in rows]
+
+        return await self._store._run(read)
 
     async def chats(self) -> list[tuple[str, str]]:
         """Return (channel, chat id) of every chat that is owed something, oldest first."""
