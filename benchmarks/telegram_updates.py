@@ -9,8 +9,9 @@ printed beside it, and (b) reportbot's Telegram channel: engine, store, the repl
 outbox in the same transaction and sent by the outbox sender running alongside (timed until the
 last reply is sent). Pacing is lifted in both (it is Telegram's limit, not our work). Both are
 fed in getUpdates-sized batches the way the channel's polling loop processes them. Prints
-medians of alternating runs and the ratio.
-Target: ratio >= 0.7 and >= 1,000 answers/s.
+medians of alternating runs and the ratio (the median of each run's ratio: a
+reportbot run is measured seconds after its floor run, so load drifting between runs cancels).
+Target (issue #11): ratio >= 0.8 and >= 1,000 answers/s.
 
     python benchmarks/telegram_updates.py [--contacts 200] [--questions 40] [--repeat 3]
 """
@@ -223,7 +224,12 @@ async def main() -> None:
           f" updates/s  runs {[round(v) for v in runs['durable']]}")
     print(f"reportbot answer path:                  {ours:6.0f} updates/s  "
           f"runs {[round(v) for v in runs['reportbot']]}")
-    print(f"ratio {ours / base:.2f} (issue #11: over the echo floor);"
+    # Each run of reportbot follows its own floor run by seconds: the ratio within a run is
+    # not moved by the machine's load drifting between runs, as a ratio of medians is.
+    paired = statistics.median(o / f for o, f in zip(runs["reportbot"], runs["floor"],
+                                                     strict=True))
+    print(f"ratio {paired:.2f} (issue #11: over the echo floor, median of the {args.repeat}"
+          f" runs' ratios; of the medians {ours / base:.2f});"
           f" over the durable floor {ours / durable:.2f}")
 
 
