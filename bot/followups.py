@@ -69,6 +69,7 @@ class FollowUps:
         if kind == "round_complete":
             return await self.round_complete(campaign)
         if kind == "compile":
+            await self.tell_pending(campaign)  # the submits before the report, as at the end
             folder = self.coordinator.data_dir / "outputs" / f"dot-{campaign.id}" / "final" \
                 if params.get("final") else None
             return await deliveries.compile(campaign, [chat], channel, caps, folder)
@@ -87,6 +88,15 @@ class FollowUps:
     async def round_complete(self, campaign: Campaign) -> list[Outgoing]:
         """The compile to every coordinator, each on their own channel (every unit reported),
         after the notices still pending: the submits are read before the report."""
+        await self.tell_pending(campaign)
+        replies: list[Outgoing] = []
+        for name, group in groupby(sorted(self.coordinators), key=lambda c: c[0]):
+            replies += await self.coordinator.deliveries.compile(
+                campaign, [chat_id for _, chat_id in group], name, self.caps_of(name))
+        return replies
+
+    async def tell_pending(self, campaign: Campaign) -> None:
+        """Tell the coordinators every notice still pending, before a compile of the round."""
         try:
             # A submit's notice task may still wait in its own chat (behind that unit's .docx):
             # recorded now, under the key its task records it with, so it is told here, once.
@@ -96,11 +106,6 @@ class FollowUps:
         except sqlite3.Error as error:  # they stay pending; the sender tells them when due
             log.warning("notices not told before the compile of round %d: %s", campaign.id,
                         error)
-        replies: list[Outgoing] = []
-        for name, group in groupby(sorted(self.coordinators), key=lambda c: c[0]):
-            replies += await self.coordinator.deliveries.compile(
-                campaign, [chat_id for _, chat_id in group], name, self.caps_of(name))
-        return replies
 
     async def open(self, contact: Contact, campaign: Campaign, key: str | None) -> list[Outgoing]:
         """Ask a contact where they are in a round (a durable engine owes it itself)."""

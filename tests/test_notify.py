@@ -295,6 +295,21 @@ async def test_a_submit_whose_notice_still_waits_in_its_chat_is_told_before_the_
         assert sum("SXD" in t for t in _notices(made, before)) == 1  # told once
 
 
+async def test_compile_tells_the_pending_notices_before_the_report(
+        batching: Harness, clock: Now) -> None:
+    before = len(batching.request.sent(ADMIN))
+    await _submit(batching, 7, "SXD", clock, 0)
+    clock.wait(30)  # inside the window: not told yet
+    assert _notices(batching, before) == []
+    await batching.text(ADMIN, "/compile")
+    lines = _admin_lines(batching, before)
+    compiled = [i for i, t in enumerate(lines) if "TỔNG HỢP" in t]
+    assert compiled and any("Đã nhận báo cáo: SXD" in t for t in lines[:compiled[0]]), lines
+    clock.wait(WINDOW)
+    await batching.sender.drain()
+    assert sum("Đã nhận báo cáo" in t for t in _notices(batching, before)) == 1
+
+
 async def test_a_long_batch_comes_in_parts_under_the_channel_limit_one_unit_per_line(
         tmp_path: Path) -> None:
     units = [(f"X{i:02d}", f"Ủy ban nhân dân xã Tịnh Hòa số {i} huyện Sơn Tịnh") for i in range(60)]
