@@ -80,6 +80,9 @@ class LeadError(Exception):
     detail: str
     line: int = 1
     name: str = ""
+    reason: str = ""  # unsafe: format, exponent, text, number, source, node (detail: its kind),
+    # attribute; the campaign_lead.refused_* message that says it in Vietnamese
+    limit: int = 0
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.detail}"
@@ -175,6 +178,14 @@ _REFUSED = (nodes.For, nodes.Macro, nodes.CallBlock, nodes.FilterBlock, nodes.Ca
             nodes.Import, nodes.FromImport, nodes.Include, nodes.Extends, nodes.With)
 
 
+class _Refused(SecurityError):
+    """What a lead may not do, by reason (a campaign_lead.refused_* message)."""
+
+    def __init__(self, reason: str, limit: int = 0) -> None:
+        super().__init__(f"{reason} (limit {limit})" if limit else reason)
+        self.reason, self.limit = reason, limit
+
+
 class _LeadEnvironment(ImmutableSandboxedEnvironment):
     """The sandbox, with every operator that could make a huge value checked first (and so
     never folded at compile time either)."""
@@ -183,19 +194,19 @@ class _LeadEnvironment(ImmutableSandboxedEnvironment):
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "%" and isinstance(left, str):
-            raise SecurityError("string formatting is not allowed in a lead")
+            raise _Refused("format")
         if operator == "**" and not _small(right):
-            raise SecurityError(f"an exponent over {MAX_EXPONENT}")
+            raise _Refused("exponent", MAX_EXPONENT)
         if operator == "*":
             for seq, times in ((left, right), (right, left)):
                 if isinstance(seq, str | list | tuple) and isinstance(times, int) \
                         and len(seq) * times > MAX_TEXT:
-                    raise SecurityError(f"a text over {MAX_TEXT} characters")
+                    raise _Refused("text", MAX_TEXT)
         result = super().call_binop(context, operator, left, right)
         if isinstance(result, str | list | tuple) and len(result) > MAX_TEXT:
-            raise SecurityError(f"a text over {MAX_TEXT} characters")
+            raise _Refused("text", MAX_TEXT)
         if isinstance(result, int) and result.bit_length() > MAX_INT_BITS:
-            raise SecurityError("a number too large")
+            raise _Refused("number")
         return result
 
 
@@ -221,15 +232,14 @@ def _vn(value: Any) -> str:
 @cache
 def _template(source: str) -> Template:
     if len(source) > MAX_SOURCE:
-        raise LeadError("unsafe", f"a lead over {MAX_SOURCE} characters")
+        raise LeadError("unsafe", "source", reason="source", limit=MAX_SOURCE)
     env = _environment()
     try:
         tree = env.parse(source)
     except TemplateSyntaxError as error:
         raise LeadError("syntax", error.message or str(error), error.lineno) from error
     for node in tree.find_all(_REFUSED):
-        raise LeadError("unsafe", f"{type(node).__name__.lower()} is not allowed in a lead",
-                        node.lineno)
+        raise LeadError("unsafe", type(node).__name__.lower(), node.lineno, reason="node")
     try:
         return env.from_string(tree)
     except TemplateSyntaxError as error:  # a filter it does not know
@@ -247,15 +257,17 @@ def render_lead(source: str, context: Mapping[str, Any]) -> str:
         for chunk in template.generate(**context):
             size += len(chunk)
             if size > MAX_TEXT:
-                raise SecurityError(f"a lead over {MAX_TEXT} characters")
+                raise _Refused("text", MAX_TEXT)
             chunks.append(chunk)
         text = "".join(chunks)
     except UndefinedError as error:
         found = _UNDEFINED.search(str(error))
         name = next((g for g in found.groups() if g), "") if found else ""
         raise LeadError("unknown", str(error), name=name) from error
-    except SecurityError as error:
-        raise LeadError("unsafe", str(error)) from error
+    except _Refused as error:
+        raise LeadError("unsafe", str(error), reason=error.reason, limit=error.limit) from error
+    except SecurityError as error:  # the sandbox's own: an attribute or method it keeps out
+        raise LeadError("unsafe", str(error), reason="attribute") from error
     except Exception as error:  # a figure of the wrong kind in a filter, a division by zero
         raise LeadError("error", f"{type(error).__name__}: {error}") from error
     return " ".join(text.split())

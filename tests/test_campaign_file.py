@@ -684,6 +684,10 @@ def test_a_broken_lead_is_a_check_error_with_line_and_field(
     assert (problem.params["kind"], problem.params["name"]) == (kind, name)
     if kind == "unknown":
         assert "sum, avg, min, max" in problem.message()
+    if kind == "unsafe":  # what it may not do, said in Vietnamese (no library text quoted)
+        said = problem.message().split("dùng bộ lọc; ")[1]
+        assert said.startswith("không được "), said
+        assert not re.search(r"\b(allowed|over|unsafe|attribute|characters)\b", said), said
 
 
 def test_a_lead_may_read_the_options_and_compare_numbers(tmp_path: Path) -> None:
@@ -958,7 +962,7 @@ SAMPLES: dict[str, object] = {
     "key": "min", "suggestion": "max", "allowed": "a, b", "first_line": 3, "value": "x",
     "min": 1, "start": "2023-10-15", "end": "2021-09-10", "id": "q1", "type": "text",
     "count": 1, "max": 0, "options": "Có, Không", "column": "nhom", "missing": "name",
-    "found": "code", "code": "SXD", "at_line": 2,
+    "found": "code", "code": "SXD", "at_line": 2, "reason": "format",
     "authority": "KT.", "parts": "I. Số liệu; II. Đề xuất",
 }
 

@@ -94,7 +94,7 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "deputy_title_unused": ("authority",),
     "recipient_reserved": ("value",),
     "summary_after_unknown": ("value", "suggestion", "parts"),
-    "report_lead": ("kind", "name", "at_line", "detail", "allowed"),
+    "report_lead": ("kind", "name", "at_line", "detail", "reason", "limit", "allowed"),
     "heading_question": ("value",),
     "weight_unknown_id": ("id", "suggestion"),
     "weight_self": ("id",),

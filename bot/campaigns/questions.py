@@ -163,7 +163,8 @@ class Questions:
             lead_node = m["report"].value["lead"]
             self.c.add("report_lead", lead_node.line, field_at(where, "report.lead"),
                        kind=problem.kind, name=problem.name, at_line=problem.line,
-                       detail=problem.detail, allowed=", ".join(_lead_names(question)))
+                       detail=problem.detail, reason=problem.reason, limit=problem.limit,
+                       allowed=", ".join(_lead_names(question)))
             return None
         self.built[qid] = question
         return question
