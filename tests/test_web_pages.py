@@ -400,6 +400,28 @@ async def test_an_export_lands_on_the_page_of_who_asked_only(page: Page) -> None
     await other.aclose()
 
 
+async def test_the_feed_is_shown_again_after_a_restart(page: Page, store: Store,
+                                                      tmp_path: Path) -> None:
+    await page.sign_in()
+    csrf, once = page.csrf_and_once((await page.client.get("/round/1")).text)
+    await page.client.post("/round/1/do/export", data={"csrf": csrf, "once": once})
+    deadline = time.monotonic() + 30
+    while "du-lieu.csv" not in (await page.client.get("/round/1")).text:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.1)
+    await page.hub.sender.drain()  # every mark written: what a stopped process leaves
+    again = Page(store, tmp_path)  # the restarted process: the same database, a new feed
+    again.updates = page.updates  # Telegram's next update ids
+    await again.hub.channels["web"].start()
+    await again.sign_in()
+    html = (await again.client.get("/round/1")).text
+    entry = re.findall(r'href="/feed/(\d+)">⬇ du-lieu.csv', html)
+    assert entry and "Chưa có thao tác nào" not in html
+    got = await again.client.get(f"/feed/{entry[0]}")
+    assert got.status_code == 200 and "du-lieu.csv" in got.headers["content-disposition"]
+    await again.client.aclose()
+
+
 async def test_behind_a_proxy_at_a_path_every_link_keeps_it(store: Store, tmp_path: Path) -> None:
     made = Page(store, tmp_path, public=f"{PUBLIC}/rb")
     await store.create_campaign(load_campaign_text("small.yaml", SMALL_CAMPAIGN, TZ),

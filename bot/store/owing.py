@@ -124,6 +124,21 @@ class OutboxStore:
 
         return await self._store._run(read)
 
+    async def sent_to(self, channel: str, per_chat: int) -> list[tuple[OwedRow, datetime]]:
+        """Return the last `per_chat` messages sent to each chat of a channel, oldest first,
+        with when each was sent (the web page's feed, read again after a restart)."""
+
+        def read(conn: sqlite3.Connection) -> list[tuple[OwedRow, datetime]]:
+            rows = conn.execute(
+                "SELECT id, cause, chat_id, body_json, sent_at FROM (SELECT id, cause, chat_id,"
+                " body_json, sent_at, ROW_NUMBER() OVER (PARTITION BY chat_id ORDER BY id DESC)"
+                " AS newest FROM outbox WHERE channel = ? AND status = 'sent')"
+                " WHERE newest <= ? ORDER BY id", (channel, per_chat)).fetchall()
+            return [(OwedRow(r[0], r[1], channel, r[2], decode(channel, r[2], r[3]), 0, 0),
+                     datetime.fromisoformat(r[4])) for r in rows]
+
+        return await self._store._run(read)
+
     async def chats(self) -> list[tuple[str, str]]:
         """Return (channel, chat id) of every chat that is owed something, oldest first."""
         return await self._store._run(pending_chats)

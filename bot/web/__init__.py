@@ -43,7 +43,7 @@ def add_pages(server: WebServer, hub: Hub, public_url: str,
     from bot.web.feed import WebChannel
     from bot.web.site import Site
 
-    channel = WebChannel(clock)
+    channel = WebChannel(clock, hub.store)
     links = LoginLinks(hub.store, public_url, clock, hub.caps_of,
                        lambda owner: owner in hub.settings.admins)
     hub.add_web(channel, links)

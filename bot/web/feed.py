@@ -4,8 +4,8 @@ An action on the page is a coordinator's command from the chat `web`/<coordinato
 example `web`/`telegram:123`), run by the same Coordinator as a command typed in chat. What
 it owes that chat (the reply, a compile's summary and files) goes through the outbox like any
 message and is "sent" by `FeedTransport`: kept in memory, newest last, for the page to show.
-The feed is a view, not a record: it is empty again after a restart, while every change and
-every file stays where the chat commands keep them.
+The feed is a view of the outbox: after a restart it is read again from the messages the
+outbox sent to each web chat (the last KEEP of each; a file no longer on disk is left out).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 
 from bot.channels.base import Capabilities, Outgoing
 from bot.invites import Way
+from bot.store import Store
 
 WEB = "web"
 WEB_CAPS = Capabilities(buttons=False, documents=True, max_length=1_000_000, format="html",
@@ -50,6 +51,7 @@ class FeedTransport:
         self.counts: dict[str, int] = {}
         self.ids = itertools.count(1)
         self.changed = asyncio.Condition()
+        self.restored: dict[str, list[Entry]] = {}  # read from the outbox at start
 
     def parts(self, message: Outgoing) -> list[Outgoing]:
         """Return the message as one part (a page has no length limit)."""
@@ -62,6 +64,17 @@ class FeedTransport:
         self.counts[part.chat_id] = self.counts.get(part.chat_id, 0) + 1
         async with self.changed:
             self.changed.notify_all()
+
+    async def restore(self, store: Store) -> None:
+        """Put back what this feed showed before a restart, before what came since."""
+        for row, at in await store.outbox.sent_to(self.name, KEEP):
+            message = row.message
+            if not message.text and (message.document is None or not message.document.is_file()):
+                continue
+            entry = Entry(next(self.ids), at, message.text, message.document)
+            self.restored.setdefault(row.chat_id, []).append(entry)
+        for owner, old in self.restored.items():
+            self.entries[owner] = deque([*old, *self.entries.get(owner, ())], maxlen=KEEP)
 
     def count(self, owner: str) -> int:
         """Return how many messages a coordinator's page has received (a mark to wait from)."""
@@ -95,15 +108,20 @@ class WebChannel:
     name = WEB
     caps = WEB_CAPS
 
-    def __init__(self, clock: Callable[[], datetime]) -> None:
+    def __init__(self, clock: Callable[[], datetime], store: Store | None = None) -> None:
         self.transport = FeedTransport(clock)
+        self.store = store
+        self.started = False
 
     def invite(self, token: str) -> Way | None:
         """Contacts do not bind on the web page."""
         return None
 
     async def start(self) -> None:
-        """Nothing to connect to."""
+        """Read the feed again from the outbox (nothing to connect to)."""
+        if self.store is not None and not self.started:  # once: a later start reads nothing
+            self.started = True
+            await self.transport.restore(self.store)
 
     async def run(self, stop: asyncio.Event) -> None:
         """The page is served by the HTTP server; wait for the end."""
