@@ -63,7 +63,8 @@ owed documents missing
     was lost at a kill (below).
 documents lost at a kill
     Owed documents not received whose request was in flight at a kill: the bot logged the
-    document claimed (recorded as sent right before its request) and never logged it sent.
+    document claimed (recorded as sent right before its request) and had not logged it sent
+    when it was SIGKILLed (the storm writes a line into the bot's log after each kill).
     This is the documented at-most-once window of a document (bot/outbox.py): not sent again,
     so never twice. Not counted in "owed documents missing".
 texts sent again after a kill
@@ -127,6 +128,7 @@ QUIET_LIMIT = 30.0
 CLAIMED = re.compile(r"outbox: row (?P<row>\d+): document (?P<name>\S+) to chat (?P<chat>-?\d+)"
                      r" claimed")
 SENT_DOC = re.compile(r"outbox: row (?P<row>\d+): document \S+ to chat -?\d+ sent")
+KILL_MARK = "restart-storm: SIGKILL"  # written to the bot's log after each kill
 BOT_START_LIMIT = 30.0  # a bot that does not poll within this is killed anyway
 
 QUESTIONS: list[tuple[str, str]] = [
@@ -252,12 +254,17 @@ class BotProcess:
         return any(c.seq > self.started_mark for c in self.fake.calls("getUpdates"))
 
     def kill(self) -> None:
-        """SIGKILL, and reap."""
-        if self.process is not None and self.process.poll() is None:
+        """SIGKILL, and reap; the log says where the kill fell among the bot's lines."""
+        killed = self.process is not None and self.process.poll() is None
+        if killed:
+            assert self.process is not None
             self.process.send_signal(signal.SIGKILL)
         if self.process is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=10)
+        if killed:
+            with self.log.open("a", encoding="utf-8") as log:
+                log.write(f"{KILL_MARK}\n")
 
     def stop(self) -> int | None:
         """SIGTERM and wait (SIGKILL if it does not end within 20 s); return the exit code."""
@@ -273,17 +280,22 @@ class BotProcess:
 
     def claimed_unsent(self) -> Counter[tuple[int, str]]:
         """Documents (chat, file name) the bot claimed as sent right before their request and
-        never logged as sent: the request was in flight at a kill (bot/outbox.py's at-most-once
-        window). A document never attempted is not among them."""
+        had not logged as sent when it was SIGKILLed: the request was in flight at the kill
+        (bot/outbox.py's at-most-once window). A document never attempted, or claimed and
+        then refused or timed out with no kill, is not among them."""
         if not self.log.exists():
             return Counter()
         claimed: dict[str, tuple[int, str]] = {}
+        in_flight: Counter[tuple[int, str]] = Counter()
         for line in self.log.read_text(encoding="utf-8", errors="replace").splitlines():
             if (found := CLAIMED.search(line)) is not None:
                 claimed[found["row"]] = (int(found["chat"]), found["name"])
             elif (found := SENT_DOC.search(line)) is not None:
                 claimed.pop(found["row"], None)
-        return Counter(claimed.values())
+            elif line == KILL_MARK:
+                in_flight.update(claimed.values())
+                claimed.clear()
+        return in_flight
 
     def errors(self) -> list[str]:
         """Error lines the bot logged (over every run)."""

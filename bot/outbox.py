@@ -268,9 +268,11 @@ class Sender:
             outcome = await self.send_part(transport, row, parts[sent], attempts, claim)
             if outcome == "unreachable":
                 return outcome
-            if outcome == "paused":
+            if outcome == "paused":  # nothing was delivered: what was claimed is owed again
                 if claim is not None and at_most_once:
                     await self.store.outbox.reopen(row.id)
+                elif claim is not None:
+                    await self.store.outbox.progress(row.id, sent, attempts)
                 return outcome
             if outcome == "refused":
                 await self.store.outbox.done(row.id, self.clock(), failed=True)
@@ -303,10 +305,10 @@ class Sender:
         if self.held(transport.name, row.chat_id):  # paused while this chat waited its turn
             return "paused"
         if claim is not None:
-            await claim()
             if part.document is not None:  # an operator can tell a document lost at a kill
                 log.info("outbox: row %d: document %s to chat %s claimed (at most once)",
                          row.id, part.document.name, row.chat_id)
+            await claim()
         try:
             await transport.send(part)
         except RetryLater as error:

@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.channels.base import TELEGRAM, ZALO_BOT, Capabilities, Outgoing, QuotaExhausted
+from bot.channels.base import (
+    TELEGRAM,
+    ZALO_BOT,
+    ZALO_OA,
+    Capabilities,
+    Outgoing,
+    QuotaExhausted,
+)
 from bot.outbox import Sender
 from bot.store import Store
 from bot.store.outbox import at_most_once
@@ -88,4 +95,25 @@ async def test_a_pause_on_one_channel_does_not_hold_the_other(store: Store) -> N
     await sender(store, zalo, telegram).drain()
     assert "Telegram" in [m.text for m in telegram.delivered]
     assert not zalo.delivered
+    await store.close()
+
+
+async def test_a_document_refused_for_a_spent_quota_goes_out_when_the_channel_sends_again(
+        store: Store, tmp_path: Path) -> None:
+    report = tmp_path / "bao-cao-tong-hop.docx"
+    report.write_bytes(b"PK docx")
+    oa, telegram = Platform("zalo_oa", ZALO_OA), Platform("telegram", TELEGRAM)
+    oa.spent = True  # ChannelDown / QuotaExhausted: nothing was delivered
+    await store.outbox.owe("c:1", [Outgoing("admin", "", document=report, channel="zalo_oa")],
+                           NOW)
+    paused = Sender(store, {"zalo_oa": oa, "telegram": telegram}, lambda: NOW, lambda _c: [],
+                    per_chat=1000, overall=10_000)
+    await paused.drain()
+    assert oa.calls == 1 and oa.delivered == []
+    oa.spent = False
+    restarted = Sender(store, {"zalo_oa": oa, "telegram": telegram}, lambda: NOW,
+                       lambda _c: [], per_chat=1000, overall=10_000)
+    restarted.paused["zalo_oa"] = 0.0  # the probe is due
+    await restarted.drain()
+    assert [m.document for m in oa.delivered] == [report]  # owed still, sent once
     await store.close()
