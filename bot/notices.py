@@ -12,7 +12,8 @@ it changed in the window; an edit after a submit told in the same message is not
 (the coordinators read the report as it is then). A long batch is cut into parts under the channel's
 limit at line breaks by the transport (bot/splitting.py), one unit per line.
 
-The compile that completes a round (``round_complete``) first tells whatever is pending, so the
+A compile (the one that completes a round, ``round_complete``, and /compile, /close) first
+tells whatever is pending, so the
 coordinators read the submits before the consolidated report: also the submits whose task still
 waits in their own chat (behind that unit's .docx), recorded then under their task row's key.
 """

@@ -132,7 +132,8 @@ class OutboxStore:
             rows = conn.execute(
                 "SELECT id, cause, chat_id, body_json, sent_at FROM (SELECT id, cause, chat_id,"
                 " body_json, sent_at, ROW_NUMBER() OVER (PARTITION BY chat_id ORDER BY id DESC)"
-                " AS newest FROM outbox WHERE channel = ? AND status = 'sent')"
+                " AS newest FROM outbox WHERE channel = ? AND status = 'sent'"
+                " AND json_extract(body_json, '$.extra.task') IS NULL)"
                 " WHERE newest <= ? ORDER BY id", (channel, per_chat)).fetchall()
             return [(OwedRow(r[0], r[1], channel, r[2], decode(channel, r[2], r[3]), 0, 0),
                      datetime.fromisoformat(r[4])) for r in rows]

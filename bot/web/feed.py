@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,7 +50,9 @@ class FeedTransport:
         self.clock = clock
         self.entries: dict[str, deque[Entry]] = {}
         self.counts: dict[str, int] = {}
-        self.ids = itertools.count(1)
+        # Ids from the start's microsecond: a link kept from before a restart (a smaller id)
+        # finds nothing rather than another file of the same coordinator.
+        self.ids = itertools.count(time.time_ns() // 1000)
         self.changed = asyncio.Condition()
         self.restored: dict[str, list[Entry]] = {}  # read from the outbox at start
 
@@ -120,8 +123,8 @@ class WebChannel:
     async def start(self) -> None:
         """Read the feed again from the outbox (nothing to connect to)."""
         if self.store is not None and not self.started:  # once: a later start reads nothing
-            self.started = True
             await self.transport.restore(self.store)
+            self.started = True
 
     async def run(self, stop: asyncio.Event) -> None:
         """The page is served by the HTTP server; wait for the end."""
