@@ -367,11 +367,7 @@ class Turn:
         """Return the stored metadata of the attached file."""
         file = self.incoming.attachment
         assert file is not None
-        item: dict[str, Any] = {"name": file.name, "mime": file.mime, "size": file.size,
-                                "file_id": file.file_id}
-        if file.file_id.startswith("sha256:"):  # kept in the evidence store (bot/evidence.py)
-            item["sha256"] = file.file_id.removeprefix("sha256:")
-        return item
+        return {"name": file.name, "mime": file.mime, "size": file.size, "file_id": file.file_id}
 
     def finish_list(self, question: Question) -> None:
         """End a list question; a required one needs at least one item."""

@@ -6,8 +6,8 @@ what is too big or of a type the report cannot use before downloading when the p
 downloads into a temporary file of <DATA_DIR>/files (at most MAX_BYTES, streamed where the
 platform allows), checks the type again from the content (`filetype`), and moves the file to
 <DATA_DIR>/files/<sha256><suffix>: the same content sent twice is kept once. The answer then
-records name, mime, size and sha256 (bot/engine.py `file_item`; `file_id` is "sha256:<hex>"),
-which find the file again (`EvidenceStore.path_of`).
+records name, mime, size and `file_id` "sha256:<hex>" (bot/engine.py `file_item`), which find
+the file again (`EvidenceStore.path_of`, `sha256_of`).
 
 Order: the file is kept *before* the answer that names it is stored (bot/hub.py `receive`). A
 kill in between leaves a kept file and no answer; the platform delivers the message again
@@ -200,6 +200,7 @@ class EvidenceStore:
 def sha256_of(item: dict[str, Any]) -> str | None:
     """Return the sha256 of a stored file item, None for one the store did not keep."""
     file_id = str(item.get("file_id", ""))
+    # "sha256": answers stored before `file_id` carried it
     digest = item.get("sha256") or (file_id[7:] if file_id.startswith("sha256:") else None)
     return str(digest) if digest and len(str(digest)) == 64 else None
 

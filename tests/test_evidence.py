@@ -24,7 +24,7 @@ from bot.channels.telegram import TelegramChannel, build_application
 from bot.cli import compiled
 from bot.config import Settings, load
 from bot.documents.context import _unit_lines
-from bot.evidence import EvidenceStore, Offer, safe_name, unit_evidence
+from bot.evidence import EvidenceStore, Offer, safe_name, sha256_of, unit_evidence
 from bot.hub import Hub
 from bot.store import Store
 from tests.conftest import SMALL_CAMPAIGN, TZ
@@ -105,7 +105,7 @@ async def test_a_photo_and_a_pdf_are_kept_by_content_and_named_in_the_answer(rig
         lambda: rig.fake.send_document(CONTACT, PDF_NAME, PDF, "application/pdf"))
     items = (await rig.store.sheets(1))[0].answers["minh_chung"]
     photo_sha, pdf_sha = hashlib.sha256(PHOTO).hexdigest(), hashlib.sha256(PDF).hexdigest()
-    assert [(i["mime"], i["size"], i["sha256"]) for i in items] == [
+    assert [(i["mime"], i["size"], sha256_of(i)) for i in items] == [
         ("image/jpeg", len(PHOTO), photo_sha), ("application/pdf", len(PDF), pdf_sha)]
     assert items[1]["name"] == PDF_NAME
     folder = rig.settings.data_dir / "files"

@@ -459,7 +459,7 @@ async def test_a_photo_answers_a_file_question_and_help_differs_by_role(harness:
     stored = (await harness.store.sheets(1))[0].answers["anh"]
     digest = hashlib.sha256(photo).hexdigest()
     assert stored == [{"name": "anh-b1.jpg", "mime": "image/jpeg", "size": len(photo),
-                       "file_id": f"sha256:{digest}", "sha256": digest}]
+                       "file_id": f"sha256:{digest}"}]
     kept = harness.channel.hub.settings.data_dir / "files" / f"{digest}.jpg"
     assert kept.read_bytes() == photo
     assert "/compile" not in await harness.text(7, "/help")

@@ -69,19 +69,19 @@ class Rig:
 
     def tg_link(self) -> str:
         """A Telegram coordinator sends /web; return the link it gets."""
-        mark = self.telegram.mark()
-        self.telegram.send_text(TG_ADMIN, "/web")
-        sent = self.telegram.wait_for_sent(TG_ADMIN, lambda m: "/login/" in m.text, WAIT,
-                                           since=mark)
-        return LOGIN.findall(sent.text)[0]
+        return self.web_link(self.telegram, TG_ADMIN)
 
     def zalo_link(self) -> str:
         """A Zalo coordinator sends /web; return the link it gets."""
-        mark = self.zalo.mark()
-        self.zalo.send_text(ZALO_ADMIN, "/web")
-        sent = self.zalo.wait_for_sent(ZALO_ADMIN, lambda m: "/login/" in m.text, WAIT,
-                                       since=mark)
-        return LOGIN.findall(sent.text)[0]
+        return self.web_link(self.zalo, ZALO_ADMIN)
+
+    @staticmethod
+    def web_link(fake: Any, admin: Any) -> str:
+        """A coordinator sends /web in a fake platform's chat; return the link it gets."""
+        mark = fake.mark()
+        fake.send_text(admin, "/web")
+        sent = fake.wait_for_sent(admin, lambda m: "/login/" in m.text, WAIT, since=mark)
+        return str(LOGIN.findall(sent.text)[0])
 
     def sign_in(self, link: str) -> Page:
         """Open a link in a fresh browser context and press "Đăng nhập"."""

@@ -25,6 +25,7 @@ from bot.channels.base import (
 )
 from bot.channels.zalo_bot import ZaloBotChannel, ZaloBotTransport
 from bot.config import ConfigError, Settings, load
+from bot.evidence import sha256_of
 from bot.hub import Hub
 from bot.store import Store
 from tests.conftest import SMALL_CAMPAIGN, TZ
@@ -234,7 +235,7 @@ async def test_a_photo_answers_a_file_question(make_bot: MakeBot) -> None:
     assert "Đã lưu mục 1" in bot.fake.sent_messages("u1")[-1].text
     stored = (await bot.store.sheets(1))[0].answers["anh"]
     digest = hashlib.sha256(photo).hexdigest()
-    assert (stored[0]["sha256"], stored[0]["size"]) == (digest, len(photo))
+    assert (sha256_of(stored[0]), stored[0]["size"]) == (digest, len(photo))
     assert stored[0]["name"].endswith(".png") and stored[0]["mime"] == "image/png"
     assert (bot.settings.data_dir / "files" / f"{digest}.png").read_bytes() == photo
     gone = bot.fake.send_image("u1", bot.fake.base_url + "/cdn/gone.jpg")
