@@ -234,6 +234,33 @@ def test_unit_headers_follow_the_unit(out: Path) -> None:
     assert "của Sở Nông nghiệp và Phát triển nông thôn, đề nghị Sở Nội vụ" in closing
 
 
+def _header_sizes(path: Path) -> list[float]:
+    """The font size (pt) of each agency line of the header, as the run or its style sets it."""
+    cell = _body(path).tables[0].rows[0].cells[0]
+    return [(run.font.size or p.style.font.size).pt for p in cell.paragraphs
+            if p.style.name in ("ND30 Agency Parent", "ND30 Agency") for run in p.runs]
+
+
+def test_a_name_too_wide_at_13_pt_goes_to_12_pt_with_its_parent(out: Path) -> None:
+    signer = {"nguoi_ky": "Võ Văn A", "chuc_vu_ky": "CHỦ TỊCH"}
+    report = _seed(
+        Sheet("UBNDTPQN", "Ủy ban nhân dân thành phố Quảng Ngãi", None, "submitted", signer, AT),
+        Sheet("SGDDT", "Sở Giáo dục và Đào tạo", None, "submitted", signer, AT),
+        Sheet("SNNPTNT", "Sở Nông nghiệp và Phát triển nông thôn", None, "submitted", signer, AT))
+    # at 13 pt "THÀNH PHỐ QUẢNG NGÃI" is 1 mm too wide for the cell: three lines
+    assert len(break_lines("ỦY BAN NHÂN DÂN\nTHÀNH PHỐ QUẢNG NGÃI", HEADER_CELL, 26, True)) == 3
+    city = render_unit(report, "UBNDTPQN", out / "city-12.docx")
+    assert _header_cell(city)[:2] == ["ỦY BAN NHÂN DÂN", "THÀNH PHỐ QUẢNG NGÃI"]
+    assert set(_header_sizes(city)) == {12.0}
+    education = render_unit(report, "SGDDT", out / "SGDDT-12.docx")  # one line at 12 pt
+    assert _header_cell(education)[:2] == ["UBND TỈNH QUẢNG NGÃI", "SỞ GIÁO DỤC VÀ ĐÀO TẠO"]
+    assert set(_header_sizes(education)) == {12.0}  # the chủ quản line with it
+    agriculture = render_unit(report, "SNNPTNT", out / "SNNPTNT-13.docx")  # 2 lines either way
+    assert set(_header_sizes(agriculture)) == {13.0}
+    consolidated = render_consolidated(report, out / "consolidated-13.docx")
+    assert set(_header_sizes(consolidated)) == {13.0}  # SỞ NỘI VỤ fits at 13 pt
+
+
 def test_units_csv_columns_win_over_the_defaults(out: Path) -> None:
     spec = default_campaign(TZ)
     units = (Unit("CA", "Công an tỉnh", None, "BỘ CÔNG AN", None, "CAT-PV01"),
@@ -281,8 +308,11 @@ def test_header_lines_through_libreoffice(flood: Report, out: Path) -> None:
     signer = {"nguoi_ky": "Võ Văn A", "chuc_vu_ky": "GIÁM ĐỐC"}
     report = _seed(Sheet("SNNPTNT", "Sở Nông nghiệp và Phát triển nông thôn", None,
                          "submitted", signer, AT))
+    city = _seed(Sheet("UBNDTPQN", "Ủy ban nhân dân thành phố Quảng Ngãi", None, "submitted",
+                       signer, AT))
     files = [render_unit(report, "SNNPTNT", out / "lo-SNNPTNT.docx"),
-             render_unit(flood, "XTH", out / "lo-XTH.docx")]
+             render_unit(flood, "XTH", out / "lo-XTH.docx"),
+             render_unit(city, "UBNDTPQN", out / "lo-UBNDTPQN.docx")]
     profile = out / "lo-profile"
     subprocess.run(
         ["soffice", "--headless", "--norestore", f"-env:UserInstallation={profile.as_uri()}",
@@ -304,6 +334,8 @@ def test_header_lines_through_libreoffice(flood: Report, out: Path) -> None:
     assert commune[0] == "ỦY BAN NHÂN DÂN | CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
     assert commune[1] == "XÃ TỊNH HÀ | Độc lập - Tự do - Hạnh phúc"
     assert commune[2].startswith("Số: | /BC-UBND | Tịnh Hà, ngày 22 tháng 11 năm 2023")
+    town = page_one("lo-UBNDTPQN.pdf")  # at 12 pt: the city's name on one line
+    assert town[1] == "THÀNH PHỐ QUẢNG NGÃI | Độc lập - Tự do - Hạnh phúc"
 
 
 def test_kinh_gui_several_bodies_one_per_line_dashes_under_the_colon(flood: Report,

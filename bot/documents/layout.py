@@ -10,7 +10,10 @@ Decisions (header lines): the fewest lines that fit; among those, breaks where t
 parts meet (after a comma, around "và", after a " - ", before an administrative level: "… /
 HUYỆN BÌNH SƠN") before a break between any two words, and lines of even length. A line break
 already in the text (the one after "ỦY BAN NHÂN DÂN") is kept. The paragraph's text becomes one
-run with its first run's formatting (the shipped templates have one run there)."""
+run with its first run's formatting (the shipped templates have one run there). A name that
+takes fewer lines at 12 pt than at its style's 13 pt ("THÀNH PHỐ QUẢNG NGÃI" is 1 mm too wide
+for the cell) is set at 12 pt, the smallest size Decree 30 gives the header's names, and so is
+the chủ quản line above it: the two names of a header keep one size."""
 
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ from functools import cache
 from typing import Any
 
 from docx.oxml.ns import qn
-from docx.shared import Twips
+from docx.shared import Pt, Twips
 from docx.text.parfmt import ParagraphFormat
 
 __all__ = [
@@ -50,6 +53,7 @@ STYLE_AGENCY = "ND30 Agency"
 HEADER_STYLES = (STYLE_AGENCY_PARENT, STYLE_AGENCY)
 STYLE_RECIPIENT_HEAD = "ND30 Recipient Head"  # "Kính gửi:" over several recipients
 STYLE_RECIPIENT_ITEM = "ND30 Recipient Item"
+HEADER_SMALLEST = 24  # half-points: Decree 30 sets the header's names at 12-13 pt
 _LINE_COST = 10  # a line more: less than a break inside a part of the name
 _ALONE_COST = 500  # one word alone on a line
 _PART_BREAK, _CONJUNCTION_AFTER, _CONJUNCTION_BEFORE, _DASH_AFTER, _ANY_BREAK = 0, 5, 8, 5, 20
@@ -100,7 +104,9 @@ def fix_layout(document: Any, landscape: bool = False) -> None:
     the appendix first gets a landscape section of its own (`landscape_appendix`)."""
     widths = _Metrics(document)
     body = document.element.body
-    for p in _styled(body, widths, (*HEADER_STYLES, *LINE_SHARE, STYLE_RECIPIENT_HEAD)):
+    paragraphs = list(_styled(body, widths, (*HEADER_STYLES, *LINE_SHARE, STYLE_RECIPIENT_HEAD)))
+    _size_headers(paragraphs, widths, document)
+    for p in paragraphs:
         # in document order: a name is broken into lines before the line under it is sized
         name = widths.style_name(p) or ""
         if name in HEADER_STYLES:
@@ -335,13 +341,53 @@ def _cell_margins(table: Any) -> tuple[int, int]:
     return found[0], found[1]
 
 
+def _size_headers(paragraphs: list[Any], widths: _Metrics, document: Any) -> None:
+    """Set an agency name at 12 pt when that takes fewer lines, and the names above it in its
+    cell with it (see the decisions)."""
+    agency = widths.style_id(STYLE_AGENCY)
+    for p in paragraphs:
+        runs = _text_runs(p)
+        if widths._pstyle(p) != agency or not runs:
+            continue
+        font, text = widths.font(p, runs[0]), _header_text(runs)
+        width = _container_width(p, document)
+        if font.half_points <= HEADER_SMALLEST or (
+                len(break_lines(text, width, HEADER_SMALLEST, font.bold))
+                >= len(break_lines(text, width, font.half_points, font.bold))):
+            continue
+        cell = next(p.iterancestors(_W_TC), None)
+        names = [p] if cell is None else [q for q in cell.iter(_W_P)
+                                          if widths.style_name(q) in HEADER_STYLES]
+        for q in names:
+            for run in _text_runs(q):
+                _set_size(run, HEADER_SMALLEST)
+
+
+def _text_runs(p: Any) -> list[Any]:
+    return [r for r in p.iter(_W_R) if r.find(_W_T) is not None]
+
+
+def _header_text(runs: list[Any]) -> str:
+    return "".join("\n" if child.tag == _W_BR else child.text or ""
+                   for r in runs for child in r if child.tag in (_W_T, _W_BR))
+
+
+def _set_size(run: Any, half_points: int) -> None:
+    """Give a run its own font size (w:sz, and w:szCs right after it), whatever its style says;
+    python-docx keeps the run properties in the schema's order."""
+    size = run.get_or_add_rPr().get_or_add_sz()
+    size.val = Pt(half_points / 2)
+    for old in size.getparent().findall(qn("w:szCs")):
+        old.getparent().remove(old)
+    size.addnext(_el("w:szCs", {"w:val": str(half_points)}))
+
+
 def _fit_header(p: Any, widths: _Metrics, document: Any) -> None:
     """Break an agency name of the header into lines that fit its cell (see the decisions)."""
-    runs = [r for r in p.iter(_W_R) if r.find(_W_T) is not None]
+    runs = _text_runs(p)
     if not runs:
         return
-    text = "".join("\n" if child.tag == _W_BR else child.text or ""
-                   for r in runs for child in r if child.tag in (_W_T, _W_BR))
+    text = _header_text(runs)
     font = widths.font(p, runs[0])
     lines = break_lines(text, _container_width(p, document), font.half_points, font.bold)
     first = runs[0]
