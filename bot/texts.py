@@ -80,6 +80,16 @@ def vn_date(value: Any) -> str:
 SENTENCE_ENDS = (".", "!", "?", "…")
 
 
+def file_size(size: int) -> str:
+    """Return a file's size as people read it: "350 KB" (rounded up), "1,2 MB"; "" when unknown
+    (0). The report's evidence list and the web page say it alike."""
+    if size <= 0:
+        return ""
+    if size < 1024 * 1024:
+        return render("size.kb", size=vn_int(max(1, -(-size // 1024))))
+    return render("size.mb", size=vn_dec(round(Decimal(size) / (1024 * 1024), 1)))
+
+
 def period(value: Any) -> str:
     """Return the full stop a sentence ending in value needs: none after ".", "!", "?" or "…"."""
     return "" if str(value).rstrip().endswith(SENTENCE_ENDS) else "."

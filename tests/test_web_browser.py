@@ -43,6 +43,16 @@ LOGIN = re.compile(r"http://127\.0\.0\.1:\d+/login/[A-Za-z0-9_-]+")
 TG_CONTACT = 7
 ZALO_CONTACT = "6ede9afa66b88fe6d6a9"
 SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+PHOTO = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 40  # a JPEG's signature
+
+
+def rig_campaign() -> str:
+    """The small round, with a picture asked for after the first question (an evidence file)."""
+    first = '{id: so_nguoi, type: integer, ask: "Tổng số người của đơn vị?", unit: người, min: 1}'
+    picture = '{id: anh, type: file, ask: "Ảnh minh chứng của đơn vị?", required: false}'
+    text = campaign_text()
+    assert first in text
+    return text.replace(first, f"{first}\n        - {picture}")
 
 if not CHROMIUM.exists():
     if os.environ.get("CI") == "true":
@@ -61,7 +71,7 @@ class Rig:
         self.telegram, self.zalo, self.browser = telegram, zalo, browser
         self.talk = Conversation(telegram, zalo)
         self.bot = Bot(folder, telegram, zalo)
-        (folder / "dot.yaml").write_text(campaign_text(), encoding="utf-8")
+        (folder / "dot.yaml").write_text(rig_campaign(), encoding="utf-8")
         created = json.loads(self.bot.cli("campaign", "create", "dot.yaml", "--json"))
         self.round = created["campaign"]
         self.tokens = {u["code"]: u["token"] for u in created["units"]}
@@ -138,8 +148,8 @@ def test_telegram_sign_in_table_return_and_compile(rig: Rig) -> None:
     assert row(page, "SXD").locator("td.answered").inner_text().startswith("0/")
 
     # A contact binds and answers on Telegram: the table follows.
-    rig.talk.tg(TG_CONTACT, f"/start {rig.tokens['SXD']}", "Câu 1/7")
-    rig.talk.tg(TG_CONTACT, "1.250 người", "Câu 2/7")
+    rig.talk.tg(TG_CONTACT, f"/start {rig.tokens['SXD']}", "Câu 1/8")
+    rig.talk.tg(TG_CONTACT, "1.250 người", "Câu 2/8")
     page.reload()
     assert row(page, "SXD").locator("td.status").inner_text() == "đang trả lời"
     assert row(page, "SXD").locator("td.answered").inner_text().startswith("1/")
@@ -148,11 +158,25 @@ def test_telegram_sign_in_table_return_and_compile(rig: Rig) -> None:
     assert page.locator("tbody tr").count() == 1
     shoot(page, "dot-bao-cao")
 
-    # The unit's sheet: the answer as the report shows it, and its history.
+    # The contact sends a picture for the evidence question: the bot keeps the file.
+    mark = rig.telegram.mark()
+    rig.telegram.send_photo(TG_CONTACT, PHOTO)
+    rig.telegram.wait_for_sent(TG_CONTACT, lambda m: "Đã lưu mục 1" in m.text, WAIT, since=mark)
+    rig.talk.tg(TG_CONTACT, "xong", "Câu 3/8")  # a file question takes several: "xong" ends it
+
+    # The unit's sheet: the answers as the report shows them, the history, the file.
     page.goto(f"{rig.bot.public}/round/{rig.round}/unit/SXD")
     assert "1.250 người" in page.locator("tr[data-question='so_nguoi']").inner_text()
     assert "1.250 người" in page.locator("table.history").inner_text()
+    files = page.locator("ul.files a.file")
+    assert files.count() == 1
+    assert len(PHOTO) == 10_251  # 10,01 KiB: "11 KB", rounded up as the report's list says it
+    assert "· 11 KB · Ảnh minh chứng" in page.locator("ul.files").inner_text()
     shoot(page, "don-vi")
+    with page.expect_download() as download:
+        files.first.click()
+    assert Path(download.value.path()).read_bytes() == PHOTO
+    assert download.value.suggested_filename.endswith(".jpg")
 
     # Return it with a reason and one question: the contact is told.
     mark = rig.telegram.mark()
@@ -177,6 +201,7 @@ def test_telegram_sign_in_table_return_and_compile(rig: Rig) -> None:
     assert "Sở Xây dựng" in text and "Sở Y tế" in text
     unit_docx = page.request.get(f"{rig.bot.public}/round/{rig.round}/unit/SXD/report.docx")
     assert unit_docx.status == 200 and "Sở Xây dựng" in docx_text(unit_docx.body())
+    assert re.search(r"\.jpg \(11 KB\)\.", docx_text(unit_docx.body()))  # its picture, listed
 
     # Đăng xuất ends this browser's session.
     page.get_by_role("button", name="Đăng xuất").click()
@@ -196,7 +221,7 @@ def test_zalo_sign_in_and_remind(rig: Rig) -> None:
             " 1 đơn vị không liên lạc được: SYT.") in page.inner_text("#feed")
 
     # A Zalo contact binds SYT: the page shows it, and the next reminder goes there too.
-    rig.talk.zl(ZALO_CONTACT, f"/start {rig.tokens['SYT']}", "Câu 1/7")
+    rig.talk.zl(ZALO_CONTACT, f"/start {rig.tokens['SYT']}", "Câu 1/8")
     page.reload()
     assert "Zalo Bot" in row(page, "SYT").inner_text()
     mark = rig.zalo.mark()

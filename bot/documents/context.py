@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from bot import texts
@@ -245,8 +244,9 @@ def _unit_lines(q: Question, value: Any) -> list[dict[str, str]]:
         return [parts.line(end(format_choice(value)))]
     elif q.type == "file":  # the files the unit sent, as the evidence list shows them
         last = len(value) - 1
-        return [parts.line(say("evidence_file", name=f.get("name", ""), size=_size(_bytes(f)),
-                               end="." if i == last else ";")) for i, f in enumerate(value)]
+        return [parts.line(say("evidence_file", name=f.get("name", ""),
+                               size=texts.file_size(_bytes(f)), end="." if i == last else ";"))
+                for i, f in enumerate(value)]
     elif q.type == "money" and int(value) >= 0:
         words = amount_in_words(int(value))
         return [parts.line(end(say("amount", figure=format_value(q, value), words=words)))]
@@ -269,7 +269,7 @@ def _evidence(report: Report, files: Sequence[Evidence]) -> list[dict[str, Any]]
         if not questions or questions[-1]["id"] != e.question.id:
             questions.append({"id": e.question.id, "label": question_heading(e.question),
                               "files": []})
-        questions[-1]["files"].append({"name": e.path.name, "size": _size(e.size),
+        questions[-1]["files"].append({"name": e.path.name, "size": texts.file_size(e.size),
                                        "path": e.path.as_posix()})
     for unit in units.values():
         for question in unit["questions"]:
@@ -283,15 +283,6 @@ def _evidence(report: Report, files: Sequence[Evidence]) -> list[dict[str, Any]]
 def _bytes(item: Any) -> int:
     size = item.get("size") if isinstance(item, dict) else None
     return size if isinstance(size, int) else 0
-
-
-def _size(size: int) -> str:
-    """Return a file size as people read it: "350 KB", "1,2 MB"; "" when unknown (0)."""
-    if size <= 0:
-        return ""
-    if size < 1024 * 1024:
-        return say("size_kb", size=texts.vn_int(max(1, -(-size // 1024))))
-    return say("size_mb", size=texts.vn_dec(round(Decimal(size) / (1024 * 1024), 1)))
 
 
 def _plain(value: Any) -> str:

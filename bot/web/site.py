@@ -83,16 +83,9 @@ def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(templates_dir() / "web"), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(vn_int=texts.vn_int, vn_dec=texts.vn_dec, vn_date=texts.vn_date,
-                       hm=texts.hm, size=file_size, status=lambda s: texts.render(f"status.{s}"),
-                       channel=channel_name)
+                       hm=texts.hm, size=texts.file_size,
+                       status=lambda s: texts.render(f"status.{s}"), channel=channel_name)
     return env
-
-
-def file_size(size: int) -> str:
-    """Return a file's size as people read it: "850 kB", "1,4 MB"."""
-    if size >= 1024 * 1024:
-        return f"{texts.vn_dec(size / 1024 / 1024, 1)} MB"
-    return f"{texts.vn_int(max(1, round(size / 1024)))} kB"
 
 
 def time_left(deadline: datetime, now: datetime) -> dict[str, Any]:
