@@ -82,7 +82,7 @@ class Engine:
             if invite is None:
                 return await self.owe(incoming, [_reply(incoming, caps, "engine.bad_invite")])
             _, previous = await self.store.bind(incoming.channel, incoming.chat_id,
-                                                incoming.user_id, invite[1], now)
+                                                incoming.user_id, invite[1], now, incoming.name)
             campaign_id = invite[0]
             incoming = replace(incoming, text=None, switched_from=previous)
         return await self.store.step(

@@ -153,7 +153,7 @@ def test_telegram_sign_in_table_return_and_compile(rig: Rig) -> None:
     page.reload()
     assert row(page, "SXD").locator("td.status").inner_text() == "đang trả lời"
     assert row(page, "SXD").locator("td.answered").inner_text().startswith("1/")
-    assert "Telegram" in row(page, "SXD").inner_text()
+    assert "User7 · Telegram" in row(page, "SXD").inner_text()  # its name on Telegram
     page.goto(f"{rig.bot.public}/round/{rig.round}?status=in_progress")
     assert page.locator("tbody tr").count() == 1
     shoot(page, "dot-bao-cao")
@@ -223,7 +223,7 @@ def test_zalo_sign_in_and_remind(rig: Rig) -> None:
     # A Zalo contact binds SYT: the page shows it, and the next reminder goes there too.
     rig.talk.zl(ZALO_CONTACT, f"/start {rig.tokens['SYT']}", "Câu 1/8")
     page.reload()
-    assert "Zalo Bot" in row(page, "SYT").inner_text()
+    assert "Zalo 6ede · Zalo Bot" in row(page, "SYT").inner_text()  # its Zalo display name
     mark = rig.zalo.mark()
     page.get_by_role("button", name="Nhắc ngay các đơn vị chưa gửi").click()
     feed = page.locator("#feed .entry").last.inner_text()

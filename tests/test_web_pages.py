@@ -88,12 +88,12 @@ class Page:
                                         base_url=PUBLIC, headers=BROWSER)
         self.updates = 0
 
-    async def chat(self, text: str, user: str = ADMIN) -> list[str]:
-        """Someone types in Telegram; return the texts they got."""
+    async def chat(self, text: str, user: str = ADMIN, name: str | None = None) -> list[str]:
+        """Someone (named `name` on Telegram) types; return the texts they got."""
         self.updates += 1
         before = len(self.telegram.sent)
         await self.hub.receive(Incoming("telegram", user, user_id=user, text=text,
-                                        message_id=str(self.updates)))
+                                        message_id=str(self.updates), name=name))
         await self.hub.sender.drain()
         return [m.text for m in self.telegram.sent[before:] if m.chat_id == user]
 
@@ -375,6 +375,29 @@ async def test_the_table_says_why_a_contact_cannot_be_reached(store: Store,
         sxd, syt = table.split('data-code="SXD"')[1], table.split('data-code="SYT"')[1]
         assert "không liên lạc được: đã chặn bot" in sxd.split("</tr>")[0]
         assert "không nhắn được: quá 7 ngày không nhắn cho OA" in syt.split("</tr>")[0]
+
+
+async def test_a_contact_is_shown_by_the_name_it_has_on_its_platform(store: Store,
+                                                                     tmp_path: Path) -> None:
+    made = Page(store, tmp_path)
+    campaign_id, invites = await store.create_campaign(
+        load_campaign_text("small.yaml", SMALL_CAMPAIGN, TZ), made.clock())
+    tokens = {i.code: i.token for i in invites}
+    await made.chat(f"/start {tokens['SXD']}", user="7", name="Nguyễn Thị <b>Lan</b>")
+    await made.chat("1250", user="7")
+    await made.chat(f"/start {tokens['SYT']}", user="8")  # a platform that gives no name
+    await made.chat(f"/start {tokens['SXD']}", user="7")  # bound again, no name: kept
+    async with sending(made):
+        await made.sign_in()
+        table = (await made.client.get(f"/round/{campaign_id}")).text
+        sxd, syt = table.split('data-code="SXD"')[1], table.split('data-code="SYT"')[1]
+        assert "Nguyễn Thị &lt;b&gt;Lan&lt;/b&gt;" in sxd.split("</tr>")[0]  # escaped
+        assert "contact\">8 · Telegram" in syt.split("</tr>")[0]  # its user id, then
+        sheet = (await made.client.get(f"/round/{campaign_id}/unit/SXD")).text
+        history = sheet.split('class="history"')[1]
+        assert "Nguyễn Thị &lt;b&gt;Lan&lt;/b&gt;" in history  # who answered
+    history_text = (await made.chat("/history SXD"))[-1]
+    assert "· Nguyễn Thị <b>Lan</b> · Tổng số người" in history_text  # this harness: plain text
 
 
 async def test_an_export_lands_on_the_page_of_who_asked_only(page: Page) -> None:

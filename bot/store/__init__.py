@@ -367,8 +367,10 @@ class Store:
         return None if not found else (found[0][0], found[0][1])
 
     async def bind(self, channel: str, chat_id: str, user_id: str | None, unit_code: str,
-                   now: datetime) -> tuple[Contact, str | None]:
-        """Bind a chat to a unit (creating the contact if new) and mark it reachable.
+                   now: datetime, name: str | None = None) -> tuple[Contact, str | None]:
+        """Bind a chat to a unit (creating the contact if new) and mark it reachable; `name`
+        (the person's name on the platform, if it gives one) is what the web page and /history
+        show for the contact, else its user id.
 
         Return the contact and the unit it answered for until now, if another one: its place in
         that unit's sheets is forgotten, so the new unit's sheet starts clean.
@@ -381,9 +383,9 @@ class Store:
             if previous is not None:
                 conn.execute("DELETE FROM sessions WHERE contact_id = ?", (contact.id,))
             conn.execute(
-                "UPDATE contacts SET unit_code = ?, reachable = 1, unreachable_reason = NULL"
-                " WHERE id = ?",
-                (unit_code, contact.id),
+                "UPDATE contacts SET unit_code = ?, reachable = 1, unreachable_reason = NULL,"
+                " name = COALESCE(?, name) WHERE id = ?",
+                (unit_code, name or None, contact.id),
             )
             return Contact(contact.id, channel, chat_id, user_id, unit_code), previous
 
