@@ -1,9 +1,11 @@
 """What the whole-program tests share: `reportbot run` as a subprocess and the conversation.
 
-`Bot` starts, SIGKILLs, restarts and stops the bot with Telegram (tests/fakebotapi.py) and Zalo
-Bot (tests/fakezalobot.py) configured and the HTTP server on a free 127.0.0.1 port (a test adds
-more to `Bot.env`, e.g. the Zalo OA's settings); `Conversation` sends the people's inputs, keeps
-what is needed to check that each got one reply, and writes the abridged transcript.
+`BotProcess` runs the program with an environment of its own (Telegram alone in
+tests/test_telegram_e2e.py); `Bot` starts, SIGKILLs, restarts and stops the bot with Telegram
+(tests/fakebotapi.py) and Zalo Bot (tests/fakezalobot.py) configured and the HTTP server on a free
+127.0.0.1 port (a test adds more to `Bot.env`, e.g. the Zalo OA's settings); `Conversation`
+sends the people's inputs, keeps what is needed to check that each got one reply, and writes
+the abridged transcript.
 """
 
 from __future__ import annotations
@@ -45,22 +47,15 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-class Bot:
-    """The bot process, with Telegram, Zalo Bot and the HTTP server configured (more in `env`)."""
+class BotProcess:
+    """`reportbot run` (and its CLI) in `folder`, with the settings `settings` and none of the
+    caller's own REPORTBOT_/TELEGRAM_/ZALO_ variables; this checkout first on the path."""
 
-    def __init__(self, folder: Path, telegram: FakeBotApi, zalo: FakeZaloBot) -> None:
+    def __init__(self, folder: Path, **settings: str) -> None:
         self.folder = folder
-        self.port = free_port()
-        self.public = f"http://127.0.0.1:{self.port}"
         self.env = {k: v for k, v in os.environ.items()
                     if not k.startswith(("REPORTBOT_", "TELEGRAM_", "ZALO_"))}
-        self.env.update(
-            TELEGRAM_BOT_TOKEN=TG_TOKEN, TELEGRAM_API_BASE_URL=telegram.base_url,
-            TELEGRAM_BOT_USERNAME="reportbot_test_bot",
-            ZALO_BOT_TOKEN=ZALO_TOKEN, ZALO_BOT_API_BASE_URL=zalo.base_url,
-            REPORTBOT_PUBLIC_URL=self.public, REPORTBOT_WEBHOOK_LISTEN=f"127.0.0.1:{self.port}",
-            REPORTBOT_ADMINS=f"telegram:{TG_ADMIN},zalo:{ZALO_ADMIN}",
-            REPORTBOT_DB=str(folder / "bot.sqlite3"), REPORTBOT_DATA_DIR=str(folder / "data"))
+        self.env.update(settings)
         self.env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
         self.process: subprocess.Popen[str] | None = None
@@ -82,21 +77,38 @@ class Bot:
         out, err = self.process.communicate(timeout=10)
         self.output += [out, err]
 
+    def stop(self) -> tuple[int, str]:
+        """SIGTERM, if it runs; return the exit status and standard error (of a bot that had
+        already ended, too: its traceback is what a failing test should show)."""
+        if self.process is None:
+            return -1, "the bot was never started"
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        out, err = self.process.communicate(timeout=30)
+        self.output += [out, err]
+        return self.process.returncode, err
+
+
+class Bot(BotProcess):
+    """The bot process, with Telegram, Zalo Bot and the HTTP server configured (more in `env`)."""
+
+    def __init__(self, folder: Path, telegram: FakeBotApi, zalo: FakeZaloBot) -> None:
+        self.port = free_port()
+        self.public = f"http://127.0.0.1:{self.port}"
+        super().__init__(
+            folder, TELEGRAM_BOT_TOKEN=TG_TOKEN, TELEGRAM_API_BASE_URL=telegram.base_url,
+            TELEGRAM_BOT_USERNAME="reportbot_test_bot",
+            ZALO_BOT_TOKEN=ZALO_TOKEN, ZALO_BOT_API_BASE_URL=zalo.base_url,
+            REPORTBOT_PUBLIC_URL=self.public, REPORTBOT_WEBHOOK_LISTEN=f"127.0.0.1:{self.port}",
+            REPORTBOT_ADMINS=f"telegram:{TG_ADMIN},zalo:{ZALO_ADMIN}",
+            REPORTBOT_DB=str(folder / "bot.sqlite3"), REPORTBOT_DATA_DIR=str(folder / "data"))
+
     def restart(self, talk: Conversation) -> None:
         """SIGKILL at once, then start again."""
         self.kill()
         talk.note("SIGKILL")
         self.start()
         talk.note("restarted")
-
-    def stop(self) -> tuple[int, str]:
-        """SIGTERM, if it runs; return the exit status and standard error."""
-        if self.process is None or self.process.poll() is not None:
-            return -1, "the bot was not running"
-        self.process.send_signal(signal.SIGTERM)
-        out, err = self.process.communicate(timeout=30)
-        self.output += [out, err]
-        return self.process.returncode, err
 
 
 @dataclass(frozen=True)

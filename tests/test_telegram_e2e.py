@@ -3,62 +3,26 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import SMALL_CAMPAIGN
+from tests.e2e_rig import BotProcess
 from tests.fakebotapi import FakeBotApi
 
 TOKEN = "123456:TEST-token-abcdefghijklmnopqrstu"
-ROOT = Path(__file__).resolve().parent.parent  # the checkout under test, not the installed one
 ADMIN, CONTACT, STRANGER = 900, 7, 8
 
 
-def command() -> list[str]:
-    script = Path(sys.executable).parent / "reportbot"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "bot.cli"]
-
-
-class Bot:
-    """The bot process and its environment."""
+class Bot(BotProcess):
+    """The bot process with Telegram alone configured, polling the fake Bot API."""
 
     def __init__(self, folder: Path, fake: FakeBotApi) -> None:
-        self.folder = folder
-        self.env = {k: v for k, v in os.environ.items()
-                    if not k.startswith(("REPORTBOT_", "TELEGRAM_"))}
-        self.env.update(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=fake.base_url,
-                        REPORTBOT_DB=str(folder / "bot.sqlite3"), REPORTBOT_ADMINS=str(ADMIN))
-        self.env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
-        self.process: subprocess.Popen[str] | None = None
-
-    def cli(self, *args: str) -> str:
-        done = subprocess.run([*command(), *args], cwd=self.folder, env=self.env, text=True,
-                              capture_output=True, timeout=60, check=True)
-        return done.stdout
-
-    def start(self) -> None:
-        self.process = subprocess.Popen([*command(), "run"], cwd=self.folder, env=self.env,
-                                        text=True, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE)
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> tuple[int, str]:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        _out, err = self.process.communicate(timeout=30)
-        return self.process.returncode, err
+        super().__init__(folder, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=fake.base_url,
+                         REPORTBOT_DB=str(folder / "bot.sqlite3"), REPORTBOT_ADMINS=str(ADMIN))
 
 
 @pytest.fixture
