@@ -236,7 +236,8 @@ class Hub:
             if (channel, chat) == (contact.channel, contact.chat_id):
                 continue
             text = texts.render("coordinator.unreachable", self.caps_of(channel).format,
-                                unit=contact.unit_code or "?", chat_id=contact.chat_id)
+                                unit=contact.unit_code or "?", chat_id=contact.chat_id,
+                                person=contact.name)
             notices.append(Outgoing(chat, text, channel=channel))
         return notices
 

@@ -23,6 +23,7 @@ class Contact:
     user_id: str | None
     unit_code: str | None
     reachable: bool = True
+    name: str | None = None  # the person's name on the platform, when it gave one at bind
 
 
 @dataclass(frozen=True)

@@ -209,15 +209,16 @@ def contact_text(fmt: texts.Format, now: datetime, deadline: datetime, tz: tzinf
 
 def digest_text(fmt: texts.Format, now: datetime, deadline: datetime, tz: tzinfo, *,
                 campaign_id: int, title: str, rows: Sequence[UnitProgress],
-                unreachable: Sequence[tuple[str, str]],
-                outside_window: Sequence[tuple[str, str]] = (),
+                unreachable: Sequence[tuple[str, str, str | None]],
+                outside_window: Sequence[tuple[str, str, str | None]] = (),
                 limit: int = TELEGRAM_LIMIT) -> str:
     """Return the coordinators' digest (reminders.digest), at most `limit` characters.
 
     ``rows`` are every unit of the round (``contacts``: contacts bound to it); ``unreachable``
-    holds (unit_code, chat_id) of contacts who blocked the bot, ``outside_window`` those the Zalo
-    OA may not write to (silent for more than 7 days). Lists are shortened
-    ("… và N đơn vị khác") until the text fits; only a huge title can still exceed `limit`.
+    holds (unit_code, chat_id, the contact's name or None) of contacts who blocked the bot,
+    ``outside_window`` those the Zalo OA may not write to (silent for more than 7 days). Lists
+    are shortened ("… và N đơn vị khác") until the text fits; only a huge title can still
+    exceed `limit`.
     """
     late, days = timing(now, deadline, tz)
     names = {r.code: r.name for r in rows}
@@ -236,12 +237,12 @@ def digest_text(fmt: texts.Format, now: datetime, deadline: datetime, tz: tzinfo
         ],
         "no_contact": [{"code": r.code, "name": r.name} for r in waiting if r.contacts == 0],
         "unreachable": [
-            {"code": code, "name": names.get(code, code), "chat_id": chat_id}
-            for code, chat_id in unreachable
+            {"code": code, "name": names.get(code, code), "chat_id": chat_id, "person": person}
+            for code, chat_id, person in unreachable
         ],
         "outside_window": [
-            {"code": code, "name": names.get(code, code), "chat_id": chat_id}
-            for code, chat_id in outside_window
+            {"code": code, "name": names.get(code, code), "chat_id": chat_id, "person": person}
+            for code, chat_id, person in outside_window
         ],
     }
 

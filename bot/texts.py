@@ -85,8 +85,9 @@ def file_size(size: int) -> str:
     (0). The report's evidence list and the web page say it alike."""
     if size <= 0:
         return ""
-    if size < 1024 * 1024:
-        return render("size.kb", size=vn_int(max(1, -(-size // 1024))))
+    kilobytes = max(1, -(-size // 1024))
+    if kilobytes < 1024:
+        return render("size.kb", size=vn_int(kilobytes))
     return render("size.mb", size=vn_dec(round(Decimal(size) / (1024 * 1024), 1)))
 
 

@@ -86,7 +86,8 @@ async def test_history_lists_who_when_and_old_to_new(harness: Harness) -> None:
     text = await harness.text(ADMIN, "/history SXD")
     assert "LỊCH SỬ THAY ĐỔI" in text and "Sở Xây dựng" in text
     line = next(t for t in text.splitlines() if "Tổng số người" in t and "→" in t)
-    assert "12 người → 15 người" in line and "· 7 ·" in line and ":" in line.split("·")[0]
+    # who: the name the contact has on Telegram
+    assert "12 người → 15 người" in line and "· User 7 ·" in line and ":" in line.split("·")[0]
 
 
 async def test_history_of_an_unknown_unit_is_answered_politely(harness: Harness) -> None:

@@ -34,7 +34,7 @@ from bot.parsing import (
     parse_yesno,
 )
 from bot.paths import templates_dir
-from bot.texts import Catalogue, vn_dec
+from bot.texts import Catalogue, file_size, vn_dec
 
 ROOT = Path(__file__).resolve().parent.parent
 MESSAGES = ROOT / "templates" / "messages" / "parsing.yaml"
@@ -737,3 +737,13 @@ def test_every_document_abbreviation_expands_to_a_listed_kind() -> None:
         assert unicodedata.is_normalized("NFC", abbreviation + kind), abbreviation
         parsed = parse_document(f"{abbreviation} số 12/{abbreviation}-UBND ngày 01/02/2023 về X")
         assert (parsed.kind, parsed.number) == (kind, f"12/{abbreviation}-UBND"), abbreviation
+
+
+@pytest.mark.parametrize(("size", "said"), [
+    (0, ""), (1, "1 KB"), (1024, "1 KB"), (1025, "2 KB"), (10_251, "11 KB"),
+    (1024 * 1023, "1.023 KB"), (1024 * 1023 + 1, "1 MB"), (1024 * 1024, "1 MB"),
+    (1_300_000, "1,2 MB"), (25 * 1024 * 1024, "25 MB"),
+])
+def test_a_file_size_is_said_as_people_read_it(size: int, said: str) -> None:
+    # rounded up in KB (a 1-byte file is "1 KB", never "0 KB"); from 1.024 KB on, in MB
+    assert file_size(size) == said

@@ -578,12 +578,15 @@ def test_digest_lists_late_units_no_contact_and_unreachable() -> None:
     ]
     for fmt in ("html", "plain"):
         text = digest_text(fmt, at(11, 2), DEADLINE, TZ, campaign_id=7, title=TITLE,
-                           rows=units, unreachable=[("SYT", "555")])
+                           rows=units, unreachable=[("SYT", "555", "Trần <b>Bình</b>")])
         assert nfc(text)
         assert "Đã gửi 1/3 đơn vị" in text and "đã quá hạn 2 ngày" in text
         assert "đang trả lời · 9/14 câu" in text
         assert "Chưa có đầu mối (1 đơn vị)" in text and "STC · Sở Tài chính" in text
         assert "(mã người dùng 555)" in text
+        # the contact by its name on the platform, escaped in Telegram HTML
+        assert ("Trần &lt;b&gt;Bình&lt;/b&gt; (mã người dùng 555)" if fmt == "html"
+                else "Trần <b>Bình</b> (mã người dùng 555)") in text
         assert "Sở Xây dựng" not in text
     html = digest_text("html", at(11, 2), DEADLINE, TZ, campaign_id=7, title=TITLE,
                        rows=units, unreachable=[])
@@ -597,7 +600,7 @@ def test_digest_fits_telegram_with_1000_late_units() -> None:
     many = rows(1000)
     for fmt in ("html", "plain"):
         text = digest_text(fmt, at(11, 2), DEADLINE, TZ, campaign_id=7, title=TITLE,
-                           rows=many, unreachable=[(r.code, str(9000 + i))
+                           rows=many, unreachable=[(r.code, str(9000 + i), "Đ" * 64)
                                                    for i, r in enumerate(many)])
         assert len(text) <= 4096 and nfc(text)
         assert "Chưa gửi báo cáo (1.000 đơn vị)" in text
@@ -618,14 +621,15 @@ def test_digest_template_alone_fits_with_1000_units_each_list() -> None:
         text = texts.render(
             "reminders.digest", fmt, campaign_id=7, title=TITLE, deadline=DEADLINE, late=True,
             days=2, reported=0, total=3000, pending=units, no_contact=units,
-            unreachable=[{**u, "chat_id": "123456789"} for u in units], outside_window=[])
+            unreachable=[{**u, "chat_id": "123456789", "person": "Đ" * 64} for u in units],
+            outside_window=[])
         assert len(text) <= 4096 and nfc(text)
         assert text.count("… và 990 đơn vị khác") == 2 and "… và 990 đầu mối khác" in text
 
 
 def test_digest_with_every_list_at_1000_still_fits() -> None:
     many = rows(1000)
-    contacts = [(r.code, "2468458835296197922") for r in many]
+    contacts = [(r.code, "2468458835296197922", "Nguyễn Thị Phương " * 3) for r in many]
     for fmt in ("html", "plain"):
         text = digest_text(fmt, at(11, 2), DEADLINE, TZ, campaign_id=7, title=TITLE, rows=many,
                            unreachable=contacts, outside_window=contacts)

@@ -46,7 +46,7 @@ async def test_outside_the_window_the_contact_waits_until_they_write(tmp_path: P
     await sender.drain()
     assert transport.calls == 1  # the second is not tried: the chat is out of the window
     assert await store.contact_counts(1) == {"SXD": 0, "SYT": 0}
-    assert await store.unreachable_contacts(1, "window") == [("SXD", "2468")]
+    assert await store.unreachable_contacts(1, "window") == [("SXD", "2468", None)]
     assert await store.unreachable_contacts(1) == []  # not blocked: no notice, the digest
     assert not await store.outbox.chats()  # nothing left owed to that chat
 

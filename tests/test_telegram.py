@@ -140,11 +140,11 @@ class Harness:
         await self.store.outbox.owe(f"test:{id(message)}", [message], datetime.now(UTC))
         await self.sender.drain()
 
-    async def text(self, user: int, text: str) -> str:
+    async def text(self, user: int, text: str, name: str | None = None) -> str:
         message: dict[str, Any] = {
             "message_id": self.update_id + 1, "date": int(time.time()), "text": text,
             "chat": {"id": user, "type": "private"},
-            "from": {"id": user, "is_bot": False, "first_name": f"User {user}"},
+            "from": {"id": user, "is_bot": False, "first_name": name or f"User {user}"},
         }
         if text.startswith("/"):
             message["entities"] = [{"type": "bot_command", "offset": 0,
@@ -322,6 +322,22 @@ async def test_429_is_retried_and_403_marks_unreachable_once(harness: Harness) -
     notices = [p for p in harness.request.sent(ADMIN) if "Không gửi được" in p["text"]]
     assert len(notices) == 1 and "SXD" in notices[0]["text"]
     assert (await harness.store.contact_counts(1))["SXD"] == 0
+
+
+async def test_a_contact_is_named_as_telegram_names_it_escaped(harness: Harness) -> None:
+    await create(harness)
+    token = await invite_token(harness, "SXD")
+    await harness.text(7, f"/start {token}", name="  Lan <b>&\n  Anh  ")
+    await harness.text(7, "12")
+    history = await harness.text(ADMIN, "/history SXD")
+    assert "· Lan &lt;b&gt;&amp; Anh · Tổng số người" in history  # spaces tidied, HTML escaped
+    harness.request.fail("sendMessage", 7, 403, "Forbidden: bot was blocked by the user")
+    await harness.text(7, "có")
+    notice = next(p["text"] for p in harness.request.sent(ADMIN) if "Không gửi được" in p["text"])
+    assert "cho đầu mối Lan &lt;b&gt;&amp; Anh của SXD (mã người dùng 7)" in notice
+    await harness.text(8, f"/start {token}", name=" \u200b ")  # a name of nothing: the id
+    assert "· 8 ·" not in await harness.text(ADMIN, "/history SXD")  # 8 answered nothing yet
+    assert await harness.store.contact_names([2]) == {2: "8"}
 
 
 def test_missing_or_malformed_token_is_one_line() -> None:

@@ -159,7 +159,7 @@ async def test_the_window_free_charged_and_closed_without_a_call(make_bot: MakeB
     await bot.store.outbox.owe("nhac", [part("Nhắc nhở")], bot.clock())
     await bot.hub.sender.drain()
     assert len(bot.fake.calls("message")) == calls  # not attempted
-    assert await bot.store.unreachable_contacts(1, "window") == [("SXD", USER)]
+    assert await bot.store.unreachable_contacts(1, "window") == [("SXD", USER, None)]
     assert await bot.store.unreachable_contacts(1) == []  # not blocked: the digest names it
     assert "Câu 2/7" in await bot.say(USER, "12")  # writing again opens the window
     assert await bot.store.unreachable_contacts(1, "window") == []

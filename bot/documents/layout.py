@@ -342,8 +342,8 @@ def _cell_margins(table: Any) -> tuple[int, int]:
 
 
 def _size_headers(paragraphs: list[Any], widths: _Metrics, document: Any) -> None:
-    """Set an agency name at 12 pt when that takes fewer lines, and the names above it in its
-    cell with it (see the decisions)."""
+    """Set an agency name at 12 pt when that takes fewer lines, and every header name of its
+    cell with it (the chủ quản line), their paragraph marks too (see the decisions)."""
     agency = widths.style_id(STYLE_AGENCY)
     for p in paragraphs:
         runs = _text_runs(p)
@@ -360,7 +360,8 @@ def _size_headers(paragraphs: list[Any], widths: _Metrics, document: Any) -> Non
                                           if widths.style_name(q) in HEADER_STYLES]
         for q in names:
             for run in _text_runs(q):
-                _set_size(run, HEADER_SMALLEST)
+                _set_size(run.get_or_add_rPr(), HEADER_SMALLEST)
+            _set_size(_mark_properties(q), HEADER_SMALLEST)  # the line of the paragraph mark
 
 
 def _text_runs(p: Any) -> list[Any]:
@@ -372,10 +373,25 @@ def _header_text(runs: list[Any]) -> str:
                    for r in runs for child in r if child.tag in (_W_T, _W_BR))
 
 
-def _set_size(run: Any, half_points: int) -> None:
-    """Give a run its own font size (w:sz, and w:szCs right after it), whatever its style says;
-    python-docx keeps the run properties in the schema's order."""
-    size = run.get_or_add_rPr().get_or_add_sz()
+def _mark_properties(p: Any) -> Any:
+    """Return the run properties of a paragraph's mark (w:pPr/w:rPr), made if missing, in the
+    place the schema gives it (before w:sectPr and w:pPrChange)."""
+    ppr = p.get_or_add_pPr()
+    rpr = ppr.find(_W_RPR)
+    if rpr is None:
+        rpr = _el("w:rPr")
+        later = next((c for c in ppr if c.tag in (qn("w:sectPr"), qn("w:pPrChange"))), None)
+        if later is None:
+            ppr.append(rpr)
+        else:
+            later.addprevious(rpr)
+    return rpr
+
+
+def _set_size(rpr: Any, half_points: int) -> None:
+    """Give run properties (a run's, or a paragraph mark's) their own font size (w:sz, and
+    w:szCs right after it), whatever the style says; python-docx keeps the schema's order."""
+    size = rpr.get_or_add_sz()
     size.val = Pt(half_points / 2)
     for old in size.getparent().findall(qn("w:szCs")):
         old.getparent().remove(old)

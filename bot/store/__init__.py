@@ -287,15 +287,16 @@ class Store:
         return [r[0] for r in rows]
 
     async def unreachable_contacts(self, campaign_id: int, reason: str = "blocked"
-                                   ) -> list[tuple[str, str]]:
-        """Return (unit code, chat id) of the contacts of a round who cannot be reached for a
-        reason: "blocked" (they blocked the bot) or "window" (silent too long for the OA)."""
+                                   ) -> list[tuple[str, str, str | None]]:
+        """Return (unit code, chat id, name or None) of the contacts of a round who cannot be
+        reached for a reason: "blocked" (they blocked the bot) or "window" (silent too long for
+        the OA)."""
         rows = await self._db.execute_fetchall(
-            "SELECT c.unit_code, c.chat_id FROM contacts c JOIN campaign_units cu"
+            "SELECT c.unit_code, c.chat_id, c.name FROM contacts c JOIN campaign_units cu"
             " ON cu.unit_code = c.unit_code WHERE cu.campaign_id = ? AND NOT c.reachable"
             " AND coalesce(c.unreachable_reason, 'blocked') = ? ORDER BY cu.position, c.id",
             (campaign_id, reason))
-        return [(r[0], r[1]) for r in rows]
+        return [(r[0], r[1], r[2]) for r in rows]
 
     async def return_unit(self, campaign_id: int, unit_code: str, question_ids: list[str],
                           now: datetime, owing: Owing | None = None) -> bool:
@@ -385,7 +386,7 @@ class Store:
             conn.execute(
                 "UPDATE contacts SET unit_code = ?, reachable = 1, unreachable_reason = NULL,"
                 " name = COALESCE(?, name) WHERE id = ?",
-                (unit_code, name or None, contact.id),
+                (unit_code, _person(name), contact.id),
             )
             return Contact(contact.id, channel, chat_id, user_id, unit_code), previous
 
@@ -403,3 +404,15 @@ class Store:
         step to create and resume."""
         return self._steps.step(channel, chat_id, user_id, update_key, decide, now,
                                 campaign_id, owe)
+
+
+NAME_LENGTH = 64  # characters of a platform's name kept for a contact (Telegram: 64 + 64)
+
+
+def _person(name: str | None) -> str | None:
+    """Return a platform's name for a contact as people should read it: one line, single
+    spaces, at most NAME_LENGTH characters; None for a name of nothing (blank, or only
+    invisible characters)."""
+    words = "".join(c for c in name or "" if c.isprintable() or c.isspace()).split()
+    tidy = " ".join(words)[:NAME_LENGTH].strip()
+    return tidy or None

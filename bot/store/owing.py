@@ -207,12 +207,12 @@ class OutboxStore:
             row = conn.execute(
                 "UPDATE contacts SET reachable = 0, unreachable_reason = 'blocked'"
                 " WHERE channel = ? AND chat_id = ? AND reachable"
-                " RETURNING id, user_id, unit_code", (channel, chat_id)).fetchone()
+                " RETURNING id, user_id, unit_code, name", (channel, chat_id)).fetchone()
             fail_chat(conn, channel, chat_id, now)
             self._store._cache.clear()
             if row is None:
                 return None
-            contact = Contact(row[0], channel, chat_id, row[1], row[2], False)
+            contact = Contact(row[0], channel, chat_id, row[1], row[2], False, row[3])
             enqueue(conn, f"unreachable:{channel}:{chat_id}:{_iso(now)}", notices(contact), now)
             return contact
 
