@@ -337,7 +337,8 @@ async def test_a_contact_is_named_as_telegram_names_it_escaped(harness: Harness)
     assert "cho đầu mối Lan &lt;b&gt;&amp; Anh của SXD (mã người dùng 7)" in notice
     await harness.text(8, f"/start {token}", name=" \u200b ")  # a name of nothing: the id
     assert "· 8 ·" not in await harness.text(ADMIN, "/history SXD")  # 8 answered nothing yet
-    assert await harness.store.contact_names([2]) == {2: "8"}
+    names = [c.name for c in await harness.store.web.round_contacts(1)]
+    assert names == ["Lan <b>& Anh", "8"]  # SXD's two contacts, as the round page lists them
 
 
 def test_missing_or_malformed_token_is_one_line() -> None:

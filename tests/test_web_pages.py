@@ -134,6 +134,19 @@ async def page(store: Store, tmp_path: Path) -> AsyncIterator[Page]:
         yield made
 
 
+async def small_round(store: Store, folder: Path) -> tuple[Page, int, dict[str, str]]:
+    """The page (its sender not running yet), the small round's id and its invite tokens."""
+    made = Page(store, folder)
+    campaign_id, invites = await store.create_campaign(
+        load_campaign_text("small.yaml", SMALL_CAMPAIGN, TZ), made.clock())
+    return made, campaign_id, {i.code: i.token for i in invites}
+
+
+def unit_row(table: str, code: str) -> str:
+    """The HTML of a unit's row in the round page's table."""
+    return table.split(f'data-code="{code}"')[1].split("</tr>")[0]
+
+
 def every_text_in(db: Path) -> str:
     """Every value of every table of the database, as one string."""
     with closing(sqlite3.connect(db)) as conn:
@@ -327,10 +340,8 @@ async def test_web_without_the_http_server_says_so(store: Store, tmp_path: Path)
 
 
 async def test_what_a_contact_typed_is_shown_as_text(store: Store, tmp_path: Path) -> None:
-    made = Page(store, tmp_path)
-    campaign_id, invites = await store.create_campaign(
-        load_campaign_text("small.yaml", SMALL_CAMPAIGN, TZ), made.clock())
-    token = next(i.token for i in invites if i.code == "SXD")
+    made, campaign_id, tokens = await small_round(store, tmp_path)
+    token = tokens["SXD"]
     hostile = "<script>alert(1)</script> & <b>đậm</b>"
     for text in (f"/start {token}", "12", "không", hostile):
         await made.chat(text, user="7")
@@ -361,10 +372,7 @@ async def test_a_form_too_large_is_refused_unread(page: Page,
 
 async def test_the_table_says_why_a_contact_cannot_be_reached(store: Store,
                                                               tmp_path: Path) -> None:
-    made = Page(store, tmp_path)
-    campaign_id, invites = await store.create_campaign(
-        load_campaign_text("small.yaml", SMALL_CAMPAIGN, TZ), made.clock())
-    tokens = {i.code: i.token for i in invites}
+    made, campaign_id, tokens = await small_round(store, tmp_path)
     await made.chat(f"/start {tokens['SXD']}", user="7")
     await made.chat(f"/start {tokens['SYT']}", user="8")
     await store.outbox.unreachable("telegram", "7", made.clock(), lambda _contact: [])
@@ -372,17 +380,13 @@ async def test_the_table_says_why_a_contact_cannot_be_reached(store: Store,
     async with sending(made):
         await made.sign_in()
         table = (await made.client.get(f"/round/{campaign_id}")).text
-        sxd, syt = table.split('data-code="SXD"')[1], table.split('data-code="SYT"')[1]
-        assert "không liên lạc được: đã chặn bot" in sxd.split("</tr>")[0]
-        assert "không nhắn được: quá 7 ngày không nhắn cho OA" in syt.split("</tr>")[0]
+        assert "không liên lạc được: đã chặn bot" in unit_row(table, "SXD")
+        assert "không nhắn được: quá 7 ngày không nhắn cho OA" in unit_row(table, "SYT")
 
 
 async def test_a_contact_is_shown_by_the_name_it_has_on_its_platform(store: Store,
                                                                      tmp_path: Path) -> None:
-    made = Page(store, tmp_path)
-    campaign_id, invites = await store.create_campaign(
-        load_campaign_text("small.yaml", SMALL_CAMPAIGN, TZ), made.clock())
-    tokens = {i.code: i.token for i in invites}
+    made, campaign_id, tokens = await small_round(store, tmp_path)
     await made.chat(f"/start {tokens['SXD']}", user="7", name="Nguyễn Thị <b>Lan</b>")
     await made.chat("1250", user="7")
     await made.chat(f"/start {tokens['SYT']}", user="8")  # a platform that gives no name
@@ -390,9 +394,8 @@ async def test_a_contact_is_shown_by_the_name_it_has_on_its_platform(store: Stor
     async with sending(made):
         await made.sign_in()
         table = (await made.client.get(f"/round/{campaign_id}")).text
-        sxd, syt = table.split('data-code="SXD"')[1], table.split('data-code="SYT"')[1]
-        assert "Nguyễn Thị &lt;b&gt;Lan&lt;/b&gt;" in sxd.split("</tr>")[0]  # escaped
-        assert "contact\">8 · Telegram" in syt.split("</tr>")[0]  # its user id, then
+        assert "Nguyễn Thị &lt;b&gt;Lan&lt;/b&gt;" in unit_row(table, "SXD")  # escaped
+        assert "contact\">8 · Telegram" in unit_row(table, "SYT")  # its user id, then
         sheet = (await made.client.get(f"/round/{campaign_id}/unit/SXD")).text
         history = sheet.split('class="history"')[1]
         assert "Nguyễn Thị &lt;b&gt;Lan&lt;/b&gt;" in history  # who answered
